@@ -1,0 +1,52 @@
+# Deep Learning from the Foundations — `make help` lists the targets.
+# Every target works on a fresh clone: it installs what it needs first.
+SHELL   := /bin/bash
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PY      := $(BIN)/python
+STAMP   := $(VENV)/.installed
+WORKERS ?= 2
+NBS     ?= nbs/*.ipynb
+NB      ?=
+ARGS    ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install data export test test-nbs lab outputs clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): setup.py settings.ini
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (dl-foundations)' >/dev/null
+	touch $@
+
+install: $(STAMP) data ## Create .venv with the course package, dev tools, a Jupyter kernel and the data
+
+data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, else ~/.cache/dl-foundations/mnist) and verify it
+	@$(PY) -c "from exp.nb_00 import fetch_mnist; print('MNIST ready in', fetch_mnist())"
+
+export: $(STAMP) ## Write exp/ from the notebooks (nbdev_export) and clean the notebooks (nbdev_clean)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
+
+test: $(STAMP) data ## Run everything CI checks: gates, every notebook top to bottom, pytest
+	$(PY) tools/gates.py lint exports clean
+	$(MAKE) --no-print-directory test-nbs NB=
+	$(BIN)/pytest -q -n $(WORKERS) tests
+
+test-nbs: $(STAMP) data ## Run the notebooks top to bottom (NB=nbs/01_matmul.ipynb for one)
+	$(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
+
+lab: install ## Open the course in JupyterLab
+	$(BIN)/jupyter lab --ServerApp.root_dir=nbs $(ARGS)
+
+outputs: $(STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pick some), then clean them
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NBS)
+	$(BIN)/nbdev_clean
+
+clean: ## Remove the virtual environment and build leftovers (the data cache stays)
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis _docs _proc bench-results
+	find . -name __pycache__ -prune -exec rm -rf {} +

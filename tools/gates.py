@@ -1,0 +1,111 @@
+"""The checks `make test` runs besides the notebooks and pytest.
+
+    python tools/gates.py lint      # directives nbdev 2 would silently ignore
+    python tools/gates.py exports   # exp/ is exactly what nbdev_export makes from nbs/
+    python tools/gates.py clean     # notebooks are as nbdev_clean leaves them
+
+Each gate is a function returning a list of problems (empty when all is well), so tests can run it
+on a deliberately broken copy of the project.
+"""
+import configparser, filecmp, json, re, shutil, subprocess, sys, tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+# Bare-word directives nbdev 2 acts on; Quarto options (`#| key: value`) are accepted as they are.
+NBDEV_DIRECTIVES = {'default_exp', 'export', 'exports', 'exporti', 'hide', 'hide_line', 'exec_doc',
+                    'filter_stream', 'default_cls_lvl', 'eval:'}
+_legacy = re.compile(r'^\s*#\s*(default_exp|exports?|exporti|hide|hide_input|hide_output|collapse\w*|'
+                     r'exec_doc|notest|slow)\b(?!\s*:)', re.I)
+_pipe = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*(:)?')
+
+
+def _config(root):
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(Path(root)/'settings.ini', encoding='utf-8')
+    return cfg['DEFAULT']
+
+
+def _notebooks(root):
+    return sorted((Path(root)/_config(root)['nbs_path']).glob('*.ipynb'))
+
+
+def _directive_lines(src):
+    "The comment lines at the top of a cell, where nbdev looks for directives."
+    for i,line in enumerate(src.splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith('#'): return
+        yield i,line
+
+
+def lint(root=ROOT):
+    "Lines meant as nbdev directives that nbdev 2 would ignore: `#export`, `# exports`, `#|exprot`, ..."
+    known = NBDEV_DIRECTIVES | set(_config(root).get('tst_flags', '').split())
+    problems = []
+    for nb in _notebooks(root):
+        cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+        for n,cell in enumerate(cells, 1):
+            if cell['cell_type'] != 'code': continue
+            src = ''.join(cell['source'])
+            for i,line in _directive_lines(src):
+                where = f"{nb.name}: cell {n}, line {i}: {line.strip()!r}"
+                if m := _legacy.match(line):
+                    problems.append(f"{where}: nbdev 2 ignores this; write '#|{m.group(1).lower()}'")
+                elif (m := _pipe.match(line)) and not m.group(2) and m.group(1) not in known:
+                    problems.append(f"{where}: unknown directive {m.group(1)!r} (known: {', '.join(sorted(known))})")
+    return problems
+
+
+def _copy_project(root, dest):
+    "Copy what nbdev needs (settings, notebooks, the package) from `root` into `dest`."
+    cfg = _config(root)
+    shutil.copy(Path(root)/'settings.ini', dest)
+    for d in (cfg['nbs_path'], cfg['lib_path']):
+        if (Path(root)/d).exists(): shutil.copytree(Path(root)/d, Path(dest)/d, ignore=shutil.ignore_patterns('__pycache__', '.ipynb_checkpoints'))
+
+
+def _tree_diff(a, b):
+    "Files that differ between the folders `a` and `b`, or exist in only one of them."
+    cmp = filecmp.dircmp(a, b, ignore=['__pycache__'])
+    out = [f"only in {Path(a).name}/: {f}" for f in cmp.left_only] + [f"not in {Path(a).name}/: {f}" for f in cmp.right_only]
+    out += [f"differs: {f}" for f in cmp.diff_files if not filecmp.cmp(Path(a)/f, Path(b)/f, shallow=False)]
+    for sub in cmp.common_dirs: out += _tree_diff(Path(a)/sub, Path(b)/sub)
+    return out
+
+
+def _run(cmd, cwd):
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if res.returncode: raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{res.stdout}{res.stderr}")
+
+
+def exports(root=ROOT):
+    "Differences between `exp/` and what `nbdev_export` makes from the notebooks."
+    lib = _config(root)['lib_path']
+    with tempfile.TemporaryDirectory() as tmp:
+        _copy_project(root, tmp)
+        _run([BIN/'nbdev_export'], tmp)
+        return [f"{lib}/ is not what nbdev_export makes from the notebooks ({d}): run `make export`"
+                for d in _tree_diff(Path(root)/lib, Path(tmp)/lib)]
+
+
+def clean(root=ROOT):
+    "Notebooks that `nbdev_clean` would change."
+    nbs = _config(root)['nbs_path']
+    with tempfile.TemporaryDirectory() as tmp:
+        _copy_project(root, tmp)
+        _run([BIN/'nbdev_clean'], tmp)
+        return [f"{nbs}/{p.name} is not clean: run `make export` (it cleans) or `nbdev_clean`"
+                for p in _notebooks(root) if p.read_bytes() != (Path(tmp)/nbs/p.name).read_bytes()]
+
+
+GATES = {'lint': lint, 'exports': exports, 'clean': clean}
+
+if __name__ == '__main__':
+    names = sys.argv[1:] or list(GATES)
+    failed = False
+    for name in names:
+        problems = GATES[name]()
+        print(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        for p in problems: print('  ' + p)
+        failed |= bool(problems)
+    sys.exit(1 if failed else 0)
