@@ -40,8 +40,8 @@ test: $(STAMP) data ## Run everything CI checks: gates, every notebook top to bo
 test-nbs: $(STAMP) data ## Run the notebooks top to bottom (NB=nbs/01_matmul.ipynb for one)
 	$(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
 
-lab: install ## Open the course in JupyterLab
-	$(BIN)/jupyter lab --ServerApp.root_dir=nbs $(ARGS)
+lab: install ## Open the course in JupyterLab (ARGS='--port 9999' etc. are passed on)
+	$(BIN)/jupyter lab --ServerApp.root_dir=nbs $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 outputs: $(STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pick some), then clean them
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NBS)

@@ -3,6 +3,7 @@
     python tools/gates.py lint      # directives nbdev 2 would silently ignore
     python tools/gates.py exports   # exp/ is exactly what nbdev_export makes from nbs/
     python tools/gates.py clean     # notebooks are as nbdev_clean leaves them
+    python tools/gates.py           # all three (--root DIR for another copy of the project)
 
 Each gate is a function returning a list of problems (empty when all is well), so tests can run it
 on a deliberately broken copy of the project.
@@ -57,11 +58,10 @@ def lint(root=ROOT):
 
 
 def _copy_project(root, dest):
-    "Copy what nbdev needs (settings, notebooks, the package) from `root` into `dest`."
-    cfg = _config(root)
+    "Copy what nbdev needs (settings and notebooks, not the package) from `root` into `dest`."
     shutil.copy(Path(root)/'settings.ini', dest)
-    for d in (cfg['nbs_path'], cfg['lib_path']):
-        if (Path(root)/d).exists(): shutil.copytree(Path(root)/d, Path(dest)/d, ignore=shutil.ignore_patterns('__pycache__', '.ipynb_checkpoints'))
+    nbs = _config(root)['nbs_path']
+    shutil.copytree(Path(root)/nbs, Path(dest)/nbs, ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
 
 
 def _tree_diff(a, b):
@@ -101,10 +101,14 @@ def clean(root=ROOT):
 GATES = {'lint': lint, 'exports': exports, 'clean': clean}
 
 if __name__ == '__main__':
-    names = sys.argv[1:] or list(GATES)
+    import argparse
+    ap = argparse.ArgumentParser(description='Run the gates of `make test`.')
+    ap.add_argument('gates', nargs='*', choices=[*GATES, []], help='gates to run (default: all)')
+    ap.add_argument('--root', default=ROOT, type=Path, help='the project folder')
+    args = ap.parse_args()
     failed = False
-    for name in names:
-        problems = GATES[name]()
+    for name in args.gates or list(GATES):
+        problems = GATES[name](args.root)
         print(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
         for p in problems: print('  ' + p)
         failed |= bool(problems)

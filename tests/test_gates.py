@@ -1,0 +1,81 @@
+"Each gate of `make test` passes on the project and fails on a deliberately broken copy of it."
+import json, shutil, subprocess, sys
+from pathlib import Path
+
+import nbformat, pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+import gates
+
+BIN = Path(sys.executable).parent
+
+
+def write_nb(path, *sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata = {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def project(tmp_path):
+    "A small copy of the project: settings.ini and notebook 00, exported and cleaned."
+    shutil.copy(ROOT/'settings.ini', tmp_path)
+    (tmp_path/'nbs').mkdir()
+    shutil.copy(ROOT/'nbs'/'00_exports.ipynb', tmp_path/'nbs')
+    for cmd in ('nbdev_export', 'nbdev_clean'): subprocess.run([BIN/cmd], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+def test_the_gates_pass_on_a_clean_copy(project):
+    assert gates.lint(project) == [] and gates.exports(project) == [] and gates.clean(project) == []
+
+
+def test_lint_catches_directives_nbdev_would_ignore(project):
+    write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp x', '#export\ndef a(): pass', '# export\ndef b(): pass',
+             '#exports\ndef c(): pass', '#|exprot\ndef d(): pass', '#| expotr\nx = 1',
+             '#|export\ndef ok(): pass', '#| eval: false\n#|hide\ny = 2', 'z = 3\n#export  (a comment, not at the top)')
+    problems = gates.lint(project)
+    assert len(problems) == 5, problems
+    for cell,text in [(2, "'#export'"), (3, "'# export'"), (4, "'#exports'"), (5, "'exprot'"), (6, "'expotr'")]:
+        assert any(f'01_x.ipynb: cell {cell}, line 1' in p and text in p for p in problems), (cell, problems)
+
+
+def test_exports_gate_catches_a_hand_edit_and_a_stray_module(project):
+    (project/'exp'/'nb_00.py').write_text((project/'exp'/'nb_00.py').read_text() + '\nx = 1  # edited by hand\n')
+    assert any('differs: nb_00.py' in p for p in gates.exports(project))
+    subprocess.run([BIN/'nbdev_export'], cwd=project, check=True)
+    (project/'exp'/'nb_99.py').write_text('# left behind\n')
+    assert any('nb_99.py' in p for p in gates.exports(project))
+
+
+def test_exports_gate_catches_a_notebook_not_exported(project):
+    write_nb(project/'nbs'/'01_new.ipynb', '#|default_exp nb_01', '#|export\ndef f(): return 1')
+    assert any('nb_01.py' in p for p in gates.exports(project))
+
+
+def test_clean_gate_catches_a_dirty_notebook(project):
+    nb = json.loads((project/'nbs'/'00_exports.ipynb').read_text())
+    nb['cells'][1]['execution_count'] = 7
+    nb['metadata']['widgets'] = {'state': {}}
+    (project/'nbs'/'00_exports.ipynb').write_text(json.dumps(nb, indent=1))
+    assert gates.clean(project) == ['nbs/00_exports.ipynb is not clean: run `make export` (it cleans) or `nbdev_clean`']
+
+
+def test_notebook_gate_fails_on_a_failing_cell(tmp_path):
+    shutil.copy(ROOT/'settings.ini', tmp_path); (tmp_path/'nbs').mkdir()
+    write_nb(tmp_path/'nbs'/'good.ipynb', 'x = 1', 'assert x == 1')
+    write_nb(tmp_path/'nbs'/'bad.ipynb', 'x = 1', 'assert x == 2, "x is not 2"')
+    run = lambda nb: subprocess.run([BIN/'nbdev_test', '--path', f'nbs/{nb}'], cwd=tmp_path, capture_output=True, text=True)
+    assert run('good.ipynb').returncode == 0
+    bad = run('bad.ipynb')
+    assert bad.returncode != 0 and 'x is not 2' in bad.stdout + bad.stderr
+
+
+def test_gates_cli_exit_status(project):
+    cli = lambda: subprocess.run([sys.executable, ROOT/'tools'/'gates.py', '--root', project], capture_output=True, text=True)
+    ok = cli()
+    assert ok.returncode == 0 and 'lint: ok' in ok.stdout and 'clean: ok' in ok.stdout
+    write_nb(project/'nbs'/'01_x.ipynb', '#export\ndef a(): pass')
+    bad = cli()
+    assert bad.returncode == 1 and "write '#|export'" in bad.stdout
