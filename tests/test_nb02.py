@@ -1,0 +1,272 @@
+"Notebook 02's exports as a library: data, init, the gradient checker, and the `Module` layers with their gradients."
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from exp.nb_01 import Timing
+from exp.nb_02 import (Lin, Model, Module, Mse, Relu, get_data, grad_check, init_params, kaiming_normal, normalize,
+                       numerical_grad, rel_error, time_backward, time_side_by_side)
+
+f64 = torch.float64
+sizes = st.integers(1, 6)
+
+
+def autograd_grads(loss_fn, *ts):
+    "Gradients of `loss_fn(*ts)` w.r.t. every tensor in `ts`, by autograd, on copies."
+    ts = [t.detach().clone().requires_grad_() for t in ts]
+    loss_fn(*ts).backward()
+    return [t.grad for t in ts]
+
+
+def reference_loss(x, y, w1, b1, w2, b2):
+    return ((((x @ w1 + b1).clamp_min(0) @ w2 + b2).squeeze(-1) - y) ** 2).mean()
+
+
+# ------------------------------------------------------------------------------------------- data
+def test_get_data_shapes_and_dtypes():
+    x_train, y_train, x_valid, y_valid = get_data()
+    assert x_train.shape == (50_000, 784) and x_valid.shape == (10_000, 784)
+    assert y_train.shape == (50_000,) and y_valid.shape == (10_000,)
+    assert x_train.dtype == torch.float32 and y_train.dtype == torch.int64
+
+
+def test_normalize_with_training_statistics():
+    torch.manual_seed(0)
+    x = torch.rand(1000, 20) * 3 + 2
+    z = normalize(x, x.mean(), x.std())
+    assert abs(z.mean()) < 1e-5 and abs(z.std() - 1) < 1e-5
+    assert torch.allclose(normalize(x, 2., 4.), (x - 2) / 4)
+
+
+def test_normalize_rejects_zero_std():
+    with pytest.raises(ValueError, match='non-zero'): normalize(torch.ones(3), 0., 0.)
+    with pytest.raises(ValueError, match='non-zero'): normalize(torch.ones(3), 0., torch.tensor([1., 0., 1.]))
+
+
+# ------------------------------------------------------------------------------------------- init
+@pytest.mark.parametrize('a', [0., 0.5, 1.])
+def test_kaiming_normal_std(a):
+    torch.manual_seed(0)
+    w = kaiming_normal(4000, 100, a=a)
+    assert w.shape == (4000, 100) and w.dtype == torch.float32
+    assert abs(w.std().item() / math.sqrt(2 / ((1 + a**2) * 4000)) - 1) < 0.02
+
+
+def test_kaiming_normal_keeps_relu_activations_in_scale():
+    torch.manual_seed(0)
+    x = torch.randn(1000, 300)
+    for _ in range(10): x = (x @ kaiming_normal(x.shape[1], 300)).clamp_min(0)
+    assert 0.5 < (x ** 2).mean().sqrt().item() < 2
+
+
+@pytest.mark.parametrize('bad', [0, -3, 2.0, '5', True, None])
+def test_kaiming_normal_rejects_bad_sizes(bad):
+    with pytest.raises(ValueError, match='n_out must be a positive int'): kaiming_normal(10, bad)
+    with pytest.raises(ValueError, match='nh must be a positive int'): init_params(10, bad)
+
+
+def test_init_params():
+    w1, b1, w2, b2 = init_params(7, 5, 3, dtype=f64)
+    assert [tuple(t.shape) for t in (w1, b1, w2, b2)] == [(7, 5), (5,), (5, 3), (3,)]
+    assert all(t.dtype == f64 for t in (w1, b1, w2, b2))
+    assert not b1.any() and not b2.any()
+    assert init_params(7, 5)[2].shape == (5, 1)
+
+
+# ------------------------------------------------------------------------------------------- gradient checker
+def test_numerical_grad_matches_calculus_and_restores_x():
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, dtype=f64)
+    x0 = x.clone()
+    g = numerical_grad(lambda: (x ** 3).sum(), x)
+    assert torch.equal(x, x0)
+    assert rel_error(g, 3 * x ** 2) < 1e-8
+
+
+def test_numerical_grad_works_on_non_contiguous_and_scalar_tensors():
+    w = torch.randn(4, 3, dtype=f64).t()
+    assert rel_error(numerical_grad(lambda: (w * w).sum(), w), 2 * w) < 1e-8
+    s = torch.tensor(2., dtype=f64)
+    assert abs(numerical_grad(lambda: s ** 2, s).item() - 4) < 1e-6
+
+
+@pytest.mark.parametrize('x', [torch.zeros(3), torch.zeros(3, dtype=torch.float16), [1., 2.]])
+def test_numerical_grad_needs_float64(x):
+    with pytest.raises(ValueError, match='float64'): numerical_grad(lambda: 0., x)
+
+
+def test_rel_error():
+    a = torch.tensor([1., 2.])
+    assert rel_error(a, a) == 0 and rel_error(torch.zeros(3), torch.zeros(3)) == 0
+    assert rel_error(a, -a) == pytest.approx(1.)
+    assert rel_error(a, a * 1.001) == pytest.approx(rel_error(a * 1.001, a))
+    with pytest.raises(ValueError, match=r'shapes \(2,\) and \(2, 1\)'): rel_error(a, a[:, None])
+
+
+def test_grad_check_accepts_right_and_rejects_wrong_gradients():
+    torch.manual_seed(0)
+    x = torch.randn(5, dtype=f64)
+    f = lambda: (x.sin() * x).sum()
+    right = x.cos() * x + x.sin()
+    errs = grad_check(f, [x], [right])
+    assert len(errs) == 1 and errs[0] < 1e-8
+    with pytest.raises(AssertionError, match='gradient 0 .* relative error'): grad_check(f, [x], [right * 1.01])
+
+
+def test_grad_check_rejects_mismatched_arguments():
+    x = torch.randn(5, dtype=f64)
+    with pytest.raises(ValueError, match='1 params but 2 grads'): grad_check(lambda: x.sum(), [x], [x, x])
+    with pytest.raises(ValueError, match=r'shape \(4,\) but its param has shape \(5,\)'):
+        grad_check(lambda: x.sum(), [x], [torch.ones(4, dtype=f64)])
+
+
+# ------------------------------------------------------------------------------------------- Module and layers
+def test_module_stores_args_and_out_and_calls_bwd():
+    class Double(Module):
+        def forward(self, x): return 2 * x
+        def bwd(self, out, x): x.g = 2 * out.g
+    d = Double()
+    x = torch.tensor([1., 2.])
+    out = d(x)
+    assert d.args == (x,) and d.out is out and torch.equal(out, 2 * x)
+    out.g = torch.tensor([1., 1.])
+    d.backward()
+    assert torch.equal(x.g, torch.tensor([2., 2.]))
+    assert repr(d) == 'Double()'
+
+
+def test_module_errors():
+    class NoForward(Module): pass
+    with pytest.raises(NotImplementedError, match='NoForward must define forward'): NoForward()(torch.ones(1))
+    with pytest.raises(RuntimeError, match='forward pass first'): Relu().backward()
+
+
+def test_relu_forward_and_backward():
+    x = torch.tensor([[-1., 0., 2.]])
+    r = Relu()
+    out = r(x)
+    assert torch.equal(out, torch.tensor([[0., 0., 2.]]))
+    out.g = torch.tensor([[5., 6., 7.]])
+    r.backward()
+    assert torch.equal(x.g, torch.tensor([[0., 0., 7.]]))   # derivative 0 at exactly 0, as in PyTorch
+    with pytest.raises(ValueError, match='Relu input must be a floating-point tensor, got shape \\(3,\\) int64'):
+        r(torch.tensor([1, 2, 3]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=sizes, n_in=sizes, n_out=sizes, seed=st.integers(0, 1000))
+def test_lin_gradients_match_autograd_and_finite_differences(n, n_in, n_out, seed):
+    torch.manual_seed(seed)
+    x, w, b = torch.randn(n, n_in, dtype=f64), torch.randn(n_in, n_out, dtype=f64), torch.randn(n_out, dtype=f64)
+    lin = Lin(w, b)
+    out = lin(x)
+    assert torch.allclose(out, x @ w + b)
+    out.g = 2 * out                                    # loss = sum(out²)
+    lin.backward()
+    for ours, ref in zip((x.g, w.g, b.g), autograd_grads(lambda x, w, b: ((x @ w + b) ** 2).sum(), x, w, b)):
+        assert torch.allclose(ours, ref)
+    assert max(grad_check(lambda: (lin(x) ** 2).sum(), [x, w, b], [x.g, w.g, b.g])) < 1e-6
+
+
+def test_lin_rejects_bad_shapes_and_dtypes():
+    w, b = torch.zeros(4, 3), torch.zeros(3)
+    with pytest.raises(ValueError, match=r'bias b \(shape \(2,\) float32\) does not match weight w \(shape \(4, 3\)'):
+        Lin(w, torch.zeros(2))
+    with pytest.raises(ValueError, match='dtype float32'): Lin(w, b.double())
+    with pytest.raises(ValueError, match='weight w must be 2-D'): Lin(torch.zeros(4), b)
+    with pytest.raises(ValueError, match='weight w must be a floating-point tensor, got shape \\(4, 3\\) int64'):
+        Lin(w.long(), b)
+    lin = Lin(w, b)
+    with pytest.raises(ValueError, match=r'input \(shape \(2, 5\) float32\) does not fit .* needs 4 columns'): lin(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match='dtype float32'): lin(torch.zeros(2, 4, dtype=f64))
+    with pytest.raises(ValueError, match='Lin input must be 2-D'): lin(torch.zeros(4))
+    with pytest.raises(ValueError, match='floating-point'): lin([[0., 0., 0., 0.]])
+    assert repr(lin) == 'Lin(n_in=4, n_out=3)'
+
+
+@pytest.mark.parametrize('shape', [(5, 1), (5,)])
+def test_mse_value_and_gradient(shape):
+    torch.manual_seed(0)
+    o, y = torch.randn(*shape, dtype=f64), torch.randn(5, dtype=f64)
+    mse = Mse()
+    loss = mse(o, y)
+    assert torch.allclose(loss, ((o.reshape(5) - y) ** 2).mean())
+    mse.backward()
+    assert o.g.shape == o.shape
+    assert torch.allclose(o.g, autograd_grads(lambda o: ((o.reshape(5) - y) ** 2).mean(), o)[0])
+    assert repr(mse) == 'Mse()'
+
+
+def test_mse_accepts_integer_targets():
+    o = torch.tensor([[1.], [2.]])
+    assert Mse()(o, torch.tensor([1, 4])).item() == pytest.approx(2.)
+
+
+@pytest.mark.parametrize('out,targ,match', [
+    (torch.zeros(3, 1), torch.zeros(4), r'output shape \(3, 1\) float32 and targets shape \(4,\)'),
+    (torch.zeros(3, 2), torch.zeros(3), r'\(N, 1\) or \(N,\)'),
+    (torch.zeros(3, 1), torch.zeros(3, 1), r'targets of shape \(N,\)'),
+    (torch.zeros(0, 1), torch.zeros(0), 'N > 0'),
+    (torch.zeros(3, 1), torch.zeros(3, dtype=f64), "output's dtype \\(float32\\)"),
+    (torch.zeros(3, 1), torch.zeros(3, dtype=torch.bool), 'or of integers'),
+    (torch.zeros(3, 1, dtype=torch.long), torch.zeros(3), 'Mse output must be a floating-point tensor'),
+])
+def test_mse_rejects_bad_inputs(out, targ, match):
+    with pytest.raises(ValueError, match=match): Mse()(out, targ)
+
+
+# ------------------------------------------------------------------------------------------- Model
+@settings(max_examples=20, deadline=None)
+@given(n=sizes, n_in=sizes, nh=sizes, seed=st.integers(0, 1000))
+def test_model_gradients_match_autograd_and_finite_differences(n, n_in, nh, seed):
+    torch.manual_seed(seed)
+    x, y = torch.randn(n, n_in, dtype=f64), torch.randn(n, dtype=f64)
+    params = init_params(n_in, nh, dtype=f64)
+    model = Model(*params)
+    loss = model(x, y)
+    assert torch.allclose(loss, reference_loss(x, y, *params))
+    model.backward()
+    ours = [t.g for t in (x, *params)]
+    ref = autograd_grads(reference_loss, x, y, *params)
+    for g, r in zip(ours, ref[:1] + ref[2:]): assert torch.allclose(g, r)
+    assert max(grad_check(lambda: model(x, y), [x, *params], ours)) < 1e-6
+
+
+def test_model_float32_batch_and_layers():
+    torch.manual_seed(0)
+    params = init_params(784, 50)
+    model = Model(*params)
+    x, y = torch.randn(64, 784), torch.randint(0, 10, (64,)).float()
+    loss = model(x, y)
+    model.backward()
+    assert loss.shape == () and all(t.g.shape == t.shape for t in (x, *params))
+    assert [type(l) for l in model.layers] == [Lin, Relu, Lin] and isinstance(model.loss, Mse)
+    assert model.layers[0].w is params[0] and model.layers[2].b is params[3]
+    assert repr(model) == 'Model(\n  Lin(n_in=784, n_out=50)\n  Relu()\n  Lin(n_in=50, n_out=1)\n  loss: Mse()\n)'
+
+
+def test_model_rejects_mismatched_weights():
+    w1, b1, w2, b2 = init_params(6, 5)
+    with pytest.raises(ValueError, match='5 outputs but w2 .* takes 4 inputs'): Model(w1, b1, w2[:4], b2)
+    with pytest.raises(ValueError, match='bias b'): Model(w1, b2, w2, b2)
+    with pytest.raises(ValueError, match='needs 6 columns'): Model(w1, b1, w2, b2)(torch.zeros(3, 7), torch.zeros(3))
+
+
+# ------------------------------------------------------------------------------------------- benchmark helper
+def test_time_backward_returns_timings_side_by_side():
+    torch.manual_seed(0)
+    x, y = torch.randn(200, 30), torch.randn(200)
+    res = time_backward(x, y, nh=8, repeats=2)
+    assert list(res) == ['hand-written', 'autograd', 'autograd, no input grad']
+    assert all(isinstance(t, Timing) and len(t.times) == 2 and t.median > 0 for t in res.values())
+    assert not x.requires_grad                     # the caller's tensors are left alone
+
+
+def test_time_side_by_side_takes_turns():
+    calls = []
+    res = time_side_by_side({'a': lambda: calls.append('a'), 'b': lambda: calls.append('b')}, repeats=3, min_time=0)
+    assert calls == ['a', 'b'] * 4                 # one warm-up round, then three rounds taking turns
+    assert list(res) == ['a', 'b'] and all(isinstance(t, Timing) and len(t.times) == 3 for t in res.values())
+    with pytest.raises(ValueError, match='repeats must be at least 1'): time_side_by_side({'a': lambda: 0}, repeats=0)
