@@ -1,0 +1,284 @@
+"Notebook 03's exports as a library: the losses, accuracy, Dataset, DataLoader, Optimizer and fit."
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+from torch import nn, optim
+
+from exp.nb_02 import Lin, Relu, grad_check
+from exp.nb_03 import (CrossEntropy, DataLoader, Dataset, Layers, Optimizer, Sampler, accuracy, backward, collate,
+                       cross_entropy, evaluate, fit, hand_mlp, log_softmax, logsumexp, nll, torch_threads, train_mnist)
+
+f64 = torch.float64
+
+
+@st.composite
+def logits_and_targets(draw, max_n=8, max_c=6):
+    "Random scores (N, C) of any scale, and N classes in [0, C)."
+    n, c = draw(st.integers(1, max_n)), draw(st.integers(1, max_c))
+    seed, scale = draw(st.integers(0, 2**16)), draw(st.sampled_from([1e-3, 1., 30., 1e3]))
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, c, generator=g) * scale, torch.randint(0, c, (n,), generator=g)
+
+
+# ------------------------------------------------------------------------------------------- losses
+@settings(deadline=None, max_examples=40)
+@given(logits_and_targets())
+def test_losses_match_torch(xt):
+    x, t = xt
+    torch.testing.assert_close(logsumexp(x), torch.logsumexp(x, -1))
+    torch.testing.assert_close(log_softmax(x), F.log_softmax(x, -1))
+    torch.testing.assert_close(nll(F.log_softmax(x, -1), t), F.nll_loss(F.log_softmax(x, -1), t))
+    torch.testing.assert_close(cross_entropy(x, t), F.cross_entropy(x, t))
+
+
+def test_logsumexp_does_not_overflow():
+    x = torch.tensor([[1000., 0., -1000.], [-1e4, -1e4, -1e4]])
+    assert torch.isfinite(logsumexp(x)).all()
+    torch.testing.assert_close(logsumexp(x), torch.tensor([1000., -1e4 + math.log(3)]))
+    assert cross_entropy(x, torch.tensor([1, 2])).isfinite()
+
+
+def test_logsumexp_works_on_any_leading_shape():
+    x = torch.randn(2, 3, 5)
+    torch.testing.assert_close(logsumexp(x), x.logsumexp(-1))
+    torch.testing.assert_close(log_softmax(x), x.log_softmax(-1))
+
+
+@pytest.mark.parametrize('inp, targ, msg', [
+    (torch.randn(4, 3), torch.tensor([0, 1, 2]), r'targets of shape \(4,\)'),
+    (torch.randn(4, 3), torch.tensor([0., 1., 2., 0.]), 'int64'),
+    (torch.randn(4, 3), torch.tensor([0, 1, 3, 0]), r'\[0, 3\)'),
+    (torch.randn(4, 3), torch.tensor([0, -1, 2, 0]), r'\[0, 3\)'),
+    (torch.randn(3), torch.tensor([0, 1, 2]), r'\(N, C\)'),
+    (torch.randint(0, 3, (4, 3)), torch.tensor([0, 1, 2, 0]), 'floating point'),
+    (torch.randn(0, 3), torch.zeros(0, dtype=torch.int64), 'N > 0'),
+])
+def test_losses_reject_bad_inputs(inp, targ, msg):
+    with pytest.raises(ValueError, match=msg): cross_entropy(inp, targ)
+    with pytest.raises(ValueError, match=msg): nll(inp, targ)
+
+
+@settings(deadline=None, max_examples=30)
+@given(logits_and_targets(max_c=5))
+def test_cross_entropy_module_gradient_matches_autograd(xt):
+    x, t = xt
+    ce, xa = CrossEntropy(), x.clone().requires_grad_()
+    loss = ce(x, t); ce.backward()
+    F.cross_entropy(xa, t).backward()
+    torch.testing.assert_close(loss, F.cross_entropy(x, t))
+    torch.testing.assert_close(x.g, xa.grad)
+    torch.testing.assert_close(x.g.sum(-1), torch.zeros(len(t)), atol=1e-6, rtol=0)   # rows of softmax - one-hot sum to 0
+
+
+def test_cross_entropy_module_passes_finite_differences():
+    torch.manual_seed(0)
+    x, t = torch.randn(5, 4, dtype=f64), torch.tensor([0, 3, 1, 1, 2])
+    ce = CrossEntropy(); ce(x, t); ce.backward()
+    grad_check(lambda: ce(x, t), [x], [x.g])
+
+
+# ------------------------------------------------------------------------------------------- accuracy
+def test_accuracy():
+    out = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    assert accuracy(out, torch.tensor([1, 0, 0, 1])).item() == 0.5
+    assert accuracy(out, torch.tensor([1, 0, 1, 0])).item() == 1.0
+
+
+@pytest.mark.parametrize('out, targ', [(torch.randn(4, 3), torch.tensor([0, 1])), (torch.randn(4), torch.tensor([0, 1, 0, 1]))])
+def test_accuracy_rejects_bad_shapes(out, targ):
+    with pytest.raises(ValueError, match='shape'): accuracy(out, targ)
+
+
+# ------------------------------------------------------------------------------------------- Layers
+def test_layers_hand_backward_matches_autograd():
+    torch.manual_seed(0)
+    model = hand_mlp(6, 5, 3)
+    ws = [p.clone().requires_grad_() for p in model.parameters()]
+    x, t = torch.randn(7, 6), torch.randint(0, 3, (7,))
+    ce = CrossEntropy(); loss = ce(model(x), t); ce.backward(); model.backward()
+    F.cross_entropy((x @ ws[0] + ws[1]).relu() @ ws[2] + ws[3], t).backward()
+    for p, w in zip(model.parameters(), ws): torch.testing.assert_close(p.g, w.grad)
+    assert [tuple(p.shape) for p in model.parameters()] == [(6, 5), (5,), (5, 3), (3,)]
+    assert 'Lin(n_in=6, n_out=5)' in repr(model)
+
+
+# ------------------------------------------------------------------------------------------- Dataset
+def test_dataset():
+    x, y = torch.randn(10, 3), torch.arange(10)
+    ds = Dataset(x, y)
+    assert len(ds) == 10
+    xi, yi = ds[3]
+    assert torch.equal(xi, x[3]) and yi == 3
+    xb, yb = ds[2:5]
+    assert xb.shape == (3, 3) and torch.equal(yb, y[2:5])
+
+
+def test_dataset_rejects_mismatched_labels():
+    with pytest.raises(ValueError, match='10 inputs and 9 labels'): Dataset(torch.randn(10, 3), torch.arange(9))
+
+
+def test_empty_dataset_is_allowed_but_not_loaded():
+    ds = Dataset(torch.randn(0, 3), torch.zeros(0, dtype=torch.int64))
+    assert len(ds) == 0
+    with pytest.raises(ValueError, match='empty dataset'): DataLoader(ds, 4)
+
+
+# ------------------------------------------------------------------------------------------- DataLoader
+@settings(deadline=None, max_examples=40)
+@given(n=st.integers(1, 50), bs=st.integers(1, 70), shuffle=st.booleans())
+def test_dataloader_yields_every_item_once_in_batches(n, bs, shuffle):
+    x, y = torch.arange(n).float()[:, None] * torch.ones(1, 2), torch.arange(n)
+    dl = DataLoader(Dataset(x, y), bs, shuffle=shuffle)
+    batches = list(dl)
+    assert len(batches) == len(dl) == math.ceil(n / bs)
+    assert all(len(yb) == bs for _, yb in batches[:-1]) and 1 <= len(batches[-1][1]) <= bs
+    ys = torch.cat([yb for _, yb in batches])
+    xs = torch.cat([xb for xb, _ in batches])
+    assert torch.equal(ys.sort()[0], y)                   # every item exactly once
+    assert torch.equal(xs[:, 0].long(), ys)               # inputs stay with their labels
+    if not shuffle: assert torch.equal(ys, y)
+
+
+def test_dataloader_batch_size_larger_than_data():
+    dl = DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs=64, shuffle=True)
+    assert len(dl) == 1
+    (xb, yb), = list(dl)
+    assert xb.shape == (5, 3) and sorted(yb.tolist()) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize('bs', [0, -1, 2.5, None])
+def test_dataloader_rejects_bad_batch_size(bs):
+    with pytest.raises(ValueError, match='positive int'): DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs)
+
+
+def test_shuffle_is_seeded_and_new_each_pass():
+    s = Sampler(100, 10, shuffle=True)
+    torch.manual_seed(0); a, b = torch.cat(list(s)), torch.cat(list(s))
+    torch.manual_seed(0); a2 = torch.cat(list(s))
+    assert torch.equal(a, a2) and not torch.equal(a, b)
+
+
+def test_collate():
+    xb, yb = collate([(torch.tensor([1., 2.]), torch.tensor(0)), (torch.tensor([3., 4.]), torch.tensor(1))])
+    assert torch.equal(xb, torch.tensor([[1., 2.], [3., 4.]])) and torch.equal(yb, torch.tensor([0, 1]))
+
+
+# ------------------------------------------------------------------------------------------- Optimizer
+def test_optimizer_steps_with_autograd_and_hand_gradients():
+    p = torch.ones(3, requires_grad=True)
+    opt = Optimizer([p], lr=0.5)
+    (p * torch.tensor([1., 2., 3.])).sum().backward()
+    opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([0.5, 0., -0.5]))
+    opt.zero_grad()
+    assert p.grad is None
+    q = torch.ones(2); q.g = torch.tensor([2., -2.])
+    opt = Optimizer([q], lr=0.25); opt.step()
+    torch.testing.assert_close(q, torch.tensor([0.5, 1.5]))
+    opt.zero_grad()
+    assert not hasattr(q, 'g')
+    with pytest.raises(RuntimeError, match='call backward before step'): opt.step()
+
+
+def test_optimizer_matches_optim_sgd():
+    torch.manual_seed(0)
+    a, b = nn.Linear(4, 3), nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    x, t = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    for model, opt in ((a, Optimizer(a.parameters(), 0.1)), (b, optim.SGD(b.parameters(), 0.1))):
+        for _ in range(3):
+            F.cross_entropy(model(x), t).backward(); opt.step(); opt.zero_grad()
+    for p, q in zip(a.parameters(), b.parameters()): torch.testing.assert_close(p, q)
+
+
+def test_optimizer_rejects_bad_arguments():
+    with pytest.raises(ValueError, match='no parameters'): Optimizer([])
+    with pytest.raises(ValueError, match='non-negative'): Optimizer([torch.ones(2)], lr=-1)
+
+
+# ------------------------------------------------------------------------------------------- fit
+def blobs(n=400, seed=0):
+    "Three well separated clusters in 2-D: a tiny problem any working training loop solves."
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    centres = torch.tensor([[3., 0.], [-3., 0.], [0., 3.]])
+    return centres[y] + torch.randn(n, 2, generator=g) * 0.7, y
+
+
+def test_fit_learns_with_hand_written_backward():
+    torch.manual_seed(0)
+    (x, y), (xv, yv) = blobs(), blobs(seed=1)
+    model = hand_mlp(2, 16, 3)
+    dl, vdl = DataLoader(Dataset(x, y), 16, shuffle=True), DataLoader(Dataset(xv, yv), 64)
+    before = evaluate(model, CrossEntropy(), vdl)
+    hist = fit(3, model, CrossEntropy(), Optimizer(model.parameters(), 0.1), dl, vdl, progress=False)
+    assert len(hist['valid_acc']) == 3 and len(hist['batch_loss']) == 3 * len(dl)
+    assert hist['valid_acc'][-1] > 0.95 and hist['valid_loss'][-1] < before[0] / 2
+    assert not any(p.requires_grad for p in model.parameters())          # no autograd involved
+
+
+def test_fit_learns_with_autograd_and_sets_the_learning_rate():
+    torch.manual_seed(0)
+    (x, y), (xv, yv) = blobs(), blobs(seed=1)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = optim.SGD(model.parameters(), 0.1)
+    hist = fit(3, model, F.cross_entropy, opt, DataLoader(Dataset(x, y), 16, shuffle=True),
+               DataLoader(Dataset(xv, yv), 64), sched=lambda e: [0.1, 0.1, 0.01][e], progress=False)
+    assert hist['valid_acc'][-1] > 0.95
+    assert hist['lr'] == [0.1, 0.1, 0.01] and opt.param_groups[0]['lr'] == 0.01
+
+
+def test_fit_hand_and_autograd_agree():
+    "The same weights, data and steps through `fit`, once by hand and once with autograd: the same result."
+    torch.manual_seed(0)
+    x, y = blobs(64)
+    hand = hand_mlp(2, 8, 3)
+    ws = [p.clone().requires_grad_() for p in hand.parameters()]
+    auto = lambda inp: (inp @ ws[0] + ws[1]).relu() @ ws[2] + ws[3]
+    dl = DataLoader(Dataset(x, y), 16)
+    fit(2, hand, CrossEntropy(), Optimizer(hand.parameters(), 0.1), dl, progress=False)
+    fit(2, auto, cross_entropy, Optimizer(ws, 0.1), dl, progress=False)
+    for p, w in zip(hand.parameters(), ws): torch.testing.assert_close(p, w.detach())
+
+
+def test_evaluate_weights_batches_by_size():
+    torch.manual_seed(0)
+    x, y = blobs(10)
+    model = nn.Linear(2, 3)
+    loss, acc = evaluate(model, F.cross_entropy, DataLoader(Dataset(x, y), 4))     # batches of 4, 4, 2
+    with torch.no_grad():
+        torch.testing.assert_close(loss, F.cross_entropy(model(x), y).item())
+        torch.testing.assert_close(acc, accuracy(model(x), y).item())
+
+
+def test_backward_picks_autograd_or_hand():
+    p = torch.ones(2, requires_grad=True)
+    backward(None, None, (p * 3).sum())
+    assert torch.equal(p.grad, torch.tensor([3., 3.]))
+    called = []
+    class Stub:
+        def backward(self): called.append(self)
+    m, lf = Stub(), Stub()
+    backward(m, lf, torch.tensor(1.))
+    assert called == [lf, m]
+
+
+def test_torch_threads_restores():
+    old = torch.get_num_threads()
+    with torch_threads(1): assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == old
+
+
+def test_train_mnist_small_run_is_reproducible():
+    "`train_mnist` on a small slice of data (the full run is the notebook's): seeded, and learning."
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(600, 20, generator=g), torch.randint(0, 4, (600,), generator=g)
+    x = x + torch.nn.functional.one_hot(y, 20).float()        # class k lights up pixel k
+    data = (x[:500], y[:500], x[500:], y[500:])
+    r1, r2 = (train_mnist(seed=3, nh=8, bs=16, epochs=3, data=data) for _ in range(2))
+    assert r1.accuracy == r2.accuracy and r1.accuracy > 0.9
+    for p, q in zip(r1.model.parameters(), r2.model.parameters()): assert torch.equal(p, q)
+    assert r1.history['lr'] == [0.2, 0.2, 0.02] and r1.seconds > 0
