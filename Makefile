@@ -10,9 +10,12 @@ WORKERS ?= 2
 NBS     ?= nbs/*.ipynb
 NB      ?=
 ARGS    ?=
+PORT    ?= 8000
+DOCS    := $(shell sed -n 's/^doc_path *= *//p' settings.ini)
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data export test test-nbs lab outputs clean
+.PHONY: help install data export test test-nbs lab outputs bench docs docs-serve test-browser clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +49,22 @@ lab: install ## Open the course in JupyterLab (ARGS='--port 9999' etc. are passe
 outputs: $(STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pick some), then clean them
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NBS)
 	$(BIN)/nbdev_clean
+
+bench: $(STAMP) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s)
+	$(PY) -m exp.bench $(ARGS)
+
+docs: $(STAMP) ## Build the course website into _docs/ from the notebooks and their saved outputs (offline)
+	$(PY) tools/docs.py
+
+docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)
+	@echo "Serving $(DOCS)/ at http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
+	$(PY) -m http.server --bind 127.0.0.1 --directory $(DOCS) $(PORT)
+
+test-browser: $(STAMP) ## Check the website in headless Chromium, network cut off (installs Debian's chromium if missing)
+	@command -v chromium >/dev/null || { $(AS_ROOT) apt-get update -qq && \
+	  $(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	REQUIRE_BROWSER=1 DOCS_SCREENSHOT=_proc/docs-screenshot.png $(BIN)/pytest -q tests/test_docs.py -k browser
+	@echo "Screenshot of a notebook page: _proc/docs-screenshot.png"
 
 clean: ## Remove the virtual environment and build leftovers (the data cache stays)
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis _docs _proc bench-results

@@ -1,0 +1,341 @@
+"""The course website (`make docs`): built once into a temporary folder, then checked as files and in a browser.
+
+The browser checks need Debian's `chromium`; they are skipped without it, except under `make test-browser`
+or in CI (REQUIRE_BROWSER=1 or CI set), where a missing browser is a failure.
+"""
+import fcntl, functools, html, json, os, re, shutil, subprocess, sys, threading
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+import docs  # noqa: E402  (tools/docs.py)
+
+NOTEBOOKS = sorted((ROOT/'nbs').glob('[0-9]*.ipynb'))
+# Sphinx 9 warns about APIs that its extensions still use; not ours to fix
+pytestmark = pytest.mark.filterwarnings('ignore::PendingDeprecationWarning', 'ignore::DeprecationWarning')
+
+
+@pytest.fixture(scope='session')
+def site(tmp_path_factory):
+    "The site, built once per test run even when pytest-xdist runs tests in several processes."
+    pytest.importorskip('sphinx', reason="the website's tools need Python 3.11+")
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'): base = base.parent   # shared by the xdist workers of this run
+    out = base/'docs-site'
+    with open(base/'docs-site.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out/'index.html').exists():
+            cwd = os.getcwd()
+            os.chdir(ROOT)
+            try: docs.build(out, base/'docs-work', quiet=True)
+            finally: os.chdir(cwd)
+    return out
+
+
+class Page(HTMLParser):
+    "What the checks need from one HTML page: ids, links, resources, code-cell inputs and text."
+    RESOURCES = {('script', 'src'), ('link', 'href'), ('img', 'src'), ('iframe', 'src'), ('source', 'src'),
+                 ('video', 'src'), ('audio', 'src'), ('embed', 'src'), ('object', 'data')}
+
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.ids, self.links, self.resources, self.cell_inputs = path, set(), [], [], []
+        self._div_depth, self._in_input, self._code = 0, None, []
+        self.source = path.read_text(encoding='utf-8')
+        self.feed(self.source)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if 'id' in a: self.ids.add(a['id'])
+        if tag == 'a' and 'href' in a: self.links.append(a['href'])
+        for t,attr in self.RESOURCES:
+            if tag == t and a.get(attr) and not (tag == 'link' and a.get('rel') in ('canonical',)):
+                self.resources.append((tag, a[attr]))
+        if tag == 'div':
+            self._div_depth += 1
+            if 'cell_input' in a.get('class', '').split(): self._in_input, self._code = self._div_depth, []
+
+    def handle_endtag(self, tag):
+        if tag == 'div':
+            if self._in_input == self._div_depth:
+                self.cell_inputs.append(''.join(self._code))
+                self._in_input = None
+            self._div_depth -= 1
+
+    def handle_data(self, data):
+        if self._in_input: self._code.append(data)
+
+
+@functools.cache
+def parse(path): return Page(path)
+
+
+def pages(site):
+    "Every page of the site (not the theme's template fragments in _static/)."
+    return {p: parse(p) for p in sorted(site.rglob('*.html')) if '_static' not in p.relative_to(site).parts}
+
+
+def is_external(url): return bool(urlsplit(url).scheme) or url.startswith('//')
+
+
+def has_math(nb):
+    "Does the notebook's prose have $math$?"
+    cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+    return any(re.search(r'\$[^$\n]+\$', ''.join(c['source'])) for c in cells if c['cell_type'] == 'markdown')
+
+
+WITH_MATH = [nb for nb in NOTEBOOKS if has_math(nb)]
+
+
+def title(nb):
+    "A notebook's title: its first markdown heading."
+    for cell in json.loads(nb.read_text(encoding='utf-8'))['cells']:
+        if cell['cell_type'] == 'markdown' and (m := re.search(r'^#\s+(.+)$', ''.join(cell['source']), re.M)):
+            return m.group(1).strip()
+
+
+def test_nbdev_processing_hides_cells_and_leaves_no_directive(tmp_path):
+    "A small notebook through `prepare`: nbdev hides and documents, `for_myst` turns Quarto's options into tags."
+    import nbformat
+    cells = [nbformat.v4.new_markdown_cell('# 07 · A demo\n\n> One line that sums it up.'),
+             nbformat.v4.new_code_cell('#|default_exp nb_07'),
+             nbformat.v4.new_code_cell('#|export\ndef twice(x):\n    "Twice `x`: $2x$."\n    return 2*x'),
+             nbformat.v4.new_code_cell('#|exports\ndef thrice(x):\n    "Three times `x`."\n    return 3*x'),
+             nbformat.v4.new_code_cell('#|hide\nsecret_setup = 42'),
+             nbformat.v4.new_code_cell('#| echo: false\nprint("only the output shows")'),
+             nbformat.v4.new_code_cell('#|notest\n#| eval: false\nslow_benchmark()')]
+    (tmp_path/'nbs').mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path/'nbs/07_demo.ipynb')
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try: docs.prepare(tmp_path/'nbs', tmp_path/'src')
+    finally: os.chdir(cwd)
+    out = json.loads((tmp_path/'src/07_demo.ipynb').read_text())['cells']
+    src = [''.join(c['source']) for c in out]
+    assert src[0] == '# 07 · A demo\n\nOne line that sums it up.'          # front matter back to a title
+    assert not any(l.lstrip().startswith('#|') for s in src for l in s.splitlines())
+    assert not any('secret_setup' in s for s in src)                       # #|hide cells are hidden
+    assert any(s.startswith('def twice') for s in src) and any(s.startswith('def thrice') for s in src)  # exported code shows
+    assert 'slow_benchmark()' in src                                       # #|notest, eval: false: code shown
+    docs_md = [''.join(o['data']['text/markdown']) for c in out for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
+    assert any('### twice' in md and '$2x$' in md for md in docs_md)       # show_doc, math kept for MyST
+    echo = next(c for c in out if 'only the output shows' in ''.join(c['source']))
+    assert echo['metadata']['tags'] == ['remove-input']
+
+
+def test_links_to_the_published_site_become_links_between_pages():
+    from execnb.nbio import dict2nb
+    url = 'https://example.org/course/'
+    nb = dict2nb({'cells': [{'cell_type': 'markdown', 'metadata': {}, 'source':
+        f'[`test_eq`]({url}exports.html#test_eq), [`Module.bwd`]({url}fully_connected.html#module.bwd), [x]({url}nb.html)'}]})
+    docs.for_myst(nb, {'exports': '00_exports', 'fully_connected': '02_fully_connected'}, url,
+                  {'00_exports': {'test_eq'}, '02_fully_connected': {'module'}})
+    assert nb.cells[0].source == ('[`test_eq`](00_exports.ipynb#test_eq), [`Module.bwd`](02_fully_connected.ipynb#module), '
+                                  '[x](nb.ipynb)')   # an undocumented method: its class
+
+
+def test_a_page_per_notebook_in_numbered_order(site):
+    assert NOTEBOOKS, "no notebooks in nbs/"
+    home = (site/'index.html').read_text(encoding='utf-8')
+    outline = re.findall(r'href="(\d\w*)\.html"', home[home.index('Course outline'):])
+    assert list(dict.fromkeys(outline)) == [nb.stem for nb in NOTEBOOKS]
+    for prev,nb,nxt in zip(['index'] + [n.stem for n in NOTEBOOKS], NOTEBOOKS, [n.stem for n in NOTEBOOKS[1:]] + ['api']):
+        page = (site/f'{nb.stem}.html').read_text(encoding='utf-8')
+        h1 = [html.unescape(re.sub(r'<[^>]+>', '', h)) for h in re.findall(r'<h1>(.*?)<a class="headerlink"', page)]
+        assert h1 == [re.sub(r'[`*]', '', title(nb))], f"{nb.stem}: title {h1}"
+        assert re.search(rf'class="left-prev"\s+href="{prev}\.html"', page), f"{nb.stem}: no link to the previous page"
+        assert re.search(rf'class="right-next"\s+href="{nxt}\.html"', page), f"{nb.stem}: no link to the next page"
+
+
+def test_sphinx_builds_without_warnings(site):
+    warned = (site.parent/'docs-work/warnings.txt').read_text(encoding='utf-8').strip()
+    assert not warned, f"Sphinx warned:\n{warned}"
+
+
+def test_every_internal_link_and_anchor_resolves(site):
+    parsed = pages(site)
+    broken = []
+    for p,pg in parsed.items():
+        for url in pg.links + [u for _,u in pg.resources]:
+            if is_external(url) or url.startswith(('mailto:', 'javascript:')): continue
+            parts = urlsplit(url)
+            target = (p.parent/unquote(parts.path)).resolve() if parts.path else p
+            if not target.is_file(): broken.append(f"{p.relative_to(site)}: {url} (no such file)")
+            elif parts.fragment and target.suffix == '.html':
+                if unquote(parts.fragment) not in parse(target).ids:
+                    broken.append(f"{p.relative_to(site)}: {url} (no such anchor)")
+    assert not broken, '\n'.join(broken)
+
+
+def test_nothing_is_loaded_from_the_network(site):
+    remote = [f"{p.relative_to(site)}: <{tag}> {url}" for p,pg in pages(site).items()
+              for tag,url in pg.resources if is_external(url)]
+    css_url = re.compile(r'''(?:@import\s+|url\()\s*['"]?\s*(?:https?:)?//''', re.I)
+    remote += [f"{f.relative_to(site)}: remote url() or @import" for f in site.rglob('*.css')
+               if css_url.search(f.read_text(encoding='utf-8', errors='replace'))]
+    remote += [f"{p.relative_to(site)}: inline style imports from the network" for p,pg in pages(site).items()
+               if css_url.search(''.join(re.findall(r'<style.*?</style>', pg.source, re.S)))]
+    assert not remote, '\n'.join(remote)
+
+
+def test_math_is_typeset_from_a_local_mathjax(site):
+    "Every notebook with $math$ in its prose gets math on its page, typeset by the MathJax copied into the site."
+    assert (site/'_static/mathjax/tex-chtml.js').stat().st_size > 100_000
+    assert WITH_MATH, "no notebook has math to check"
+    for nb in WITH_MATH:
+        page = (site/f'{nb.stem}.html').read_text(encoding='utf-8')
+        assert re.search(r'<script[^>]+src="_static/mathjax/tex-chtml\.js', page), f"{nb.stem}: no local MathJax"
+        assert re.search(r'class="math notranslate nohighlight">\\\(', page), f"{nb.stem}: no inline math"
+
+
+def test_plots_are_embedded(site):
+    for nb in NOTEBOOKS:
+        cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+        shown = [c for c in cells if c['cell_type'] == 'code' and not re.match(r'\s*#\|\s*hide\b', ''.join(c['source']))]
+        n_plots = sum(any(k.startswith('image/') for k in o.get('data', {})) for c in shown for o in c.get('outputs', []))
+        imgs = [u for tag,u in parse(site/f'{nb.stem}.html').resources if tag == 'img']
+        assert len(imgs) >= n_plots, f"{nb.stem}: {n_plots} plots in the notebook, {len(imgs)} images on the page"
+        for u in imgs:
+            head = (site/u).read_bytes()[:64]
+            assert head.startswith((b'\x89PNG\r\n\x1a\n', b'\xff\xd8')) or b'<svg' in head or head.startswith(b'<?xml'), \
+                f"{nb.stem}: {u} is not an image"
+
+
+def test_no_directive_or_front_matter_leaks(site):
+    for nb in NOTEBOOKS:
+        pg = parse(site/f'{nb.stem}.html')
+        leaks = [code.splitlines()[0] for code in pg.cell_inputs if re.match(r'\s*#\|', code)]
+        assert not leaks, f"{nb.stem}: cells start with a directive: {leaks}"
+        text = re.sub(r'<[^>]+>', '', pg.source)
+        for leak in ('output-file:', '{target=', 'WARNING: THIS FILE WAS AUTOGENERATED'):
+            assert leak not in text, f"{nb.stem}: {leak!r} shows on the page"
+
+
+def test_show_doc_and_api_reference_document_every_exported_name(site):
+    "nbdev's index (exp/_modidx.py) lists the exported names: each public one has its show_doc and its API entry."
+    from exp._modidx import d
+    by_html = {docs.nbdev_page(nb): nb.stem for nb in NOTEBOOKS}
+    missing = []
+    for mod,syms in d['syms'].items():
+        for sym,(url,_) in syms.items():
+            page,anchor = url.split('#')
+            stem, name = by_html.get(page.removesuffix('.html')), sym.removeprefix(mod + '.')
+            if stem is None or '.' in name or name.startswith('_'): continue   # notebook gone, a method, private
+            if anchor not in parse(site/f'{stem}.html').ids: missing.append(f"{sym}: no show_doc in {stem}")
+            if sym not in parse(site/f'api/{mod}.html').ids: missing.append(f"{sym}: not in api/{mod}.html")
+    assert not missing, '\n'.join(missing)
+
+
+# ---- in a real browser, with every network request failing --------------------------------------------
+CHROMIUM = os.environ.get('CHROMIUM') or shutil.which('chromium') or shutil.which('chromium-browser')
+browser = pytest.mark.skipif(not CHROMIUM and not (os.environ.get('REQUIRE_BROWSER') or os.environ.get('CI')),
+                             reason="Debian's chromium is not installed (make test-browser installs it)")
+# Chromium's own background calls (updates, clock, accounts), not the page's; fonts.googleapis.com is not among them
+CHROMIUMS_OWN = re.compile(r'^(clients\d*\.google\.com|accounts\.google\.com|[\w.-]*\.gvt1\.com|'
+                           r'(update|optimizationguide-pa|safebrowsing|content-autofill)\.googleapis\.com)(:\d+)?$')
+
+
+def _serve(handler, directory=None):
+    "Serve on a free port of 127.0.0.1 in a thread; return the server."
+    server = ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(handler, directory=directory) if directory else handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope='module')
+def offline_browser(site):
+    """Run Chromium on the site served on 127.0.0.1 (as `make docs-serve` does) with every other request failing:
+    names do not resolve, and the proxy it must use refuses and records each request.
+    Yields `open(path, *args)` -> (DOM after the scripts ran, paths the site served, hosts asked for)."""
+    served, outside = [], []
+    class Site(SimpleHTTPRequestHandler):
+        def log_message(self, fmt, *args): served.append(self.path)
+        def do_GET(self):
+            if not self.path.startswith('/_framed/'): return super().do_GET()
+            # a page in a frame: headless Chromium's screenshot of a page scrolled to an anchor comes out blank
+            page = urlsplit(self.path)   # /_framed/PAGE?ANCHOR
+            body = (f'<!DOCTYPE html><body style="margin:0"><iframe src="/{page.path[9:]}#{page.query}" '
+                    'style="border:0;width:100vw;height:100vh"></iframe>')
+            self.send_response(200); self.send_header('Content-Type', 'text/html'); self.end_headers()
+            self.wfile.write(body.encode())
+    class Refuse(BaseHTTPRequestHandler):
+        def refuse(self):
+            host = urlsplit(self.path).netloc or self.path   # GET http://host/... or CONNECT host:443
+            if not CHROMIUMS_OWN.search(host): outside.append(self.requestline)
+            self.send_error(403)
+        do_GET = do_HEAD = do_POST = do_CONNECT = refuse
+        def log_message(self, fmt, *args): pass
+    site_server, proxy = _serve(Site, site), _serve(Refuse)
+    url = f'http://127.0.0.1:{site_server.server_port}/'
+    flags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions',
+             '--disable-background-networking', '--disable-component-update', '--disable-sync',
+             '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+             f'--proxy-server=http://127.0.0.1:{proxy.server_port}', '--virtual-time-budget=15000']
+
+    def open_(path, *args):
+        assert CHROMIUM, "Debian's chromium is not installed: make test-browser installs it"
+        served.clear(); outside.clear()
+        res = subprocess.run([CHROMIUM, *flags, *args, url + path], capture_output=True, text=True, timeout=120)
+        return res.stdout, list(served), list(outside)
+    yield open_
+    site_server.shutdown(); proxy.shutdown()
+
+
+def page_with_math_and_plot(site):
+    "The first notebook page with typeset math and a plot, and the id of the section that has both, if one does."
+    for nb in NOTEBOOKS:
+        src = (site/f'{nb.stem}.html').read_text(encoding='utf-8')
+        if 'class="math' not in src or '<img' not in src: continue
+        sections = re.split(r'(?=<section id=")', src)
+        both = [s for s in sections if 'class="math' in s and '<img' in s]
+        best = both[0] if both else next(s for s in sections if '<img' in s)
+        return nb.stem, re.match(r'<section id="([^"]+)"', best).group(1)
+    pytest.fail("no notebook page has both math and a plot")
+
+
+@browser
+def test_browser_home_page_lists_the_notebooks(offline_browser):
+    dom, served, outside = offline_browser('', '--dump-dom')
+    for nb in NOTEBOOKS: assert f'href="{nb.stem}.html"' in dom, f"home page does not link {nb.stem}"
+    assert not outside, f"the page asked the network for: {outside}"
+
+
+@browser
+@pytest.mark.parametrize('nb', WITH_MATH, ids=lambda nb: nb.stem)
+def test_browser_typesets_math_offline(offline_browser, nb):
+    dom, served, outside = offline_browser(f'{nb.stem}.html', '--dump-dom')
+    assert any(p.startswith('/_static/mathjax/tex-chtml.js') for p in served), "MathJax not loaded from the site"
+    maths = re.findall(r'class="math notranslate nohighlight">(.{0,20})', dom, re.S)
+    assert maths, "no math on the page"
+    raw = [m for m in maths if not m.lstrip().startswith('<mjx-container')]
+    assert not raw, f"MathJax left {len(raw)} of {len(maths)} formulas untypeset: {raw}"
+    assert '<mjx-merror' not in dom and 'data-mjx-error' not in dom, "MathJax reports a math error"
+    undefined = re.findall(r'mathcolor="red">(\\\w+)', dom)   # MathJax shows an unknown macro in red
+    assert not undefined, f"undefined TeX macros: {undefined}"
+    assert not outside, f"the page asked the network for: {outside}"
+
+
+@browser
+def test_browser_search_finds_pages(offline_browser):
+    dom, served, outside = offline_browser('search.html?q=tensor', '--dump-dom')
+    found = re.search(r'found (\d+) page', dom)
+    assert found and int(found.group(1)) >= 1, "search found nothing for 'tensor'"
+    results = re.search(r'<ul [^>]*class="search">(.*?)</ul>', dom, re.S)
+    assert results and re.search(r'href="\d\w*\.html', results.group(1)), "search lists no notebook page"
+    assert not outside, f"the page asked the network for: {outside}"
+
+
+@browser
+def test_browser_screenshot(offline_browser, site, tmp_path):
+    "A screenshot of a notebook page at the section with math and a plot (DOCS_SCREENSHOT=path keeps it)."
+    stem, section = page_with_math_and_plot(site)
+    png = Path(os.environ.get('DOCS_SCREENSHOT') or tmp_path/'docs.png').resolve()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    png.unlink(missing_ok=True)
+    offline_browser(f'_framed/{stem}.html?{section}', f'--screenshot={png}', '--window-size=1280,1400', '--hide-scrollbars')
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and png.stat().st_size > 50_000, "no screenshot written"
