@@ -23,7 +23,7 @@ def project(tmp_path):
     shutil.copy(ROOT/'settings.ini', tmp_path)
     (tmp_path/'nbs').mkdir()
     shutil.copy(ROOT/'nbs'/'00_exports.ipynb', tmp_path/'nbs')
-    for cmd in ('nbdev_export', 'nbdev_clean'): subprocess.run([BIN/cmd], cwd=tmp_path, check=True)
+    for cmd in ('nbdev_export', 'nbdev_clean'): subprocess.run([BIN/cmd], cwd=tmp_path, check=True, env=gates.nbdev_env())
     return tmp_path
 
 
@@ -44,7 +44,7 @@ def test_lint_catches_directives_nbdev_would_ignore(project):
 def test_exports_gate_catches_a_hand_edit_and_a_stray_module(project):
     (project/'exp'/'nb_00.py').write_text((project/'exp'/'nb_00.py').read_text() + '\nx = 1  # edited by hand\n')
     assert any('differs: nb_00.py' in p for p in gates.exports(project))
-    subprocess.run([BIN/'nbdev_export'], cwd=project, check=True)
+    subprocess.run([BIN/'nbdev_export'], cwd=project, check=True, env=gates.nbdev_env())
     (project/'exp'/'nb_99.py').write_text('# left behind\n')
     assert any('nb_99.py' in p for p in gates.exports(project))
 
@@ -66,14 +66,14 @@ def test_notebook_gate_fails_on_a_failing_cell(tmp_path):
     shutil.copy(ROOT/'settings.ini', tmp_path); (tmp_path/'nbs').mkdir()
     write_nb(tmp_path/'nbs'/'good.ipynb', 'x = 1', 'assert x == 1')
     write_nb(tmp_path/'nbs'/'bad.ipynb', 'x = 1', 'assert x == 2, "x is not 2"')
-    run = lambda nb: subprocess.run([BIN/'nbdev_test', '--path', f'nbs/{nb}'], cwd=tmp_path, capture_output=True, text=True)
+    run = lambda nb: subprocess.run([BIN/'nbdev_test', '--path', f'nbs/{nb}'], cwd=tmp_path, capture_output=True, text=True, env=gates.nbdev_env())
     assert run('good.ipynb').returncode == 0
     bad = run('bad.ipynb')
     assert bad.returncode != 0 and 'x is not 2' in bad.stdout + bad.stderr
 
 
 def test_gates_cli_exit_status(project):
-    cli = lambda: subprocess.run([sys.executable, ROOT/'tools'/'gates.py', '--root', project], capture_output=True, text=True)
+    cli = lambda: subprocess.run([sys.executable, ROOT/'tools'/'gates.py', '--root', project], capture_output=True, text=True, env=gates.nbdev_env())
     ok = cli()
     assert ok.returncode == 0 and 'lint: ok' in ok.stdout and 'clean: ok' in ok.stdout
     write_nb(project/'nbs'/'01_x.ipynb', '#export\ndef a(): pass')

@@ -8,7 +8,7 @@
 Each gate is a function returning a list of problems (empty when all is well), so tests can run it
 on a deliberately broken copy of the project.
 """
-import configparser, filecmp, json, re, shutil, subprocess, sys, tempfile
+import configparser, filecmp, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +73,13 @@ def _tree_diff(a, b):
     return out
 
 
+def nbdev_env():
+    "The environment for running nbdev's commands: without `IN_TEST`, which makes `nbdev_export` do nothing."
+    return {k: v for k,v in os.environ.items() if k != 'IN_TEST'}
+
+
 def _run(cmd, cwd):
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=nbdev_env())
     if res.returncode: raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{res.stdout}{res.stderr}")
 
 
