@@ -10,6 +10,7 @@ WORKERS ?= 2
 NBS     ?= nbs/*.ipynb
 NB      ?=
 ARGS    ?=
+WIDE    ?= --wide-vectors
 PORT    ?= 8000
 DOCS    := $(shell sed -n 's/^doc_path *= *//p' settings.ini)
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -51,7 +52,7 @@ outputs: $(STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pi
 	$(BIN)/nbdev_clean
 
 bench: $(STAMP) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s)
-	$(PY) -m exp.bench $(ARGS)
+	$(PY) -m exp.bench $(WIDE) $(ARGS)
 
 docs: $(STAMP) ## Build the course website into _docs/ from the notebooks and their saved outputs (offline)
 	$(PY) tools/docs.py

@@ -258,6 +258,7 @@ def _estimate(f, a, b, per_flop, max_call):
     guess = per_flop * max(1, matmul_flops(a.shape[0], a.shape[1], b.shape[1]))
     if guess <= max_call or guess > 100 * max_call or len(a) < 2: return guess
     rows = max(1, int(len(a) * max_call / 10 / guess))        # a probe meant to take a tenth of `max_call`
+    f(a[:rows], b)                                            # the first call may compile a kernel: not timed
     start = time.perf_counter(); f(a[:rows], b)
     return (time.perf_counter() - start) * len(a) / rows
 
@@ -276,6 +277,8 @@ def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, 
             if guess > max_call: row['skipped'] = f"about {fmt_time(guess)} per call"
             else:
                 start = time.perf_counter(); f(a, b); first = time.perf_counter() - start   # warm-up: compiles a kernel's first call
+                if first > 2 * max_call:                                                    # compiling, or truly slow: one more call tells
+                    start = time.perf_counter(); f(a, b); first = time.perf_counter() - start
                 if name in per_flop and first > 2 * max_call: t = Timing([first])         # far slower than estimated: one call is enough
                 else: t = time_fn(f, a, b, repeats=repeats, min_time=min_time, warmup=0)
                 per_flop[name] = t.median / flops
