@@ -169,10 +169,18 @@ def test_gpu_rungs_without_gpu():
     else: assert rungs == {} and 'skipped' in note
 
 
-def test_measure_ladder_stops_after_one_surprisingly_slow_call():
+def test_measure_ladder_stops_after_two_surprisingly_slow_calls():
     calls = []
     def cliff(a, b):                       # fast on small inputs, suddenly slow on the big one
         calls.append(a.shape[0]); time.sleep(0.2 if a.shape[0] > 100 else 0.0); return a @ b
     rows = nb.measure_ladder({'cliff': cliff}, [(2, 1, 1), (200, 1, 1)], repeats=3, min_time=0.0, max_call=0.05)
     assert rows[1]['runs'] == 1 and rows[1]['median'] >= 0.2
-    assert calls.count(200) == 1
+    assert calls.count(200) == 2           # the warm-up, then one timed call: slow twice, so not compilation
+
+
+def test_measure_ladder_does_not_count_compilation():
+    calls = []
+    def compiles(a, b):                    # slow only on its first call at a new size, as a kernel compiling is
+        calls.append(a.shape[0]); time.sleep(0.2 if calls.count(a.shape[0]) == 1 and a.shape[0] > 100 else 0.0); return a @ b
+    rows = nb.measure_ladder({'compiles': compiles}, [(2, 1, 1), (200, 1, 1)], repeats=3, min_time=0.0, max_call=0.05)
+    assert rows[1]['runs'] == 3 and rows[1]['median'] < 0.1
