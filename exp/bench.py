@@ -209,7 +209,7 @@ def wide_vector_env():
     "The environment in which numba may use 512-bit vectors on this CPU (LLVM prefers 256-bit ones), or None without AVX-512."
     if torch.backends.cpu.get_cpu_capability() != 'AVX512': return None
     import llvmlite.binding as llvm
-    return dict(os.environ, NUMBA_CPU_NAME='host', NUMBA_CPU_FEATURES=llvm.get_host_cpu_features().flatten() + ',-prefer-256-bit')
+    return dict(os.environ, NUMBA_CPU_NAME=llvm.get_host_cpu_name(), NUMBA_CPU_FEATURES=llvm.get_host_cpu_features().flatten() + ',-prefer-256-bit')
 
 def main(argv=None):
     "Run the benchmark with command-line options `argv` (default: `sys.argv`), print the report, write the files."
