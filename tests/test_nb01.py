@@ -4,21 +4,12 @@ import math, time
 import pytest, torch
 from hypothesis import given, settings, strategies as st
 
+from strategies import matmul_pair
+
 import exp.nb_01 as nb
 
 RUNGS = [nb.matmul_loops, nb.matmul_elementwise, nb.matmul_broadcast, nb.matmul_einsum, nb.matmul_torch]
 ids = [f.__name__ for f in RUNGS]
-
-
-@st.composite
-def matmul_pair(draw, max_dim=6):
-    "Two matrices `a` (n×k) and `b` (k×m) of one float dtype; any dimension may be 0 or 1, either may be a transposed view."
-    n,k,m = (draw(st.integers(0, max_dim)) for _ in range(3))
-    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
-    g = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
-    def make(rows, cols, transposed):
-        return torch.randn(cols, rows, generator=g, dtype=dtype).T if transposed else torch.randn(rows, cols, generator=g, dtype=dtype)
-    return make(n, k, draw(st.booleans())), make(k, m, draw(st.booleans()))
 
 
 @pytest.mark.parametrize('matmul', RUNGS, ids=ids)

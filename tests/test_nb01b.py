@@ -4,6 +4,8 @@ import math, time
 import numpy as np, pytest, torch
 from hypothesis import given, settings, strategies as st
 
+from strategies import matmul_pair
+
 import exp.nb_01 as nb01
 import exp.nb_01b as nb
 
@@ -21,20 +23,9 @@ def assert_matmul_close(c, a, b):
     torch.testing.assert_close(c, a @ b, rtol=tol, atol=tol * max(1, math.sqrt(a.shape[1])))
 
 
-@st.composite
-def matmul_pair(draw, max_dim=40):
-    "Two matrices `a` (n×k) and `b` (k×m) of one float dtype; dimensions 0 to `max_dim` (mostly not multiples of 4 or 16), either may be a transposed view."
-    n,k,m = (draw(st.integers(0, max_dim)) for _ in range(3))
-    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
-    g = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
-    def make(rows, cols, transposed):
-        return torch.randn(cols, rows, generator=g, dtype=dtype).T if transposed else torch.randn(rows, cols, generator=g, dtype=dtype)
-    return make(n, k, draw(st.booleans())), make(k, m, draw(st.booleans()))
-
-
 @pytest.mark.parametrize('matmul', RUNGS, ids=ids)
 @settings(deadline=None, max_examples=25)
-@given(pair=matmul_pair())
+@given(pair=matmul_pair(max_dim=40))
 def test_rung_matches_torch(matmul, pair):
     a,b = pair
     a0,b0 = a.clone(),b.clone()
