@@ -9,6 +9,7 @@ STAMP   := $(VENV)/.installed
 WORKERS ?= 2
 NBS     ?= nbs/*.ipynb
 NB      ?=
+BUSY    ?= 2
 ARGS    ?=
 WIDE    ?= --wide-vectors
 PORT    ?= 8000
@@ -37,12 +38,12 @@ export: $(STAMP) ## Write exp/ from the notebooks (nbdev_export) and clean the n
 	$(BIN)/nbdev_clean
 
 test: $(STAMP) data ## Run everything CI checks: gates, every notebook top to bottom, pytest
-	$(PY) tools/gates.py lint exports clean
+	$(PY) tools/gates.py lint exports clean outputs
 	$(MAKE) --no-print-directory test-nbs NB=
 	$(BIN)/pytest -q -n $(WORKERS) tests
 
-test-nbs: $(STAMP) data ## Run the notebooks top to bottom (NB=nbs/01_matmul.ipynb for one)
-	$(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
+test-nbs: $(STAMP) data ## Run the notebooks top to bottom while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
+	$(PY) tools/busy.py $(BUSY) -- $(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
 
 lab: install ## Open the course in JupyterLab (ARGS='--port 9999' etc. are passed on)
 	$(BIN)/jupyter lab --ServerApp.root_dir=nbs $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)

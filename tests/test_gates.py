@@ -28,7 +28,7 @@ def project(tmp_path):
 
 
 def test_the_gates_pass_on_a_clean_copy(project):
-    assert gates.lint(project) == [] and gates.exports(project) == [] and gates.clean(project) == []
+    assert gates.lint(project) == [] and gates.exports(project) == [] and gates.clean(project) == [] and gates.outputs(project) == []
 
 
 def test_lint_catches_directives_nbdev_would_ignore(project):
@@ -60,6 +60,30 @@ def test_clean_gate_catches_a_dirty_notebook(project):
     nb['metadata']['widgets'] = {'state': {}}
     (project/'nbs'/'00_exports.ipynb').write_text(json.dumps(nb, indent=1))
     assert gates.clean(project) == ['nbs/00_exports.ipynb is not clean: run `make export` (it cleans) or `nbdev_clean`']
+
+
+def test_outputs_gate_catches_saved_errors_and_stderr(project):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('1/0', outputs=[nbformat.v4.new_output('error', ename='ZeroDivisionError', evalue='division by zero', traceback=[])]),
+        nbformat.v4.new_code_cell('import sys; print("fine"); print("noise", file=sys.stderr)', outputs=[
+            nbformat.v4.new_output('stream', name='stdout', text='fine\n'), nbformat.v4.new_output('stream', name='stderr', text='noise\n')]),
+        nbformat.v4.new_code_cell('2', outputs=[nbformat.v4.new_output('execute_result', data={'text/plain': '2'}, execution_count=None)])])
+    nbformat.write(nb, project/'nbs'/'01_x.ipynb')
+    problems = gates.outputs(project)
+    assert len(problems) == 2, problems
+    assert '01_x.ipynb: cell 1' in problems[0] and 'ZeroDivisionError' in problems[0]
+    assert '01_x.ipynb: cell 2' in problems[1] and "'noise'" in problems[1]
+
+
+def test_busy_runs_the_command_with_busy_loops_and_stops_them():
+    import busy, psutil
+    code = ("import psutil, os; me = psutil.Process(os.getppid()); "
+            "print(sum(p.cmdline()[-1:] == ['while True: pass'] for p in me.children()))")
+    res = subprocess.run([sys.executable, ROOT/'tools'/'busy.py', '2', '--', sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip().splitlines()[-1] == '2', res.stdout + res.stderr   # two loops beside it
+    assert busy.run_busy(1, [sys.executable, '-c', 'raise SystemExit(3)']) == 3                          # its exit status
+    assert not [p for p in psutil.Process().children() if p.cmdline()[-1:] == [busy.SPIN]]             # none left behind
+    with pytest.raises(ValueError): busy.run_busy(-1, ['true'])
 
 
 def test_notebook_gate_fails_on_a_failing_cell(tmp_path):

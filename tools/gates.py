@@ -3,7 +3,8 @@
     python tools/gates.py lint      # directives nbdev 2 would silently ignore
     python tools/gates.py exports   # exp/ is exactly what nbdev_export makes from nbs/
     python tools/gates.py clean     # notebooks are as nbdev_clean leaves them
-    python tools/gates.py           # all three (--root DIR for another copy of the project)
+    python tools/gates.py outputs   # no saved output is an error or stderr noise
+    python tools/gates.py           # all four (--root DIR for another copy of the project)
 
 Each gate is a function returning a list of problems (empty when all is well), so tests can run it
 on a deliberately broken copy of the project.
@@ -103,7 +104,25 @@ def clean(root=ROOT):
                 for p in _notebooks(root) if p.read_bytes() != (Path(tmp)/nbs/p.name).read_bytes()]
 
 
-GATES = {'lint': lint, 'exports': exports, 'clean': clean}
+def outputs(root=ROOT):
+    "Saved outputs that are an error (a cell that failed when the notebook was run) or text written to stderr."
+    problems = []
+    for nb in _notebooks(root):
+        cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+        for n,cell in enumerate(cells, 1):
+            for out in cell.get('outputs', []):
+                where = f"{nb.name}: cell {n}"
+                if out.get('output_type') == 'error':
+                    problems.append(f"{where}: saved error output ({out.get('ename')}: {out.get('evalue', '')[:120]}): "
+                                    "fix the cell, then `make outputs`")
+                elif out.get('output_type') == 'stream' and out.get('name') == 'stderr':
+                    text = ''.join(out.get('text', '')).strip().splitlines()
+                    problems.append(f"{where}: saved stderr output ({text[0][:120] if text else ''!r}): "
+                                    "silence or fix what writes it, then `make outputs`")
+    return problems
+
+
+GATES = {'lint': lint, 'exports': exports, 'clean': clean, 'outputs': outputs}
 
 if __name__ == '__main__':
     import argparse
