@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['get_data', 'normalize', 'kaiming_normal', 'init_params', 'numerical_grad', 'rel_error', 'grad_check', 'Module',
-           'Relu', 'Mse', 'Lin', 'time_side_by_side', 'Model', 'time_backward']
+           'Relu', 'Mse', 'Lin', 'Model', 'time_backward']
 
 # %% ../nbs/02_fully_connected.ipynb #fe9ec4cb
 from .nb_01 import *
@@ -143,16 +143,6 @@ class Lin(Module):
         self.b.g = out.g.sum(0)
     def __repr__(self): return f"Lin(n_in={self.w.shape[0]}, n_out={self.w.shape[1]})"
 
-# %% ../nbs/02_fully_connected.ipynb #39cb7c13
-def time_side_by_side(fns, repeats=5, **kwargs):
-    "Time each function in the dict `fns` with `time_fn`, taking turns `repeats` times so a busy machine slows all alike: `{name: Timing}`."
-    if repeats < 1: raise ValueError(f"repeats must be at least 1, got {repeats}")
-    for f in fns.values(): f()                       # warm up
-    runs = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k,f in fns.items(): runs[k].append(time_fn(f, repeats=1, warmup=0, **kwargs))
-    return {k: Timing([t.times[0] for t in ts], min(t.number for t in ts)) for k,ts in runs.items()}
-
 # %% ../nbs/02_fully_connected.ipynb #08391303
 class Model:
     "The network `relu(x @ w1 + b1) @ w2 + b2` as `Module` layers with an `Mse` loss; `backward` fills every `.g`."
@@ -176,16 +166,16 @@ def _autograd_loss(x, y, w1, b1, w2, b2):
     return (out.squeeze(-1) - y).pow(2).mean()
 
 def time_backward(x, y, nh=50, repeats=5, seed=0):
-    "Time a forward + backward pass of `Model` (hand-written) and of the same network with autograd, side by side: `{version: Timing}`."
+    "Time the backward pass of `Model` (hand-written) and of the same network with autograd, side by side, after one untimed forward pass: `{version: Timing}`."
     torch.manual_seed(seed)
     params = init_params(x.shape[1], nh, dtype=x.dtype)
     model,xh = Model(*params),x.detach()           # xh: x without its `.g` attached to the caller's tensor
-    def hand(): model(xh, y); model.backward()
-    xa,pa = x.detach().clone(),[p.detach().clone().requires_grad_() for p in params]
-    def auto(input_grad=True):
-        xa.requires_grad_(input_grad)
-        for t in (xa, *pa): t.grad = None
-        _autograd_loss(xa, y, *pa).backward()
-    return time_side_by_side({'hand-written': hand,
-                              'autograd': auto,                # also computes the input's gradient, as Model does
-                              'autograd, no input grad': lambda: auto(False)}, repeats=repeats)
+    model(xh, y)                                   # `backward` recomputes every `.g` from what this pass stored
+    xa,pa = x.detach().clone().requires_grad_(),[p.detach().clone().requires_grad_() for p in params]
+    loss,loss_no_input = _autograd_loss(xa, y, *pa),_autograd_loss(xh, y, *pa)
+    def auto(loss, *ts):
+        for t in ts: t.grad = None
+        loss.backward(retain_graph=True)           # keep the graph, so the same backward pass can run again
+    return time_side_by_side({'hand-written': model.backward,
+                              'autograd': lambda: auto(loss, xa, *pa),   # also computes the input's gradient, as Model does
+                              'autograd, no input grad': lambda: auto(loss_no_input, *pa)}, repeats=repeats)

@@ -1,10 +1,11 @@
 "Tests for exp.bench: the options, the sections, the files written and the command line (tiny configurations, no timing assertions)."
-import csv, json, subprocess, sys, types
+import csv, json, subprocess, sys
 from pathlib import Path
 
 import pytest, torch
 
 import exp.bench as bench
+from exp.nb_03 import TrainResult
 
 TINY = ['--only', 'matmul', '--sizes', '3x5x4,9x7x6', '--rungs', 'loops,torch,fastmath,micro',
         '--peak-sizes', '32', '--repeats', '2', '--min-time', '0.001']
@@ -26,6 +27,12 @@ def test_bad_options_exit_with_a_message(argv, capsys):
     assert e.value.code == 2 and 'error' in capsys.readouterr().err
 
 
+def test_threads_counts_cores_in_the_peak(tmp_path):
+    res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--out', str(tmp_path)])
+    assert res['machine']['cores'] == 1 and res['machine']['theoretical_peak'].startswith('1 cores')
+    with pytest.raises(SystemExit): bench.parse_args(['--threads', '0'])
+
+
 def test_parse_size():
     assert bench.parse_size('5x784x10') == (5, 784, 10) and bench.parse_size('1X2X3') == (1, 2, 3)
 
@@ -38,39 +45,44 @@ def test_main_writes_files_and_prints_table(tmp_path, capsys):
     data = json.loads((tmp_path/'results.json').read_text())
     assert data['machine']['cores'] >= 1 and data['options']['sizes'] == [[3, 5, 4], [9, 7, 6]]
     assert {r['rung'] for r in data['matmul']['rows']} >= {'loops', 'torch', 'fastmath', 'micro'}
-    assert set(data['matmul']['targets']) == {'small', 'large'} and data['matmul']['targets']['small']['size'] == '3x5x4'
+    assert list(data['matmul']['targets']) == ['small', 'loops', 'large'] and data['matmul']['targets']['small']['size'] == '3x5x4'
+    assert 'small: rung ' in out and 'measured at 3x5x4, not 5x784x10' in out
+    assert 'x loops: how many times faster' in out and '% peak: % of the theoretical peak' in out     # the legend
     with open(tmp_path/'matmul.csv') as f: rows = list(csv.DictReader(f))
     assert len(rows) == len(res['matmul']['rows']) and float(rows[0]['median']) > 0
+    assert list(rows[0]) == bench.LADDER_FIELDS and rows[0]['device'] == 'cpu'
     assert (tmp_path/'matmul.png').read_bytes()[:4] == b'\x89PNG'
 
 
 def test_backward_section(tmp_path, capsys):
     res = bench.main(['--only', 'backward', '--rows', '256', '--repeats', '1', '--out', str(tmp_path)])
     bw = res['backward']
-    assert 'skipped' in bw or (bw['rows'] == 256 and bw['hand_vs_autograd'] > 0 and isinstance(bw['met'], bool))
-    assert 'backward:' in capsys.readouterr().out
+    assert bw['rows'] == 256 and bw['hand_vs_autograd'] > 0 and bw['met'] is bench.TARGETS['backward'].met(bw['hand_vs_autograd'])
+    assert set(bw['timings']) == {'hand-written', 'autograd', 'autograd, no input grad'}
+    assert 'backward, on 256 images:' in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ['results.json']
 
 
-def test_train_section_uses_notebook_03(monkeypatch, tmp_path):
-    fake = types.ModuleType('exp.nb_03')
-    fake.train_mnist = lambda: {'accuracy': 0.975, 'loss': 0.1}
-    monkeypatch.setitem(sys.modules, 'exp.nb_03', fake)
+def test_train_section_reads_train_mnist(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(bench, 'train_mnist', lambda: TrainResult(0.975, None, {}, 5.0))
     res = bench.main(['--only', 'train', '--out', str(tmp_path)])
-    assert res['train']['accuracy'] == 0.975 and res['train']['met'] is True and res['train']['seconds'] == res['train']['wall_seconds'] >= 0
+    assert res['train']['accuracy'] == 0.975 and res['train']['seconds'] == 5.0 and res['train']['met'] is True
+    assert res['train']['wall_seconds'] >= 0
+    monkeypatch.setattr(bench, 'train_mnist', lambda: TrainResult(0.96, None, {}, 5.0))
+    assert bench.main(['--only', 'train', '--out', str(tmp_path)])['train']['met'] is False
+    out = capsys.readouterr().out
+    assert '97.50% (target >= 97.00%: met)' in out and '96.00% (target >= 97.00%: NOT met)' in out
 
 
-def test_train_section_prefers_the_reported_training_time(monkeypatch, tmp_path):
-    fake = types.ModuleType('exp.nb_03')
-    fake.train_mnist = lambda: types.SimpleNamespace(accuracy=0.96, seconds=5.0)
-    monkeypatch.setitem(sys.modules, 'exp.nb_03', fake)
-    res = bench.main(['--only', 'train', '--out', str(tmp_path)])
-    assert res['train']['seconds'] == 5.0 and res['train']['met'] is False
-
-
-def test_accuracy_field():
-    assert bench._accuracy(0.5) == 0.5 and bench._accuracy({'acc': 0.9}) == 0.9
-    assert bench._accuracy(types.SimpleNamespace(accuracy=0.8)) == 0.8
+def test_skipped_sections_are_reported(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, 'train_mnist', lambda: pytest.fail("train is not in this run"))
+    res = bench.main(['--quick', *TINY, '--out', str(tmp_path)])
+    out = capsys.readouterr().out
+    assert res['skipped'] == {'backward': 'not in --only matmul', 'train': 'not in --only matmul'}
+    assert 'train: skipped, not in --only matmul' in out
+    res = bench.main(['--quick', '--only', 'backward', '--rows', '64', '--repeats', '1', '--out', str(tmp_path)])
+    assert set(res['skipped']) == {'matmul', 'train'}
+    assert bench._why_skipped('train', bench.parse_args(['--quick'])).startswith('--quick leaves it out')
 
 
 def test_command_line(tmp_path):

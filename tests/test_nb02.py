@@ -5,9 +5,10 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from exp.nb_01 import Timing
+from exp import nb_02
+from exp.measure import Timing
 from exp.nb_02 import (Lin, Model, Module, Mse, Relu, get_data, grad_check, init_params, kaiming_normal, normalize,
-                       numerical_grad, rel_error, time_backward, time_side_by_side)
+                       numerical_grad, rel_error, time_backward)
 
 f64 = torch.float64
 sizes = st.integers(1, 6)
@@ -260,13 +261,22 @@ def test_time_backward_returns_timings_side_by_side():
     x, y = torch.randn(200, 30), torch.randn(200)
     res = time_backward(x, y, nh=8, repeats=2)
     assert list(res) == ['hand-written', 'autograd', 'autograd, no input grad']
-    assert all(isinstance(t, Timing) and len(t.times) == 2 and t.median > 0 for t in res.values())
-    assert not x.requires_grad                     # the caller's tensors are left alone
+    assert all(isinstance(t, Timing) and len(t.times) == 2 and t.min > 0 for t in res.values())
 
 
-def test_time_side_by_side_takes_turns():
+@pytest.mark.parametrize('requires_grad', [False, True])
+def test_time_backward_leaves_the_callers_tensor_alone(requires_grad):
+    x, y = torch.randn(50, 6, requires_grad=requires_grad), torch.randn(50)
+    time_backward(x, y, nh=4, repeats=1)
+    assert x.requires_grad == requires_grad and x.grad is None and not hasattr(x, 'g')
+
+
+def test_time_backward_times_backward_passes_after_one_forward_pass(monkeypatch):
     calls = []
-    res = time_side_by_side({'a': lambda: calls.append('a'), 'b': lambda: calls.append('b')}, repeats=3, min_time=0)
-    assert calls == ['a', 'b'] * 4                 # one warm-up round, then three rounds taking turns
-    assert list(res) == ['a', 'b'] and all(isinstance(t, Timing) and len(t.times) == 3 for t in res.values())
-    with pytest.raises(ValueError, match='repeats must be at least 1'): time_side_by_side({'a': lambda: 0}, repeats=0)
+    class CountingModel(Model):
+        def __call__(self, x, targ): calls.append('forward'); return super().__call__(x, targ)
+        def backward(self): calls.append('backward'); super().backward()
+    monkeypatch.setattr(nb_02, 'Model', CountingModel)
+    time_backward(torch.randn(50, 6), torch.randn(50), nh=4, repeats=3)
+    assert calls[0] == 'forward' and calls.count('forward') == 1
+    assert calls.count('backward') >= 4               # a warm-up, then at least one call in each of the 3 runs

@@ -9,7 +9,7 @@ from torch import nn, optim
 
 from exp.nb_02 import Lin, Relu, grad_check
 from exp.nb_03 import (CrossEntropy, DataLoader, Dataset, Layers, Optimizer, Sampler, accuracy, backward, collate,
-                       cross_entropy, evaluate, fit, hand_mlp, log_softmax, logsumexp, nll, torch_threads, train_mnist)
+                       cross_entropy, evaluate, fit, hand_mlp, log_softmax, logsumexp, nll, train_mnist)
 
 f64 = torch.float64
 
@@ -266,12 +266,6 @@ def test_backward_picks_autograd_or_hand():
     assert called == [lf, m]
 
 
-def test_torch_threads_restores():
-    old = torch.get_num_threads()
-    with torch_threads(1): assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == old
-
-
 def test_train_mnist_small_run_is_reproducible():
     "`train_mnist` on a small slice of data (the full run is the notebook's): seeded, and learning."
     g = torch.Generator().manual_seed(0)
@@ -282,3 +276,12 @@ def test_train_mnist_small_run_is_reproducible():
     assert r1.accuracy == r2.accuracy and r1.accuracy > 0.9
     for p, q in zip(r1.model.parameters(), r2.model.parameters()): assert torch.equal(p, q)
     assert r1.history['lr'] == [0.2, 0.2, 0.02] and r1.seconds > 0
+
+
+def test_train_mnist_restores_the_number_of_threads():
+    "`train_mnist(threads=...)` leaves the caller's number of threads as it was."
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 5, generator=g), torch.randint(0, 2, (40,), generator=g)
+    old = torch.get_num_threads()
+    train_mnist(nh=4, bs=8, epochs=1, threads=2 if old == 1 else 1, data=(x[:32], y[:32], x[32:], y[32:]))
+    assert torch.get_num_threads() == old

@@ -1,0 +1,241 @@
+"Tests for exp.measure: the stopwatch, side-by-side timing, timing checks, FLOPs and peaks, the ladder runner, the targets."
+import math, time
+from types import SimpleNamespace
+
+import pytest, torch
+
+import exp.measure as ms
+
+
+# --- the stopwatch ---------------------------------------------------------------------------------------
+
+def test_timing_statistics():
+    t = ms.Timing([5., 1., 3., 2., 4.], number=10)
+    assert t.median == 3 and t.min == 1 and t.quartiles == (2, 4) and t.iqr == 2
+    assert t.times == [5., 1., 3., 2., 4.] and t.number == 10
+    assert ms.Timing([0.002]).iqr == 0 and ms.Timing([0.002]).quartiles == (0.002, 0.002)
+    with pytest.raises(ValueError, match='at least one time'): ms.Timing([])
+
+
+def test_timing_repr():
+    r = repr(ms.Timing([1.2e-3, 1.23e-3, 1.25e-3, 1.3e-3], number=100))
+    assert r.startswith('1.24 ms ± ') and ' ms per call' in r and '4 runs' in r and '100 calls' in r
+
+
+@pytest.mark.parametrize('seconds,expected', [(3, '3 s'), (1.5e-3, '1.5 ms'), (1.234e-3, '1.23 ms'), (5e-6, '5 µs'),
+                                              (2e-9, '2 ns'), (0, '0 ns'), (999e-6, '999 µs'), (1234.5, '1,234 s')])
+def test_fmt_time(seconds, expected):
+    assert ms.fmt_time(seconds) == expected
+
+
+def test_fmt_time_unit():
+    assert ms.fmt_time(4e-5, 'ms') == '0.04 ms'
+
+
+def test_time_fn_counts_calls_and_passes_arguments():
+    calls = []
+    def f(x, y=0): calls.append((x, y))
+    t = ms.time_fn(f, 1, y=2, repeats=4, min_time=0.001, warmup=2)
+    assert isinstance(t, ms.Timing) and len(t.times) == 4 and t.number >= 1
+    assert set(calls) == {(1, 2)}
+    assert len(calls) >= 2 + 4 * t.number                   # warm-up, then `repeats` runs of `number` calls
+    assert all(x > 0 for x in t.times)
+
+
+def test_time_fn_chooses_number_from_min_time():
+    def slow(): time.sleep(0.02)
+    t = ms.time_fn(slow, repeats=2, min_time=0.01, warmup=0)
+    assert t.number == 1 and len(t.times) == 2
+    assert t.min >= 0.02                                    # sleep never returns early
+    fast = ms.time_fn(lambda: None, repeats=2, min_time=0.005, warmup=0)
+    assert fast.number > 1                                  # a no-op needs many calls to fill 5 ms
+    assert fast.number * fast.times[0] >= 0.005             # the calibrating run lasted at least min_time
+    with pytest.raises(ValueError): ms.time_fn(lambda: None, repeats=0)
+
+
+def test_torch_threads_sets_and_restores():
+    before = torch.get_num_threads()
+    with ms.torch_threads(1): assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with ms.torch_threads(1): raise RuntimeError('inside')
+    assert torch.get_num_threads() == before               # restored after an error too
+    for bad in (0, -1, 1.5, None):
+        with pytest.raises(ValueError, match='positive int'):
+            with ms.torch_threads(bad): pass
+
+
+def test_time_side_by_side_takes_turns():
+    order = []
+    res = ms.time_side_by_side({'a': lambda: order.append('a'), 'b': lambda: order.append('b')}, repeats=3, min_time=0.0)
+    assert list(res) == ['a', 'b'] and all(len(t.times) == 3 for t in res.values())
+    assert order[:2] == ['a', 'b']                          # warm-up: each once
+    runs = order[2:]                                        # then turns: all of a's calls of one run, then b's, and again
+    firsts = [k for i,k in enumerate(runs) if i == 0 or runs[i - 1] != k]
+    assert firsts == ['a', 'b'] * 3
+    with pytest.raises(ValueError): ms.time_side_by_side({'a': lambda: None}, repeats=0)
+
+
+# --- tables, plots, checks ------------------------------------------------------------------------------------
+
+def test_speedups_and_table():
+    ts = {'slow': ms.Timing([1.0, 1.0, 1.0]), 'fast': ms.Timing([0.01, 0.01, 0.01], number=100)}
+    ups = ms.speedups(ts)
+    assert ups['slow'] == 1 and math.isclose(ups['fast'], 100)
+    assert math.isclose(ms.speedups(ts, base='fast')['slow'], 0.01)
+    table = ms.speedup_table(ts, base='slow')
+    assert 'slow' in table and 'fast' in table and '100.0x' in table and '10 ms' in table
+    assert len(table.splitlines()) == 3
+
+
+def test_plot_timings():
+    import matplotlib; matplotlib.use('Agg')
+    ts = {'a': ms.Timing([1e-3, 2e-3]), 'b': ms.Timing([1e-5])}
+    ax = ms.plot_timings(ts, title='t')
+    assert ax.get_xscale() == 'log' and [t.get_text() for t in ax.get_yticklabels()] == ['a', 'b']
+    ms.plt.close('all')
+
+
+def test_check_faster_uses_the_fastest_runs():
+    ts = {'slow': ms.Timing([1.0, 5.0, 5.0]), 'fast': ms.Timing([0.05, 0.5, 0.5])}
+    assert ms.check_faster(ts, 'fast', 'slow', by=10) == pytest.approx(20)   # medians are 10x apart, fastest runs 20x
+    with pytest.raises(AssertionError) as e: ms.check_faster(ts, 'fast', 'slow', by=50)
+    msg = str(e.value)
+    assert "'fast'" in msg and "'slow'" in msg and '50 ms' in msg and '1 s' in msg and 'busy' in msg and 're-run the cell' in msg
+
+
+def test_check_similar():
+    ts = {'a': ms.Timing([1.0, 3.0]), 'b': ms.Timing([1.5, 1.6]), 'c': ms.Timing([4.0])}
+    assert ms.check_similar(ts, 'a', 'b') == pytest.approx(1 / 1.5)
+    with pytest.raises(AssertionError, match=r"'a' and 'c'.*4x apart.*re-run the cell"): ms.check_similar(ts, 'a', 'c')
+    assert ms.check_similar(ts, 'a', 'c', within=4) == pytest.approx(0.25)
+
+
+# --- FLOPs and peaks ---------------------------------------------------------------------------------------------
+
+def test_flops_and_peak():
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as fc: torch.randn(5, 7) @ torch.randn(7, 3)
+    assert ms.matmul_flops(5, 7, 3) == fc.get_total_flops()
+    assert ms.gflops(1000, 1000, 1000, 2.0) == pytest.approx(1.0)
+    p = ms.Peak(2, 16, 2, 2.0)
+    assert p.gflops == pytest.approx(256.0)
+    assert '256 GFLOP/s' in repr(p) and 'clock unknown' in repr(ms.Peak(1, 8, 1, None))
+    assert ms.Peak(1, 8, 1, None).gflops is None
+    assert ms.cpu_peak(simd_bits=512).lanes == 16 and ms.cpu_peak(torch.float64, simd_bits=256).lanes == 4
+    assert ms.cpu_peak().cores >= 1 and ms.cpu_peak(cores=3).cores == 3
+    best,n = ms.practical_peak((16, 32), repeats=1)
+    assert best > 0 and n in (16, 32)
+
+
+@pytest.mark.parametrize('major,minor,lanes', [(7, 0, 64), (8, 0, 64), (8, 6, 128), (9, 0, 128)])
+def test_gpu_peak_from_properties(major, minor, lanes):
+    props = SimpleNamespace(multi_processor_count=10, major=major, minor=minor)
+    p = ms.gpu_peak(props, mhz=1500)
+    assert (p.cores, p.lanes, p.fma_units, p.device) == (10, lanes, 1, 'cuda')
+    assert p.gflops == pytest.approx(10 * lanes * 2 * 1.5) and 'SMs' in repr(p)
+    props.clock_rate = 2_000_000                                # kHz, where PyTorch reports it
+    assert ms.gpu_peak(props).ghz == pytest.approx(2.0)
+
+
+def test_gpu_peak_without_gpu():
+    if not torch.cuda.is_available(): assert ms.gpu_peak() is None
+
+
+# --- the ladder runner ------------------------------------------------------------------------------------------
+
+def test_measure_ladder_rows_ratios_and_table():
+    rungs = {'loops': lambda a, b: torch.tensor([[sum(x * y for x,y in zip(r, c)) for c in b.T.tolist()] for r in a.tolist()]),
+             'torch': torch.mm, 'einsum': lambda a, b: torch.einsum('ik,kj->ij', a, b)}
+    rows = ms.measure_ladder(rungs, [(8, 8, 8), (2, 3, 4)], repeats=2, min_time=0.001)
+    assert [(r.rung, r.m) for r in rows] == [('loops', 2), ('torch', 2), ('einsum', 2), ('loops', 8), ('torch', 8), ('einsum', 8)]
+    assert all(isinstance(r, ms.LadderRow) and r.measured and r.device == 'cpu' for r in rows)
+    ms.add_ratios(rows, peaks={'cpu': 100.0})
+    for r in rows:
+        assert r.median > 0 and r.gflops > 0 and r.runs == 2 and r.x_base > 0 and r.vs_ref > 0
+        assert r.pct_peak == pytest.approx(r.gflops)            # 100 GFLOP/s peak: % equals GFLOP/s
+    assert [r.x_base for r in rows if r.rung == 'loops'] == [1.0, 1.0]
+    table = ms.ladder_table(rows)
+    body,legend = table.split('\n\n')
+    assert body.count('\n') == len(rows) and 'GFLOP/s' in body and '8x8x8' in body
+    for col in ('median', 'x loops', 'vs torch', 'GFLOP/s', '% peak'): assert col in legend
+    assert '\n\n' not in ms.ladder_table(rows, legend=False)
+    import matplotlib; matplotlib.use('Agg')
+    ax = ms.plot_ladder(rows, {'peak': 100.0})
+    assert len(ax.patches) == len(rows)
+    ms.plt.close('all')
+
+
+def test_add_ratios_uses_each_devices_peak():
+    rows = [ms.LadderRow.timed('torch', (2, 2, 2), ms.Timing([1e-6])),
+            ms.LadderRow.timed('gpu', (2, 2, 2), ms.Timing([1e-6]), device='cuda')]
+    ms.add_ratios(rows, peaks={'cpu': 1.0, 'cuda': 100.0})
+    assert rows[0].pct_peak == pytest.approx(100 * rows[0].gflops) and rows[1].pct_peak == pytest.approx(rows[1].gflops)
+    rows[1].pct_peak = None
+    ms.add_ratios(rows, peaks={'cpu': 1.0, 'cuda': None})      # no GPU peak known: no % for the GPU row, never the CPU's
+    assert rows[1].pct_peak is None
+
+
+def test_measure_ladder_records_a_rungs_device():
+    class OnDevice:
+        device = 'cuda'
+        def __call__(self, a, b): return a @ b
+    rows = ms.measure_ladder({'dev': OnDevice()}, [(2, 2, 2)], repeats=1, min_time=0.0)
+    assert rows[0].device == 'cuda'
+
+
+def test_measure_ladder_times_small_products_on_one_thread():
+    seen = []
+    def spy(a, b): seen.append((a.shape[0], torch.get_num_threads())); return a @ b
+    before = torch.get_num_threads()
+    ms.measure_ladder({'spy': spy}, [(2, 3, 4), (128, 128, 128)], repeats=1, min_time=0.0)
+    assert {t for m,t in seen if m == 2} == {1} and {t for m,t in seen if m == 128} == {before}
+    assert torch.get_num_threads() == before
+
+
+def test_measure_ladder_skips_slow_rungs():
+    calls = []
+    def slow(a, b):                       # one millisecond per row of a
+        calls.append(a.shape[0]); time.sleep(1e-3 * a.shape[0]); return a @ b
+    rows = ms.measure_ladder({'slow': slow}, [(2, 1, 1), (3000, 1, 1)], repeats=1, min_time=0.0, max_call=0.05)
+    assert rows[0].measured and not rows[1].measured and 'per call' in rows[1].skipped
+    assert max(calls) < 3000, "the slow call at the big size never ran"
+    ms.add_ratios(rows)
+    assert rows[1].x_base is None and 'skipped' in ms.ladder_table(rows)
+    import matplotlib; matplotlib.use('Agg')
+    ax = ms.plot_ladder(rows)
+    assert any('skipped' in t.get_text() for t in ax.get_legend().get_texts())
+    ms.plt.close('all')
+
+
+def test_measure_ladder_stops_after_two_surprisingly_slow_calls():
+    calls = []
+    def cliff(a, b):                       # fast on small inputs, suddenly slow on the big one
+        calls.append(a.shape[0]); time.sleep(0.2 if a.shape[0] > 100 else 0.0); return a @ b
+    rows = ms.measure_ladder({'cliff': cliff}, [(2, 1, 1), (200, 1, 1)], repeats=3, min_time=0.0, max_call=0.05)
+    assert rows[1].runs == 1 and rows[1].median >= 0.2
+    assert calls.count(200) == 2           # the warm-up, then one timed call: slow twice, so not compilation
+
+
+def test_measure_ladder_does_not_count_compilation():
+    calls = []
+    def compiles(a, b):                    # slow only on its first call at a new size, as a kernel compiling is
+        calls.append(a.shape[0]); time.sleep(0.2 if calls.count(a.shape[0]) == 1 and a.shape[0] > 100 else 0.0); return a @ b
+    rows = ms.measure_ladder({'compiles': compiles}, [(2, 1, 1), (200, 1, 1)], repeats=3, min_time=0.0, max_call=0.05)
+    assert rows[1].runs == 3 and rows[1].median < 0.1
+
+
+# --- the targets --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name,value,met', [('small', 1.01, True), ('small', 1.0, False), ('large', 0.6, True), ('large', 0.59, False),
+                                           ('backward', 1.3, True), ('backward', 1.31, False), ('accuracy', 0.97, True),
+                                           ('accuracy', 0.9699, False), ('train_seconds', 61, False), ('loops', None, False)])
+def test_targets(name, value, met):
+    t = ms.TARGETS[name]
+    assert t.met(value) is met
+    assert t.report(value).endswith('met)') and ('NOT met' in t.report(value)) is not met
+
+
+def test_target_text():
+    assert str(ms.TARGETS['small']).startswith('at 5x784x10, ') and str(ms.TARGETS['small']).endswith('> 1.00')
+    assert 'no figure' in ms.TARGETS['small'].report(None)
