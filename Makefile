@@ -33,9 +33,8 @@ install: $(STAMP) data ## Create .venv with the course package, dev tools, a Jup
 data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, else ~/.cache/dl-foundations/mnist) and verify it
 	@$(PY) -c "from exp.nb_00 import fetch_mnist; print('MNIST ready in', fetch_mnist())"
 
-export: $(STAMP) ## Write exp/ from the notebooks (nbdev_export) and clean the notebooks (nbdev_clean)
-	$(BIN)/nbdev_export
-	$(BIN)/nbdev_clean
+export: $(STAMP) ## Check the notebooks, write exp/ from them (nbdev_export on a scratch copy) and clean them (nbdev_clean)
+	$(PY) tools/export.py
 
 test: $(STAMP) data ## Run everything CI checks: gates, every notebook top to bottom, pytest
 	$(PY) tools/gates.py lint exports clean outputs

@@ -1,5 +1,5 @@
-"Each gate of `make test` passes on the project and fails on a deliberately broken copy of it."
-import json, shutil, subprocess, sys
+"Each gate of `make test` passes on the project and fails on a deliberately broken copy of it; so does `make export`."
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 
 import nbformat, pytest
@@ -73,6 +73,72 @@ def test_outputs_gate_catches_saved_errors_and_stderr(project):
     assert len(problems) == 2, problems
     assert '01_x.ipynb: cell 1' in problems[0] and 'ZeroDivisionError' in problems[0]
     assert '01_x.ipynb: cell 2' in problems[1] and "'noise'" in problems[1]
+
+
+def test_lint_catches_exported_cells_that_are_not_python(project):
+    write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp x', '#|export\ndef a(): pass\n\ndef b(:\n    pass',
+             '#| exports\nx = (1,', '#|exporti\n  y = 2', '%timeit 1 + 1', 'def not_exported(:')
+    problems = gates.lint(project)
+    assert len(problems) == 3, problems
+    for cell,line in [(2, 4), (3, 2), (4, 2)]:
+        assert any(p.startswith(f'01_x.ipynb: cell {cell}, line {line}: ') for p in problems), (cell, problems)
+
+
+def test_lint_catches_two_notebooks_writing_one_module(project):
+    write_nb(project/'nbs'/'01_a.ipynb', '#|default_exp nb_01', '#|export\ndef f(): return 1')
+    write_nb(project/'nbs'/'01_b.ipynb', '#|default_exp nb_01', '#|export\ndef g(): return 2')
+    problems = gates.lint(project)
+    assert len(problems) == 1 and '01_a.ipynb and 01_b.ipynb' in problems[0] and 'exp/nb_01.py' in problems[0], problems
+
+
+def test_every_gate_names_a_notebook_that_is_not_json(project):
+    (project/'nbs'/'01_bad.ipynb').write_text('{"cells": [')
+    for name,gate in gates.GATES.items():
+        assert any(p.startswith('nbs/01_bad.ipynb is not a valid notebook') for p in gate(project)), name
+
+
+def package_files(project):
+    return {p.relative_to(project): p.read_bytes() for p in (project/'exp').rglob('*') if '__pycache__' not in p.parts and p.is_file()}
+
+
+def make_export(project, **env):
+    "Run what `make export` runs on `project`."
+    return subprocess.run([sys.executable, ROOT/'tools'/'export.py', '--root', project], capture_output=True, text=True,
+                          env={**gates.nbdev_env(), **env})
+
+
+def test_make_export_writes_exp_as_nbdev_export_does(project):
+    write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp nb_01', '#|export\nfrom exp.nb_00 import *\ndef f(): return 1')
+    res = make_export(project, IN_TEST='1')   # as if run from a notebook under nbdev_test: it still exports
+    assert res.returncode == 0 and 'wrote nb_01.py' in res.stdout, res.stdout + res.stderr
+    assert gates.exports(project) == [] and gates.clean(project) == []
+    write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp nb_01x', '#|export\ndef f(): return 2')   # a renamed module
+    res = make_export(project)
+    assert res.returncode == 0 and 'removed nb_01.py' in res.stdout, res.stdout + res.stderr
+    assert not (project/'exp'/'nb_01.py').exists() and gates.exports(project) == []
+
+
+def test_make_export_refuses_a_syntax_error_and_leaves_exp_alone(project):
+    write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp nb_01', '#|export\nfrom exp.nb_00 import *\ndef f(): return 1')
+    assert make_export(project).returncode == 0
+    before = package_files(project)
+    write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp nb_01', '#|export\nfrom exp.nb_00 import *\ndef f(: return 2')
+    res = make_export(project)
+    assert res.returncode != 0 and '01_x.ipynb: cell 2, line 3: ' in res.stderr, res.stdout + res.stderr
+    assert package_files(project) == before
+    check = subprocess.run([sys.executable, '-c', 'import exp.nb_01; assert exp.nb_01.f() == 1'], cwd=project, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_make_export_refuses_two_notebooks_writing_one_module_or_bad_json(project):
+    before = package_files(project)
+    write_nb(project/'nbs'/'01_a.ipynb', '#|default_exp nb_00', '#|export\ndef f(): return 1')
+    res = make_export(project)
+    assert res.returncode != 0 and '00_exports.ipynb and 01_a.ipynb' in res.stderr, res.stdout + res.stderr
+    (project/'nbs'/'01_a.ipynb').write_text('{"cells": [')
+    res = make_export(project)
+    assert res.returncode != 0 and 'nbs/01_a.ipynb is not a valid notebook' in res.stderr, res.stdout + res.stderr
+    assert package_files(project) == before
 
 
 def test_busy_runs_the_command_with_busy_loops_and_stops_them():

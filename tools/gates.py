@@ -1,6 +1,7 @@
 """The checks `make test` runs besides the notebooks and pytest.
 
-    python tools/gates.py lint      # directives nbdev 2 would silently ignore
+    python tools/gates.py lint      # directives nbdev 2 would ignore, exported cells that are not Python,
+                                    # two notebooks writing one module, notebooks that are not valid JSON
     python tools/gates.py exports   # exp/ is exactly what nbdev_export makes from nbs/
     python tools/gates.py clean     # notebooks are as nbdev_clean leaves them
     python tools/gates.py outputs   # no saved output is an error or stderr noise
@@ -9,8 +10,12 @@
 Each gate is a function returning a list of problems (empty when all is well), so tests can run it
 on a deliberately broken copy of the project.
 """
-import configparser, filecmp, json, os, re, shutil, subprocess, sys, tempfile
+import ast, configparser, filecmp, json, os, re, shutil, subprocess, sys, tempfile
+from collections import defaultdict
 from pathlib import Path
+
+from fastcore.basics import AttrDict
+from nbdev.process import extract_directives
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -21,6 +26,7 @@ NBDEV_DIRECTIVES = {'default_exp', 'export', 'exports', 'exporti', 'hide', 'hide
 _legacy = re.compile(r'^\s*#\s*(default_exp|exports?|exporti|hide|hide_input|hide_output|collapse\w*|'
                      r'exec_doc|notest|slow)\b(?!\s*:)', re.I)
 _pipe = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*(:)?')
+EXPORT_DIRECTIVES = {'export', 'exports', 'exporti'}
 
 
 def _config(root):
@@ -40,22 +46,67 @@ def _directive_lines(src):
         yield i,line
 
 
-def lint(root=ROOT):
-    "Lines meant as nbdev directives that nbdev 2 would ignore: `#export`, `# exports`, `#|exprot`, ..."
-    known = NBDEV_DIRECTIVES | set(_config(root).get('tst_flags', '').split())
-    problems = []
+def _read(root):
+    "The notebooks of `root` as (path, cells), and a problem naming each one that is not notebook JSON."
+    nbs, problems = [], []
     for nb in _notebooks(root):
-        cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+        try: nbs.append((nb, json.loads(nb.read_text(encoding='utf-8'))['cells']))
+        except (ValueError, KeyError, TypeError) as e:
+            problems.append(f"{nb.relative_to(root)} is not a valid notebook ({type(e).__name__}: {e}): "
+                            "fix its JSON or restore it with git")
+    return nbs, problems
+
+
+def _code_cells(nbs):
+    "(notebook, cell number, source) for each code cell."
+    for nb,cells in nbs:
         for n,cell in enumerate(cells, 1):
-            if cell['cell_type'] != 'code': continue
-            src = ''.join(cell['source'])
-            for i,line in _directive_lines(src):
-                where = f"{nb.name}: cell {n}, line {i}: {line.strip()!r}"
-                if m := _legacy.match(line):
-                    problems.append(f"{where}: nbdev 2 ignores this; write '#|{m.group(1).lower()}'")
-                elif (m := _pipe.match(line)) and not m.group(2) and m.group(1) not in known:
-                    problems.append(f"{where}: unknown directive {m.group(1)!r} (known: {', '.join(sorted(known))})")
+            if cell.get('cell_type') == 'code': yield nb, n, ''.join(cell.get('source', ''))
+
+
+def _directive_problems(nbs, known):
+    "Lines meant as nbdev directives that nbdev 2 would ignore: `#export`, `# exports`, `#|exprot`, ..."
+    problems = []
+    for nb,n,src in _code_cells(nbs):
+        for i,line in _directive_lines(src):
+            where = f"{nb.name}: cell {n}, line {i}: {line.strip()!r}"
+            if m := _legacy.match(line):
+                problems.append(f"{where}: nbdev 2 ignores this; write '#|{m.group(1).lower()}'")
+            elif (m := _pipe.match(line)) and not m.group(2) and m.group(1) not in known:
+                problems.append(f"{where}: unknown directive {m.group(1)!r} (known: {', '.join(sorted(known))})")
     return problems
+
+
+def _export_problems(nbs, lib):
+    "Exported cells that are not Python, and modules that two notebooks' `#|default_exp` would both write."
+    problems, module = [], {}
+    for nb,n,src in _code_cells(nbs):
+        directives = extract_directives(AttrDict(source=src), remove=False)   # exactly as nbdev reads them
+        if directives.get('default_exp'): module[nb.name] = directives['default_exp'][0]
+        if EXPORT_DIRECTIVES & directives.keys():
+            try: ast.parse(src)
+            except SyntaxError as e:
+                problems.append(f"{nb.name}: cell {n}, line {e.lineno}: {e.msg} in an exported cell "
+                                f"({(e.text or '').strip()!r}): fix it, then `make export`")
+    writers = defaultdict(list)
+    for name,mod in module.items(): writers[mod].append(name)
+    problems += [f"{' and '.join(names)} share `#|default_exp {mod}`, so each export overwrites "
+                 f"{lib}/{mod.replace('.', '/')}.py: give each notebook its own module"
+                 for mod,names in writers.items() if len(names) > 1]
+    return problems
+
+
+def export_problems(root=ROOT):
+    "What stops `make export`: notebooks that are not JSON, exported cells that are not Python, two notebooks per module."
+    nbs, problems = _read(root)
+    return problems + _export_problems(nbs, _config(root)['lib_path'])
+
+
+def lint(root=ROOT):
+    "What nbdev would ignore or choke on: `export_problems`, and directives nbdev 2 would silently ignore."
+    nbs, problems = _read(root)
+    known = NBDEV_DIRECTIVES | set(_config(root).get('tst_flags', '').split())
+    return problems + _export_problems(nbs, _config(root)['lib_path']) + _directive_problems(nbs, known)
 
 
 def _copy_project(root, dest):
@@ -84,31 +135,38 @@ def _run(cmd, cwd):
     if res.returncode: raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{res.stdout}{res.stderr}")
 
 
+def export_copy(root, tmp):
+    "Copy the project `root` into the folder `tmp`, check it and export it there: the problems, [] once `tmp` holds the package."
+    _copy_project(root, tmp)
+    if problems := export_problems(tmp): return problems
+    try: _run([BIN/'nbdev_export'], tmp)
+    except RuntimeError as e: return [str(e)]
+    return []
+
+
 def exports(root=ROOT):
     "Differences between `exp/` and what `nbdev_export` makes from the notebooks."
     lib = _config(root)['lib_path']
     with tempfile.TemporaryDirectory() as tmp:
-        _copy_project(root, tmp)
-        _run([BIN/'nbdev_export'], tmp)
+        if problems := export_copy(root, tmp): return problems
         return [f"{lib}/ is not what nbdev_export makes from the notebooks ({d}): run `make export`"
                 for d in _tree_diff(Path(root)/lib, Path(tmp)/lib)]
 
 
 def clean(root=ROOT):
     "Notebooks that `nbdev_clean` would change."
-    nbs = _config(root)['nbs_path']
+    nbs, problems = _config(root)['nbs_path'], _read(root)[1]
     with tempfile.TemporaryDirectory() as tmp:
         _copy_project(root, tmp)
-        _run([BIN/'nbdev_clean'], tmp)
-        return [f"{nbs}/{p.name} is not clean: run `make export` (it cleans) or `nbdev_clean`"
-                for p in _notebooks(root) if p.read_bytes() != (Path(tmp)/nbs/p.name).read_bytes()]
+        _run([BIN/'nbdev_clean'], tmp)   # it skips, with a warning, a notebook that is not JSON: `_read` names those
+        return problems + [f"{nbs}/{p.name} is not clean: run `make export` (it cleans) or `nbdev_clean`"
+                           for p in _notebooks(root) if p.read_bytes() != (Path(tmp)/nbs/p.name).read_bytes()]
 
 
 def outputs(root=ROOT):
     "Saved outputs that are an error (a cell that failed when the notebook was run) or text written to stderr."
-    problems = []
-    for nb in _notebooks(root):
-        cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+    nbs, problems = _read(root)
+    for nb,cells in nbs:
         for n,cell in enumerate(cells, 1):
             for out in cell.get('outputs', []):
                 where = f"{nb.name}: cell {n}"
