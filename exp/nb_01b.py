@@ -23,11 +23,14 @@ def _as_arrays(a, b):
         raise ValueError(f"compiled rungs multiply float32 or float64 tensors, not {a.dtype} (shapes {tuple(a.shape)}, {tuple(b.shape)})")
     if not (a.is_cpu and b.is_cpu):
         raise ValueError(f"compiled rungs run on the CPU: a is on {a.device}, b on {b.device}")
+    if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
+        raise ValueError("an input requires grad, but a compiled rung's result cannot carry a gradient: "
+                         "pass `a.detach()` / `b.detach()`, or call it under `torch.no_grad()`")
     return _numpy(a),_numpy(b)
 
 def _numpy(t):
     "A C-contiguous NumPy view of the tensor `t`: no copy unless `t` is not contiguous."
-    if t.requires_grad: t = t.detach()
+    if t.requires_grad: t = t.detach()            # allowed under `torch.no_grad()`, but `.numpy()` would still refuse it
     return (t if t.is_contiguous() else t.contiguous()).numpy()
 
 # %% ../nbs/01b_inside_the_operator.ipynb #7b53c61b

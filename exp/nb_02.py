@@ -19,18 +19,29 @@ def get_data():
 
 def normalize(x, m, s):
     "`x` shifted by the mean `m` and scaled by the standard deviation `s`: `(x-m)/s`."
-    if (torch.as_tensor(s) == 0).any(): raise ValueError(f"normalize: the standard deviation s must be non-zero, got {s}")
+    if not torch.as_tensor(m).isfinite().all(): raise ValueError(f"normalize: the mean m must be finite, got {m}")
+    s_ = torch.as_tensor(s)
+    if not (s_.isfinite() & (s_ != 0)).all(): raise ValueError(f"normalize: the standard deviation s must be finite and non-zero, got {s}")
     return (x-m)/s
 
 # %% ../nbs/02_fully_connected.ipynb #57b1faf9
+import numbers
+
 def _check_sizes(**sizes):
     "Raise `ValueError` unless every size is a positive int."
     for k,v in sizes.items():
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{k} must be a positive int, got {v!r}")
 
+def _is_number(x): return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+def _check_positive(what, x):
+    "Raise `ValueError` unless `x` is a finite positive number (`True` is not a number here)."
+    if not (_is_number(x) and math.isfinite(x) and x > 0): raise ValueError(f"{what} must be a finite positive number, got {x!r}")
+
 def kaiming_normal(n_in, n_out, a=0., dtype=None):
     "A `(n_in, n_out)` weight drawn from N(0, 2/((1+a²)·n_in)): Kaiming/He init for a ReLU (leaky: slope `a`) network."
     _check_sizes(n_in=n_in, n_out=n_out)
+    if not (_is_number(a) and math.isfinite(a)): raise ValueError(f"the leaky slope a must be a finite number, got {a!r}")
     return torch.randn(n_in, n_out, dtype=dtype) * math.sqrt(2 / ((1 + a**2) * n_in))
 
 def init_params(n_in, nh, n_out=1, dtype=None):
@@ -45,6 +56,7 @@ def numerical_grad(f, x, eps=1e-6):
     if not isinstance(x, torch.Tensor) or x.dtype != torch.float64:
         raise ValueError(f"numerical_grad needs a float64 tensor (float32 rounds the differences away), "
                          f"got {x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}")
+    _check_positive('eps', eps)
     g = torch.zeros_like(x)
     with torch.no_grad():
         for i in np.ndindex(*x.shape):
@@ -66,6 +78,7 @@ def grad_check(f, params, grads, eps=1e-6, tol=1e-6):
     "Check `grads`, the gradients of the scalar `f()` w.r.t. the float64 tensors `params`, by central differences; return the relative errors."
     params,grads = list(params),list(grads)
     if len(params) != len(grads): raise ValueError(f"grad_check: {len(params)} params but {len(grads)} grads")
+    _check_positive('eps', eps); _check_positive('tol', tol)
     errs = []
     for i,(p,g) in enumerate(zip(params, grads)):
         if not isinstance(g, torch.Tensor) or g.shape != p.shape:
@@ -78,14 +91,17 @@ def grad_check(f, params, grads, eps=1e-6, tol=1e-6):
 # %% ../nbs/02_fully_connected.ipynb #0253100e
 class Module:
     "A layer that remembers its inputs and output, so `backward` can apply the chain rule; subclasses write `forward` and `bwd`."
+    is_loss = False          # a loss starts the backward pass: its `bwd` needs no gradient in `out.g`
     def __call__(self, *args):
         self.args = args
         self.out = self.forward(*args)
         return self.out
     def forward(self, *args): raise NotImplementedError(f"{type(self).__name__} must define forward")
     def backward(self):
-        if not hasattr(self, 'out'):
-            raise RuntimeError(f"{type(self).__name__}.backward() needs a forward pass first: call the layer on its input")
+        name = type(self).__name__
+        if not hasattr(self, 'out'): raise RuntimeError(f"{name}.backward() needs a forward pass first: call the layer on its input")
+        if not (self.is_loss or hasattr(self.out, 'g')):
+            raise RuntimeError(f"{name}.backward() needs the gradient of its output in out.g: run the backward of what comes after it first")
         self.bwd(self.out, *self.args)
     def bwd(self, out, *args): raise NotImplementedError(f"{type(self).__name__} must define bwd")
     def __repr__(self): return f"{type(self).__name__}()"
@@ -111,6 +127,7 @@ class Relu(Module):
 
 class Mse(Module):
     "Mean squared error between an output of shape `(N, 1)` or `(N,)` and `N` targets."
+    is_loss = True
     def forward(self, inp, targ):
         _check_float('Mse output', inp)
         ints = isinstance(targ, torch.Tensor) and not (targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool)
@@ -155,6 +172,7 @@ class Model:
         for l in self.layers: x = l(x)
         return self.loss(x, targ)
     def backward(self):
+        if not hasattr(self.loss, 'out'): raise RuntimeError("Model.backward() needs a forward pass first: call the model on inputs and targets")
         self.loss.backward()
         for l in reversed(self.layers): l.backward()
     def __repr__(self): return 'Model(\n' + ''.join(f'  {l!r}\n' for l in self.layers) + f'  loss: {self.loss!r}\n)'

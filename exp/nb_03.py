@@ -17,7 +17,7 @@ from collections import namedtuple
 from torch import nn, optim
 import torch.nn.functional as F
 from fastprogress.fastprogress import master_bar, progress_bar
-from .nb_02 import _describe     # how notebook 02's errors show a tensor: its shape and dtype
+from .nb_02 import _describe, _check_sizes, _check_positive   # notebook 02's checks, and how its errors show a tensor
 
 # %% ../nbs/03_minibatch_training.ipynb #01d2654d
 def _check_logits(inp, targ):
@@ -32,6 +32,7 @@ def _check_logits(inp, targ):
 def logsumexp(x):
     "log Σ exp(x) along the last dimension, as `a + log Σ exp(x - a)` with `a = max x`, so nothing overflows."
     a = x.max(-1, keepdim=True)[0]
+    a = a.masked_fill(a.isinf(), 0)             # an infinite maximum: shift by 0, as torch.logsumexp does (see below)
     return (a + (x - a).exp().sum(-1, keepdim=True).log()).squeeze(-1)
 
 def log_softmax(x):
@@ -52,6 +53,7 @@ def cross_entropy(inp, targ):
 # %% ../nbs/03_minibatch_training.ipynb #f19d1163
 class CrossEntropy(Module):
     "Cross-entropy loss as a hand-written `Module`: `bwd` puts (softmax − one-hot)/N in `inp.g`."
+    is_loss = True
     def forward(self, inp, targ): return cross_entropy(inp, targ)
     def bwd(self, out, inp, targ):
         g = log_softmax(inp).exp()
@@ -61,8 +63,8 @@ class CrossEntropy(Module):
 # %% ../nbs/03_minibatch_training.ipynb #371050de
 def accuracy(out, targ):
     "The fraction of rows of `out` (N, C) whose largest score is at the class `targ` (N,)."
-    if not (isinstance(out, torch.Tensor) and out.ndim == 2 and isinstance(targ, torch.Tensor) and targ.shape == out.shape[:1]):
-        raise ValueError(f"accuracy needs scores of shape (N, C) and targets of shape (N,); got {_describe(out)} and {_describe(targ)}")
+    if not (isinstance(out, torch.Tensor) and out.ndim == 2 and len(out) > 0 and isinstance(targ, torch.Tensor) and targ.shape == out.shape[:1]):
+        raise ValueError(f"accuracy needs scores of shape (N, C), N > 0, and targets of shape (N,); got {_describe(out)} and {_describe(targ)}")
     return (out.argmax(-1) == targ).float().mean()
 
 # %% ../nbs/03_minibatch_training.ipynb #f0f4707c
@@ -97,7 +99,7 @@ class Optimizer:
     def __init__(self, params, lr=0.5):
         self.params, self.lr = list(params), lr
         if not self.params: raise ValueError("Optimizer got no parameters to optimise")
-        if not lr >= 0: raise ValueError(f"the learning rate must be non-negative, got {lr}")
+        _check_positive('lr', lr)
     def step(self):
         with torch.no_grad():
             for p in self.params: p -= self.lr * _grad(p)
@@ -121,7 +123,8 @@ class Dataset:
 class Sampler:
     "Indices `0..n-1`, in order or shuffled (a new order each pass), cut into batches of `bs`."
     def __init__(self, n, bs, shuffle=False):
-        if not (isinstance(bs, int) and bs > 0): raise ValueError(f"the batch size must be a positive int, got {bs!r}")
+        _check_sizes(bs=bs)
+        if not isinstance(shuffle, bool): raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
         self.n, self.bs, self.shuffle = n, bs, shuffle
     def __iter__(self):
         idxs = torch.randperm(self.n) if self.shuffle else torch.arange(self.n)
@@ -130,6 +133,7 @@ class Sampler:
 
 def collate(b):
     "A list of `(x, y)` pairs as one batch: `(stacked xs, stacked ys)`."
+    if len(b) == 0: raise ValueError("collate got an empty batch: there is nothing to stack")
     xs, ys = zip(*b)
     return torch.stack(xs), torch.stack(ys)
 
@@ -154,6 +158,7 @@ def evaluate(model, loss_func, dl):
             tot_loss += loss_func(out, yb).item() * len(yb)
             tot_acc += accuracy(out, yb).item() * len(yb)
             count += len(yb)
+    if count == 0: raise ValueError("evaluate got no batches: the loader is empty")
     return tot_loss / count, tot_acc / count
 
 # %% ../nbs/03_minibatch_training.ipynb #63e72b6e
@@ -174,10 +179,13 @@ def _set_lr(opt, lr):
 
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True):
     "Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring on `valid_dl` after each: a dict of lists."
+    _check_sizes(epochs=epochs)
+    lrs = None if sched is None else [sched(e) for e in range(epochs)]    # checked before the first step
+    for e, lr in enumerate(lrs or []): _check_positive(f"sched({e}), the learning rate of epoch {e},", lr)
     hist = dict(batch_loss=[], lr=[], train_loss=[], valid_loss=[], valid_acc=[])
     mb = master_bar(range(epochs)) if progress else range(epochs)
     for epoch in mb:
-        if sched is not None: _set_lr(opt, sched(epoch))
+        if lrs is not None: _set_lr(opt, lrs[epoch])
         _set_mode(model, True)
         tot, count = 0., 0
         for xb, yb in (progress_bar(train_dl, parent=mb) if progress else train_dl):
@@ -186,6 +194,7 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
             opt.step()
             opt.zero_grad()
             hist['batch_loss'].append(loss.item()); tot += loss.item() * len(yb); count += len(yb)
+        if count == 0: raise ValueError("fit got no training batches: train_dl is empty")
         hist['lr'].append(_get_lr(opt)); hist['train_loss'].append(tot / count)
         if valid_dl is not None:
             _set_mode(model, False)
@@ -199,6 +208,7 @@ TrainResult = namedtuple('TrainResult', 'accuracy model history seconds')
 
 def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1, progress=False, data=None):
     "Train the hand-written MLP on MNIST (no autograd): `TrainResult(accuracy, model, history, seconds)`."
+    _check_sizes(nh=nh, bs=bs, epochs=epochs); _check_positive('lr', lr); _check_positive('final_div', final_div)
     x_train, y_train, x_valid, y_valid = get_data() if data is None else data
     with torch_threads(threads):        # all of it: even a mean's rounding can depend on the number of threads
         mean, std = x_train.mean(), x_train.std()

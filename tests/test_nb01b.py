@@ -89,7 +89,18 @@ def test_transposed_and_grad_inputs(matmul):
     assert not a.is_contiguous() and not b.is_contiguous()
     assert_matmul_close(matmul(a, b), a.contiguous(), b.contiguous())
     w = torch.randn(4, 6, requires_grad=True)
-    assert_matmul_close(matmul(w, b), w.detach(), b)
+    with torch.no_grad(): assert_matmul_close(matmul(w, b), w.detach(), b)
+
+
+@pytest.mark.parametrize('matmul', RUNGS, ids=ids)
+def test_grad_inputs_need_no_grad_mode(matmul):
+    "A kernel's result cannot carry a gradient: with autograd recording, an input that requires one is an error."
+    w = torch.randn(4, 6, requires_grad=True)
+    for a,b in ((w, torch.randn(6, 3)), (torch.randn(3, 4), w)):
+        with pytest.raises(ValueError, match=r'requires grad.*\.detach\(\).*torch\.no_grad\(\)'): matmul(a, b)
+        with torch.no_grad(): c = matmul(a, b)
+        assert not c.requires_grad
+        assert_matmul_close(matmul(a.detach(), b.detach()), a.detach(), b.detach())
 
 
 BAD = [(torch.randn(3), torch.randn(3, 2)), (torch.randn(2, 3, 4), torch.randn(4, 2)),

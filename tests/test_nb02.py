@@ -46,6 +46,13 @@ def test_normalize_rejects_zero_std():
     with pytest.raises(ValueError, match='non-zero'): normalize(torch.ones(3), 0., torch.tensor([1., 0., 1.]))
 
 
+@pytest.mark.parametrize('m, s, match', [(0., math.nan, 'standard deviation s'), (0., math.inf, 'standard deviation s'),
+                                         (math.nan, 1., 'mean m'), (torch.tensor([0., math.inf]), 1., 'mean m')])
+def test_normalize_rejects_non_finite_statistics(m, s, match):
+    "A NaN or infinite mean or std would turn every input into NaN (or 0) without a word."
+    with pytest.raises(ValueError, match=match): normalize(torch.ones(3, 2), m, s)
+
+
 # ------------------------------------------------------------------------------------------- init
 @pytest.mark.parametrize('a', [0., 0.5, 1.])
 def test_kaiming_normal_std(a):
@@ -66,6 +73,11 @@ def test_kaiming_normal_keeps_relu_activations_in_scale():
 def test_kaiming_normal_rejects_bad_sizes(bad):
     with pytest.raises(ValueError, match='n_out must be a positive int'): kaiming_normal(10, bad)
     with pytest.raises(ValueError, match='nh must be a positive int'): init_params(10, bad)
+
+
+@pytest.mark.parametrize('a', [math.nan, math.inf, '0.1', None, True])
+def test_kaiming_normal_rejects_a_bad_slope(a):
+    with pytest.raises(ValueError, match='the leaky slope a must be a finite number'): kaiming_normal(10, 5, a=a)
 
 
 def test_init_params():
@@ -96,6 +108,21 @@ def test_numerical_grad_works_on_non_contiguous_and_scalar_tensors():
 @pytest.mark.parametrize('x', [torch.zeros(3), torch.zeros(3, dtype=torch.float16), [1., 2.]])
 def test_numerical_grad_needs_float64(x):
     with pytest.raises(ValueError, match='float64'): numerical_grad(lambda: 0., x)
+
+
+@pytest.mark.parametrize('eps', [0, 0., -1e-6, math.nan, math.inf, '1e-6', True])
+def test_numerical_grad_rejects_a_bad_step(eps):
+    "eps = 0 divided by zero; a NaN or infinite step gave a NaN gradient; a negative one hides a mistake."
+    x = torch.ones(2, dtype=f64)
+    with pytest.raises(ValueError, match='eps must be a finite positive number'): numerical_grad(lambda: x.sum(), x, eps)
+    with pytest.raises(ValueError, match='eps must be a finite positive number'): grad_check(lambda: x.sum(), [x], [torch.ones(2, dtype=f64)], eps=eps)
+
+
+@pytest.mark.parametrize('tol', [0, -1., math.nan])
+def test_grad_check_rejects_a_bad_tolerance(tol):
+    "A tolerance no error can be below would fail every gradient, right or wrong."
+    x = torch.ones(2, dtype=f64)
+    with pytest.raises(ValueError, match='tol must be a finite positive number'): grad_check(lambda: x.sum(), [x], [torch.ones(2, dtype=f64)], tol=tol)
 
 
 def test_rel_error():
@@ -142,6 +169,19 @@ def test_module_errors():
     class NoForward(Module): pass
     with pytest.raises(NotImplementedError, match='NoForward must define forward'): NoForward()(torch.ones(1))
     with pytest.raises(RuntimeError, match='forward pass first'): Relu().backward()
+
+
+@pytest.mark.parametrize('layer, args', [(Relu(), (torch.ones(2, 3),)), (Lin(torch.ones(3, 2), torch.zeros(2)), (torch.ones(4, 3),))])
+def test_module_backward_needs_the_output_gradient(layer, args):
+    "After a forward pass, but before whatever comes next has put the gradient in `out.g`."
+    layer(*args)
+    with pytest.raises(RuntimeError, match=f'{type(layer).__name__}.backward\\(\\) needs the gradient of its output in out.g'):
+        layer.backward()
+
+
+def test_a_loss_starts_the_chain_without_an_output_gradient():
+    mse = Mse(); mse(torch.ones(3, 1), torch.zeros(3)); mse.backward()
+    assert mse.args[0].g.shape == (3, 1)
 
 
 def test_relu_forward_and_backward():
@@ -246,6 +286,11 @@ def test_model_float32_batch_and_layers():
     assert [type(l) for l in model.layers] == [Lin, Relu, Lin] and isinstance(model.loss, Mse)
     assert model.layers[0].w is params[0] and model.layers[2].b is params[3]
     assert repr(model) == 'Model(\n  Lin(n_in=784, n_out=50)\n  Relu()\n  Lin(n_in=50, n_out=1)\n  loss: Mse()\n)'
+
+
+def test_model_backward_needs_a_forward_pass():
+    model = Model(*init_params(6, 5))
+    with pytest.raises(RuntimeError, match=r'Model.backward\(\) needs a forward pass first'): model.backward()
 
 
 def test_model_rejects_mismatched_weights():

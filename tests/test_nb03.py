@@ -41,6 +41,18 @@ def test_logsumexp_does_not_overflow():
     assert cross_entropy(x, torch.tensor([1, 2])).isfinite()
 
 
+inf, nan = math.inf, math.nan
+INF_ROWS = torch.tensor([[-inf, -inf, -inf], [inf, 0., 1.], [inf, -inf, 0.], [-inf, 0., 1.], [inf, inf, 0.],
+                         [nan, 0., inf], [nan, -inf, -inf], [-1e4, -inf, 3.]])
+
+
+def test_logsumexp_and_log_softmax_match_torch_on_infinite_rows():
+    "A row of all -inf (every class impossible) has logsumexp -inf, a row with +inf has +inf, as in torch."
+    torch.testing.assert_close(logsumexp(INF_ROWS), torch.logsumexp(INF_ROWS, -1), equal_nan=True)
+    torch.testing.assert_close(log_softmax(INF_ROWS), F.log_softmax(INF_ROWS, -1), equal_nan=True)
+    assert logsumexp(INF_ROWS[:1]).item() == -inf and logsumexp(INF_ROWS[1:2]).item() == inf
+
+
 def test_logsumexp_works_on_any_leading_shape():
     x = torch.randn(2, 3, 5)
     torch.testing.assert_close(logsumexp(x), x.logsumexp(-1))
@@ -161,9 +173,22 @@ def test_shuffle_is_seeded_and_new_each_pass():
     assert torch.equal(a, a2) and not torch.equal(a, b)
 
 
+@pytest.mark.parametrize('bs', [True, False])
+def test_dataloader_rejects_a_bool_batch_size(bs):
+    with pytest.raises(ValueError, match='bs must be a positive int, got (True|False)'): DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs)
+
+
+@pytest.mark.parametrize('shuffle', ['no', 0, 1, None])
+def test_dataloader_needs_shuffle_true_or_false(shuffle):
+    "`shuffle='no'` is truthy: it used to shuffle."
+    with pytest.raises(ValueError, match='shuffle must be True or False'): DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), 2, shuffle=shuffle)
+    with pytest.raises(ValueError, match='shuffle must be True or False'): Sampler(5, 2, shuffle)
+
+
 def test_collate():
     xb, yb = collate([(torch.tensor([1., 2.]), torch.tensor(0)), (torch.tensor([3., 4.]), torch.tensor(1))])
     assert torch.equal(xb, torch.tensor([[1., 2.], [3., 4.]])) and torch.equal(yb, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match='collate got an empty batch'): collate([])
 
 
 # ------------------------------------------------------------------------------------------- Optimizer
@@ -194,9 +219,10 @@ def test_optimizer_matches_optim_sgd():
     for p, q in zip(a.parameters(), b.parameters()): torch.testing.assert_close(p, q)
 
 
-def test_optimizer_rejects_bad_arguments():
+@pytest.mark.parametrize('lr', [-1, 0, 0., nan, inf, '0.1', None, True])
+def test_optimizer_rejects_bad_arguments(lr):
     with pytest.raises(ValueError, match='no parameters'): Optimizer([])
-    with pytest.raises(ValueError, match='non-negative'): Optimizer([torch.ones(2)], lr=-1)
+    with pytest.raises(ValueError, match='lr must be a finite positive number'): Optimizer([torch.ones(2)], lr=lr)
 
 
 # ------------------------------------------------------------------------------------------- fit
@@ -244,6 +270,38 @@ def test_fit_hand_and_autograd_agree():
     for p, w in zip(hand.parameters(), ws): torch.testing.assert_close(p, w.detach())
 
 
+def test_fit_checks_the_schedule_before_training():
+    "A schedule's learning rate is checked as `Optimizer` checks its own, before the first step."
+    torch.manual_seed(0)
+    x, y = blobs(32)
+    model = hand_mlp(2, 4, 3)
+    before = [p.clone() for p in model.parameters()]
+    for bad in (nan, inf, 0., -0.1, '0.1'):
+        with pytest.raises(ValueError, match=r'sched\(1\), the learning rate of epoch 1, must be a finite positive number'):
+            fit(2, model, CrossEntropy(), Optimizer(model.parameters(), 0.1), DataLoader(Dataset(x, y), 8),
+                sched=lambda e: 0.1 if e == 0 else bad, progress=False)
+    for p, q in zip(model.parameters(), before): assert torch.equal(p, q)          # no step was taken
+
+
+@pytest.mark.parametrize('epochs', [0, -1, 2.0, True])
+def test_fit_rejects_bad_epochs(epochs):
+    x, y = blobs(16)
+    model = hand_mlp(2, 4, 3)
+    with pytest.raises(ValueError, match='epochs must be a positive int'):
+        fit(epochs, model, CrossEntropy(), Optimizer(model.parameters(), 0.1), DataLoader(Dataset(x, y), 8), progress=False)
+
+
+def test_fit_and_evaluate_reject_an_empty_loader():
+    model = hand_mlp(2, 4, 3)
+    with pytest.raises(ValueError, match='evaluate got no batches'): evaluate(model, CrossEntropy(), [])
+    with pytest.raises(ValueError, match='fit got no training batches'):
+        fit(1, model, CrossEntropy(), Optimizer(model.parameters(), 0.1), [], progress=False)
+
+
+def test_accuracy_rejects_an_empty_batch():
+    with pytest.raises(ValueError, match='N > 0'): accuracy(torch.randn(0, 3), torch.zeros(0, dtype=torch.int64))
+
+
 def test_evaluate_weights_batches_by_size():
     torch.manual_seed(0)
     x, y = blobs(10)
@@ -285,3 +343,23 @@ def test_train_mnist_restores_the_number_of_threads():
     old = torch.get_num_threads()
     train_mnist(nh=4, bs=8, epochs=1, threads=2 if old == 1 else 1, data=(x[:32], y[:32], x[32:], y[32:]))
     assert torch.get_num_threads() == old
+
+
+def tiny_data():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 5, generator=g), torch.randint(0, 2, (40,), generator=g)
+    return x[:32], y[:32], x[32:], y[32:]
+
+
+@pytest.mark.parametrize('kw, match', [
+    (dict(lr=nan), 'lr must be'), (dict(lr=inf), 'lr must be'), (dict(lr=0), 'lr must be'), (dict(lr=-0.2), 'lr must be'),
+    (dict(lr='0.2'), 'lr must be'), (dict(final_div=nan), 'final_div must be'), (dict(final_div=0), 'final_div must be'),
+    (dict(final_div=inf), 'final_div must be'), (dict(final_div=-10), 'final_div must be'),
+    (dict(epochs=0), 'epochs must be a positive int'), (dict(epochs=2.0), 'epochs must be a positive int'),
+    (dict(bs=True), 'bs must be a positive int'), (dict(nh=0), 'nh must be a positive int'),
+])
+def test_train_mnist_checks_its_arguments_up_front(kw, match, monkeypatch):
+    "Bad settings used to train to NaN weights (lr=inf, final_div=nan), fail in the last epoch (final_div=0) or after training (epochs=0)."
+    import exp.nb_03 as nb03
+    monkeypatch.setattr(nb03, 'fit', lambda *a, **k: pytest.fail('trained with a bad argument'))
+    with pytest.raises(ValueError, match=match): train_mnist(data=tiny_data(), **kw)
