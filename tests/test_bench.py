@@ -104,3 +104,44 @@ def test_wide_vectors(tmp_path):
 
 def test_not_run_on_import():
     assert not bench._in_notebook()
+
+
+@pytest.mark.parametrize('argv', [['--min-time', 'nan'], ['--min-time', 'inf'], ['--min-time', '-1'], ['--max-call', '-1'],
+                                  ['--max-call', 'nan'], ['--max-call', '0'], ['--rows', '-49990'], ['--rows', '0'],
+                                  ['--rows', '60000'], ['--rungs', ''], ['--sizes', ''], ['--only', ''], ['--peak-sizes', '0'],
+                                  ['--threads', '0'], ['--repeats', '1.5'], ['--sizes', '5x0x10']])
+def test_options_that_would_run_wrong_or_forever_are_refused(argv, capsys):
+    with pytest.raises(SystemExit) as e: bench.parse_args(argv)
+    assert e.value.code == 2 and argv[0] in capsys.readouterr().err
+
+
+def test_max_call_applies_at_the_first_size(tmp_path):
+    res = bench.main(['--only', 'matmul', '--sizes', '256x256x256', '--rungs', 'loops', '--max-call', '0.5', '--peak-sizes', '32',
+                      '--repeats', '1', '--out', str(tmp_path)])
+    row, = res['matmul']['rows']
+    assert not row.measured and 'per call' in row.skipped
+
+
+def test_out_that_cannot_be_written_is_refused_before_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, 'run_backward', lambda args: pytest.fail("the run started"))
+    (tmp_path/'file').write_text('x')
+    for out in (tmp_path/'file', tmp_path/'file'/'sub'):
+        with pytest.raises(SystemExit, match='--out'): bench.main(['--only', 'backward', '--out', str(out)])
+
+
+def test_an_interrupted_run_leaves_the_earlier_one_as_it_was(tmp_path, monkeypatch):
+    bench.main(TINY + ['--out', str(tmp_path)])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    def interrupted(args): raise KeyboardInterrupt
+    monkeypatch.setattr(bench, 'run_backward', interrupted)
+    with pytest.raises(KeyboardInterrupt): bench.main(TINY[:1] + ['matmul,backward'] + TINY[2:] + ['--out', str(tmp_path)])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before      # same files, same bytes, no staging folder left
+
+
+def test_a_run_replaces_every_file_of_the_earlier_one(tmp_path, monkeypatch):
+    bench.main(TINY + ['--out', str(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['matmul.csv', 'matmul.png', 'results.json']
+    monkeypatch.setattr(bench, 'train_mnist', lambda: TrainResult(0.98, None, {}, 1.0))
+    bench.main(['--only', 'train', '--out', str(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['results.json']    # no matmul files left from the earlier run
+    assert 'train' in json.loads((tmp_path/'results.json').read_text())

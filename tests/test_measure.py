@@ -19,7 +19,7 @@ def test_timing_statistics():
 
 def test_timing_repr():
     r = repr(ms.Timing([1.2e-3, 1.23e-3, 1.25e-3, 1.3e-3], number=100))
-    assert r.startswith('1.24 ms ± ') and ' ms per call' in r and '4 runs' in r and '100 calls' in r
+    assert r.startswith('1.24 ms ± ') and r.split(' per call')[0].endswith(' µs') and '4 runs' in r and '100 calls' in r   # the spread in its own unit
 
 
 @pytest.mark.parametrize('seconds,expected', [(3, '3 s'), (1.5e-3, '1.5 ms'), (1.234e-3, '1.23 ms'), (5e-6, '5 µs'),
@@ -60,7 +60,7 @@ def test_torch_threads_sets_and_restores():
     with pytest.raises(RuntimeError):
         with ms.torch_threads(1): raise RuntimeError('inside')
     assert torch.get_num_threads() == before               # restored after an error too
-    for bad in (0, -1, 1.5, None):
+    for bad in (0, -1, 1.5, None, True):
         with pytest.raises(ValueError, match='positive int'):
             with ms.torch_threads(bad): pass
 
@@ -239,3 +239,37 @@ def test_targets(name, value, met):
 def test_target_text():
     assert str(ms.TARGETS['small']).startswith('at 5x784x10, ') and str(ms.TARGETS['small']).endswith('> 1.00')
     assert 'no figure' in ms.TARGETS['small'].report(None)
+
+
+# --- bad input and hard cases ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('kwargs,match', [(dict(min_time=math.nan), 'min_time'), (dict(min_time=math.inf), 'min_time'),
+                                          (dict(min_time=-1), 'min_time'), (dict(repeats=1.5), 'repeats')])
+def test_time_fn_refuses_settings_that_never_end(kwargs, match):
+    with pytest.raises(ValueError, match=match): ms.time_fn(lambda: None, **kwargs)
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match='empty'): ms.speedups({})
+    with pytest.raises(ValueError, match='empty'): ms.speedup_table({})
+    with pytest.raises(ValueError, match="'c' is not one of the timings: 'a', 'b'"): ms.speedups({'a': ms.Timing([1]), 'b': ms.Timing([2])}, 'c')
+    for s in (0, -1.0, math.nan):
+        with pytest.raises(ValueError, match='positive number of seconds'): ms.gflops(2, 2, 2, s)
+    with pytest.raises(ValueError, match='float dtype, got torch.int64'): ms.measure_ladder({'mm': torch.mm}, [(2, 2, 2)], dtype=torch.int64)
+    for bad in (0, -1, math.nan, math.inf):
+        with pytest.raises(ValueError, match='max_call'): ms.measure_ladder({'mm': torch.mm}, [(2, 2, 2)], max_call=bad)
+
+
+def test_measure_ladder_applies_max_call_at_the_first_size_too():
+    calls = []
+    def slow(a, b):                       # 0.1 ms per element of c: 4096 x 4096 would take half an hour
+        calls.append(a.shape[0] * b.shape[1]); time.sleep(1e-4 * a.shape[0] * b.shape[1]); return a @ b
+    start = time.perf_counter()
+    rows = ms.measure_ladder({'slow': slow}, [(4096, 1, 4096)], repeats=1, min_time=0.0, max_call=0.2)
+    assert not rows[0].measured and 'per call' in rows[0].skipped
+    assert time.perf_counter() - start < 2 and max(calls) < 4096 * 4096
+
+
+def test_measure_ladder_on_empty_products():
+    rows = ms.measure_ladder({'mm': torch.mm}, [(0, 3, 4), (3, 0, 4), (3, 4, 0)], repeats=1, min_time=0.0)
+    assert [r.measured for r in rows] == [True] * 3
