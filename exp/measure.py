@@ -283,7 +283,7 @@ def _estimate(f, a, b, per_flop, max_call):
     "Seconds one call `f(a, b)` may take: scaled from `per_flop` (seconds per FLOP at the last size), else from calls on a corner of the product."
     guess = per_flop * max(1, matmul_flops(a.shape[0], a.shape[1], b.shape[1]))
     if per_flop and (guess <= max_call or guess > 100 * max_call): return guess
-    return _probe(f, a, b, max_call / 20)                    # unknown (the first size), or too close to call: measure
+    with torch_threads(1): return _probe(f, a, b, max_call / 20)   # unknown (the first size), or too close to call: measure
 
 def _first_call(f, a, b, max_call):
     "Seconds one call `f(a, b)` took; if it was slow, a second call's (the first may have compiled a kernel)."
