@@ -1,5 +1,5 @@
 "Notebook 02's exports as a library: data, init, the gradient checker, and the `Module` layers with their gradients."
-import math
+import math, re
 
 import pytest
 import torch
@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from exp import nb_02
 from exp.measure import Timing
-from exp.nb_02 import (Lin, Model, Module, Mse, Relu, get_data, grad_check, init_params, kaiming_normal, normalize,
+from exp.nb_02 import (Lin, Model, Module, Mse, Relu, get_data, grad_check, init_params, kaiming_normal, mse, normalize,
                        numerical_grad, rel_error, time_backward)
 
 f64 = torch.float64
@@ -86,6 +86,39 @@ def test_init_params():
     assert all(t.dtype == f64 for t in (w1, b1, w2, b2))
     assert not b1.any() and not b2.any()
     assert init_params(7, 5)[2].shape == (5, 1)
+
+
+# ------------------------------------------------------------------------------------------- what 2019's exp.nb_02 passed along
+def test_star_import_brings_nn_init_and_mse():
+    "2019's notebooks use `nn`, `init` and `mse` after `from exp.nb_02 import *`."
+    ns = {}
+    exec('from exp.nb_02 import *', ns)
+    assert ns['nn'] is torch.nn and ns['init'] is torch.nn.init and ns['mse'] is mse
+    assert {'nn', 'init', 'mse'} <= set(nb_02.__all__)
+    assert {'Lin', 'Model', 'grad_check', 'kaiming_normal', 'test_near'} <= set(ns)    # nothing that was there is lost
+
+
+@pytest.mark.parametrize('shape', [(7, 1), (7,)])
+def test_mse_is_2019s_formula(shape):
+    torch.manual_seed(0)
+    out, targ = torch.randn(*shape, dtype=f64), torch.randn(7, dtype=f64)
+    assert torch.allclose(mse(out, targ), (out.squeeze(-1) - targ).pow(2).mean())
+    assert torch.allclose(mse(out, targ), ((out.reshape(7) - targ) ** 2).mean())
+    assert torch.allclose(mse(out, targ), Mse()(out, targ))
+
+
+def test_mse_of_a_batch_of_one_and_its_gradient():
+    out, targ = torch.tensor([[3.]], dtype=f64), torch.tensor([1.], dtype=f64)
+    assert mse(out, targ).item() == 4. and mse(out[0], targ).item() == 4.
+    g, = autograd_grads(lambda o: mse(o, targ), out)
+    assert torch.allclose(g, torch.tensor([[4.]], dtype=f64))               # 2 (o - t) / N
+
+
+@pytest.mark.parametrize('out_shape, targ_shape', [((3, 1), (4,)), ((3, 1), (3, 1)), ((3, 2), (3,)), ((3,), (4,))])
+def test_mse_refuses_shapes_that_would_broadcast(out_shape, targ_shape):
+    "2019's formula would broadcast (3, 1) outputs against (3, 1) targets to a 3 x 3 matrix and return a wrong number."
+    with pytest.raises(ValueError, match=re.escape(f'got output shape {out_shape} and targets shape {targ_shape}')):
+        mse(torch.zeros(out_shape), torch.zeros(targ_shape))
 
 
 # ------------------------------------------------------------------------------------------- gradient checker
