@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TRAIN_ROWS', 'FULL', 'QUICK', 'RESULT_FILES', 'parse_size', 'parse_args', 'machine_info', 'run_matmul',
-           'matmul_targets', 'run_backward', 'run_train', 'write_results', 'wide_vector_env', 'main']
+           'matmul_targets', 'run_backward', 'run_autograd', 'run_train', 'write_results', 'wide_vector_env', 'main']
 
 # %% ../nbs/99_bench.ipynb #2b592504
 from .nb_01b import *
@@ -16,15 +16,16 @@ import argparse, csv, json, math, os, platform, re, shutil, subprocess, sys, tem
 from dataclasses import asdict
 import numba
 from .nb_02 import time_backward, get_data, normalize
+from .nb_02b import time_engine
 from .nb_03 import train_mnist
 
 # %% ../nbs/99_bench.ipynb #4746a409
-SECTIONS = ('matmul', 'backward', 'train')
+SECTIONS = ('matmul', 'backward', 'autograd', 'train')
 TRAIN_ROWS = 50_000   # images in the training set: the most the backward section can use
 FULL = dict(sizes='5x784x10,50000x784x10,1024x1024x1024', peak_sizes='2048,4096', repeats=5, min_time=0.05,
-            max_call=2.0, only='matmul,backward,train', rows=50_000)
+            max_call=2.0, only='matmul,backward,autograd,train', rows=50_000)
 QUICK = dict(sizes='5x784x10,1024x1024x1024', peak_sizes='2048', repeats=3, min_time=0.01,
-             max_call=0.5, only='matmul,backward', rows=10_000)
+             max_call=0.5, only='matmul,backward,autograd', rows=10_000)
 
 def parse_size(s):
     "`'5x784x10'` -> `(5, 784, 10)`: the shapes of an `(M, K) @ (K, N)` product."
@@ -64,7 +65,7 @@ def parse_args(argv=None):
     p.add_argument('--min-time', type=_number(float, 0), help=f"seconds each timed run lasts at least (default {FULL['min_time']}; quick: {QUICK['min_time']})")
     p.add_argument('--max-call', type=_number(float, 0, above=True), help=f"skip a rung where one call would take longer than this many seconds (default {FULL['max_call']}; quick: {QUICK['max_call']})")
     p.add_argument('--peak-sizes', type=_list(_number(int, 1)), help=f"square sizes for the practical peak (default {FULL['peak_sizes']}; quick: {QUICK['peak_sizes']})")
-    p.add_argument('--rows', type=_number(int, 1, TRAIN_ROWS), help=f"training images for the backward section (default {FULL['rows']:,}; quick: {QUICK['rows']:,})")
+    p.add_argument('--rows', type=_number(int, 1, TRAIN_ROWS), help=f"training images for the backward and autograd sections (default {FULL['rows']:,}; quick: {QUICK['rows']:,})")
     p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba, and cores counted in the theoretical peak (default: all cores)')
     p.add_argument('--wide-vectors', action='store_true', help="let numba use 512-bit vectors on AVX-512 CPUs (runs the benchmark in a new process)")
     p.add_argument('--out', type=Path, default=Path('bench-results'), help='folder for results.json, matmul.csv, matmul.png')
@@ -155,6 +156,21 @@ def run_backward(args):
     return dict(rows=len(x), timings={k: dict(median=v.median, iqr=v.iqr, min=v.min, runs=len(v.times)) for k,v in t.items()},
                 hand_vs_autograd=ratio, met=TARGETS['backward'].met(ratio))
 
+# %% ../nbs/99_bench.ipynb #61790134
+def run_autograd(args):
+    "Section `autograd`: notebook 02b's engine against torch.autograd, forward + backward of notebook 02's model on `args.rows` training images."
+    x_train,y_train,*_ = get_data()
+    x,y = x_train[:args.rows],y_train[:args.rows].float()
+    x = normalize(x, x.mean(), x.std())
+    print(f"  forward + backward passes with the engine and with autograd on {len(x):,} images, {args.repeats} runs each ...", flush=True)
+    t = time_engine(x, y, repeats=args.repeats)
+    return dict(rows=len(x), timings={k: dict(median=v.median, iqr=v.iqr, min=v.min, runs=len(v.times)) for k,v in t.items()},
+                engine_vs_autograd=(ratio := t['engine'].min / t['autograd'].min), met=TARGETS['autograd'].met(ratio))
+
+def _autograd_line(ag):
+    "The autograd section's figure against its target, in words."
+    return f"autograd, on {ag['rows']:,} images (fastest runs): " + TARGETS['autograd'].report(ag['engine_vs_autograd'])
+
 # %% ../nbs/99_bench.ipynb #474b11b8
 def run_train(args):
     "Section `train`: notebook 03's `train_mnist()`, its training and wall time and its validation accuracy."
@@ -227,6 +243,7 @@ def _report(results):
                   '', 'targets:'] + [_target_line(t) for t in mm['targets'].values()]
     if (bw := results.get('backward')) is not None:
         lines.append(f"backward, on {bw['rows']:,} images: " + TARGETS['backward'].report(bw['hand_vs_autograd']))
+    if (ag := results.get('autograd')) is not None: lines.append(_autograd_line(ag))
     if (tr := results.get('train')) is not None:
         lines += [f"train ({tr['wall_seconds']:.1f} s in all): " + TARGETS['accuracy'].report(tr['accuracy']),
                   f"train: " + TARGETS['train_seconds'].report(tr['seconds'])]
@@ -261,7 +278,8 @@ def _run(args, staging):
                    options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={})
     print(f"benchmark on {results['machine']['cpu']} ({results['machine']['cores']} cores, "
           f"torch {torch.__version__}, numba {numba.__version__})", flush=True)
-    for name,run in [('matmul', lambda a: run_matmul(a, results['machine'])), ('backward', run_backward), ('train', run_train)]:
+    for name,run in [('matmul', lambda a: run_matmul(a, results['machine'])), ('backward', run_backward), ('autograd', run_autograd),
+                    ('train', run_train)]:
         if name not in args.only:
             results['skipped'][name] = _why_skipped(name, args)
             print(f"[{name}] skipped: {results['skipped'][name]}", flush=True)

@@ -405,6 +405,7 @@ TARGETS = {
     'loops': Target("the fastest compiled rung's speed-up over the Python loops", '>', 100_000, ',.0f', size='5x784x10'),
     'large': Target("the best compiled rung's speed relative to torch @", '>=', 0.6, size='1024x1024x1024'),
     'backward': Target("the hand-written backward pass's time relative to autograd's", '<=', 1.3),
+    'autograd': Target("notebook 02b's engine: forward + backward time relative to autograd's", '<=', 1.5),
     'accuracy': Target("train_mnist's validation accuracy", '>=', 0.97, '.2%'),
     'train_seconds': Target("train_mnist's training time in seconds", '<=', 60, '.1f'),
 }

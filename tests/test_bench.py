@@ -13,7 +13,7 @@ TINY = ['--only', 'matmul', '--sizes', '3x5x4,9x7x6', '--rungs', 'loops,torch,fa
 
 def test_parse_defaults_and_quick():
     full,quick = bench.parse_args([]),bench.parse_args(['--quick'])
-    assert full.sizes == [(5, 784, 10), (50_000, 784, 10), (1024, 1024, 1024)] and full.only == ['matmul', 'backward', 'train']
+    assert full.sizes == [(5, 784, 10), (50_000, 784, 10), (1024, 1024, 1024)] and full.only == ['matmul', 'backward', 'autograd', 'train']
     assert quick.repeats < full.repeats and quick.max_call < full.max_call and 'train' not in quick.only
     explicit = bench.parse_args(['--quick', '--repeats', '9', '--sizes', '2x3x4'])
     assert explicit.repeats == 9 and explicit.sizes == [(2, 3, 4)], "options given explicitly beat --quick's defaults"
@@ -63,6 +63,18 @@ def test_backward_section(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['results.json']
 
 
+def test_autograd_section(tmp_path, capsys):
+    "Notebook 02b's engine against autograd: both timed, the ratio of the fastest runs reported against its target."
+    res = bench.main(['--only', 'autograd', '--rows', '256', '--repeats', '2', '--out', str(tmp_path)])
+    ag = res['autograd']
+    assert ag['rows'] == 256 and set(ag['timings']) == {'engine', 'autograd'} and ag['engine_vs_autograd'] > 0
+    assert ag['engine_vs_autograd'] == ag['timings']['engine']['min'] / ag['timings']['autograd']['min']
+    assert ag['met'] is bench.TARGETS['autograd'].met(ag['engine_vs_autograd'])
+    out = capsys.readouterr().out
+    assert "autograd, on 256 images (fastest runs): notebook 02b's engine" in out and '(target <= 1.50: ' in out
+    assert set(res['skipped']) == {'matmul', 'backward', 'train'}
+
+
 def test_train_section_reads_train_mnist(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(bench, 'train_mnist', lambda: TrainResult(0.975, None, {}, 5.0))
     res = bench.main(['--only', 'train', '--out', str(tmp_path)])
@@ -78,10 +90,10 @@ def test_skipped_sections_are_reported(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bench, 'train_mnist', lambda: pytest.fail("train is not in this run"))
     res = bench.main(['--quick', *TINY, '--out', str(tmp_path)])
     out = capsys.readouterr().out
-    assert res['skipped'] == {'backward': 'not in --only matmul', 'train': 'not in --only matmul'}
+    assert res['skipped'] == {'backward': 'not in --only matmul', 'autograd': 'not in --only matmul', 'train': 'not in --only matmul'}
     assert 'train: skipped, not in --only matmul' in out
     res = bench.main(['--quick', '--only', 'backward', '--rows', '64', '--repeats', '1', '--out', str(tmp_path)])
-    assert set(res['skipped']) == {'matmul', 'train'}
+    assert set(res['skipped']) == {'matmul', 'autograd', 'train'}
     assert bench._why_skipped('train', bench.parse_args(['--quick'])).startswith('--quick leaves it out')
 
 

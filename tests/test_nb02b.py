@@ -1,0 +1,195 @@
+"Notebook 02b's engine as a library: every operation's gradient against autograd (hypothesis over broadcast shapes), backward's rules, the errors."
+import operator
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from exp import nb_02b
+from exp.measure import Timing
+from exp.nb_02 import Model, grad_check, init_params, rel_error
+from exp.nb_02b import Tensor, mlp_mse, no_grad, time_engine, unbroadcast
+
+f64 = torch.float64
+
+
+def engine_and_autograd(f, *xs, w=None):
+    "Gradients of `sum(w * f(*xs))` w.r.t. each of `xs`, by the engine and by autograd."
+    w = torch.randn(f(*xs).shape, dtype=f64) if w is None else w
+    ts = [Tensor(x.clone(), requires_grad=True) for x in xs]
+    (f(*ts) * w).sum().backward()
+    xa = [x.clone().requires_grad_() for x in xs]
+    (f(*xa) * w).sum().backward()
+    return [t.grad for t in ts], [x.grad for x in xa]
+
+
+def assert_same_grads(f, *xs, tol=1e-12):
+    ours, theirs = engine_and_autograd(f, *xs)
+    for o, t in zip(ours, theirs):
+        assert o.shape == t.shape and rel_error(o, t) < tol
+
+
+# ------------------------------------------------------------------------------------------- broadcasting, by hypothesis
+@st.composite
+def broadcast_pair(draw, max_ndim=3, max_dim=4):
+    "Two float64 tensors whose shapes broadcast: from one result shape, each drops some leading dims and sets some to 1."
+    out = draw(st.lists(st.integers(1, max_dim), min_size=0, max_size=max_ndim))
+    def operand():
+        shape = out[draw(st.integers(0, len(out))):]
+        return tuple(1 if draw(st.booleans()) else n for n in shape)
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    return torch.randn(operand(), generator=g, dtype=f64), torch.randn(operand(), generator=g, dtype=f64)
+
+
+BINARY = {'+': operator.add, '-': operator.sub, '*': operator.mul, '/': lambda a, b: a / (b * b + 0.5)}
+
+
+@pytest.mark.parametrize('op', BINARY)
+@settings(deadline=None, max_examples=60)
+@given(pair=broadcast_pair())
+def test_broadcasting_operations_match_autograd(op, pair):
+    assert_same_grads(BINARY[op], *pair)
+
+
+@settings(deadline=None, max_examples=60)
+@given(pair=broadcast_pair(), number=st.floats(-3, 3))
+def test_numbers_mix_in_on_either_side(pair, number):
+    a, _ = pair
+    assert_same_grads(lambda t: number - t * number + (t + number) * 2, a)
+
+
+@settings(deadline=None, max_examples=60)
+@given(pair=broadcast_pair())
+def test_unbroadcast_undoes_broadcasting(pair):
+    a, b = pair
+    g = torch.randn(torch.broadcast_shapes(a.shape, b.shape), dtype=f64)
+    for t in (a, b):
+        assert unbroadcast(g, t.shape).shape == t.shape
+        tt = t.clone().requires_grad_()
+        (tt.expand(g.shape) * g).sum().backward()
+        assert torch.allclose(unbroadcast(g, t.shape), tt.grad)
+
+
+# ------------------------------------------------------------------------------------------- every other operation
+rows, cols = torch.tensor([0, 2, 2, 1]), torch.tensor([1, 0, 0, 3])
+UNARY = {
+    'neg': (lambda a: -a, False), 'pow3': (lambda a: a ** 3, False), 'sqrt': (lambda a: a ** 0.5, True),
+    'relu': (lambda a: a.relu(), False), 'exp': (lambda a: a.exp(), False), 'log': (lambda a: a.log(), True),
+    'sum': (lambda a: a.sum(), False), 'sum0': (lambda a: a.sum(0), False), 'sum-1k': (lambda a: a.sum(-1, keepdim=True), False),
+    'mean': (lambda a: a.mean(), False), 'mean1': (lambda a: a.mean(1, keepdim=True), False),
+    'reshape': (lambda a: a.reshape(2, 6), False), 'reshape-1': (lambda a: a.reshape(-1), False), 'T': (lambda a: a.T, False),
+    'rows': (lambda a: a[rows], False), 'rows_cols': (lambda a: a[rows, cols], False),
+    'twice': (lambda a: a * a + a.exp() * a, False), 'rdiv': (lambda a: 1 / a - 2, True),
+}
+
+
+@pytest.mark.parametrize('name', UNARY)
+def test_each_operation_against_autograd_and_finite_differences(name):
+    f, positive = UNARY[name]
+    torch.manual_seed(0)
+    a = torch.rand(3, 4, dtype=f64) + 0.5 if positive else torch.randn(3, 4, dtype=f64)
+    assert_same_grads(f, a)
+    w = torch.randn(f(a).shape, dtype=f64)
+    t = Tensor(a.clone(), requires_grad=True)
+    (f(t) * w).sum().backward()
+    with no_grad(): grad_check(lambda: (f(Tensor(a)) * w).sum().item(), [a], [t.grad])
+
+
+def test_matmul_and_a_torch_tensor_on_the_left():
+    torch.manual_seed(0)
+    a, b = torch.randn(4, 3, dtype=f64), torch.randn(3, 5, dtype=f64)
+    assert_same_grads(lambda x, y: x @ y, a, b)
+    assert_same_grads(lambda x: a.sum() * (b.T @ x.T), a)      # torch @ Tensor, then torch * Tensor
+
+
+# ------------------------------------------------------------------------------------------- backward's rules
+def test_gradients_accumulate_until_zeroed():
+    w = Tensor(torch.tensor([1., 2.], dtype=f64), requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward(); loss.backward()
+    assert torch.equal(w.grad, 4 * w.data)
+    w.zero_grad(); loss.backward()
+    assert torch.equal(w.grad, 2 * w.data)
+
+
+def test_a_long_chain_needs_no_recursion():
+    x = Tensor(torch.tensor(1., dtype=f64), requires_grad=True)
+    y = x
+    for _ in range(10_000): y = y * 1.0001 - 0
+    y.backward()
+    assert abs(x.grad.item() / 1.0001 ** 10_000 - 1) < 1e-9
+
+
+def test_a_wide_diamond_adds_every_path():
+    x = Tensor(torch.tensor(2., dtype=f64), requires_grad=True)
+    total = x * 0
+    for _ in range(3000): total = total + x * x            # x used 6,000 times
+    total.backward()
+    assert x.grad.item() == pytest.approx(3000 * 2 * 2.)
+
+
+def test_no_grad_records_nothing_and_restores():
+    w = Tensor(torch.ones(3), requires_grad=True)
+    with no_grad(): assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad
+    with pytest.raises(KeyError):
+        with no_grad(): raise KeyError
+    assert (w * 2).requires_grad                            # restored after an exception too
+
+
+def test_constants_get_no_gradient():
+    w, c = Tensor(torch.ones(2), requires_grad=True), Tensor(torch.ones(2))
+    (w * c).sum().backward()
+    assert c.grad is None and w.grad is not None
+
+
+def test_leaf_grad_is_its_own_tensor():
+    w = Tensor(torch.ones(2, 3), requires_grad=True)
+    w.sum().backward()
+    w.grad += 1                                             # a plain tensor, not a broadcast view
+    assert torch.equal(w.grad, torch.full((2, 3), 2.))
+
+
+# ------------------------------------------------------------------------------------------- the payoff
+def test_mlp_matches_the_hand_written_model():
+    torch.manual_seed(0)
+    params = init_params(20, 8, dtype=f64)
+    x, y = torch.randn(30, 20, dtype=f64), torch.randn(30, dtype=f64)
+    model = Model(*params); model(x, y); model.backward()
+    tx, tp = Tensor(x, requires_grad=True), [Tensor(p, requires_grad=True) for p in params]
+    mlp_mse(tx, y, *tp).backward()
+    for t, hand in zip([tx, *tp], [x, *params]): assert rel_error(t.grad, hand.g) < 1e-10
+
+
+def test_time_engine_times_both_side_by_side():
+    torch.manual_seed(0)
+    t = time_engine(torch.randn(64, 10), torch.randint(0, 10, (64,)), nh=4, repeats=2)
+    assert set(t) == {'engine', 'autograd'} and all(isinstance(v, Timing) and len(v.times) == 2 for v in t.values())
+
+
+# ------------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize('f, err, match', [
+    (lambda a: a + Tensor(torch.ones(4)), ValueError, 'do not broadcast'),
+    (lambda a: a @ a, ValueError, 'inner sizes'),
+    (lambda a: a + Tensor(torch.ones(3, dtype=f64)), TypeError, 'dtypes float32 and float64'),
+    (lambda a: a * 'x', TypeError, 'not a str'),
+    (lambda a: a * True, TypeError, 'not a bool'),
+    (lambda a: a ** a, TypeError, 'exponent'),
+    (lambda a: a.sum(3), ValueError, 'does not fit'),
+    (lambda a: a[0], TypeError, 'int64'),
+    (lambda a: a.reshape(2, 3).T.T.reshape(6).T, ValueError, '2-D'),
+    (lambda a: a.relu().backward(), RuntimeError, 'scalar'),
+    (lambda a: Tensor(a.data).sum().backward(), RuntimeError, 'does not require'),
+    (lambda a: Tensor(a), TypeError, 'already a Tensor'),
+    (lambda a: Tensor(torch.arange(3), requires_grad=True), ValueError, 'floating-point'),
+    (lambda a: Tensor(torch.ones(3), requires_grad=1), TypeError, 'True or False'),
+])
+def test_bad_input_gets_a_clear_error(f, err, match):
+    with pytest.raises(err, match=match): f(Tensor(torch.ones(2, 3), requires_grad=True))
+
+
+def test_a_wrong_vjp_is_named(monkeypatch):
+    monkeypatch.setattr(nb_02b, 'unbroadcast', lambda g, shape: g)    # forgets to sum: gradients of the wrong shape
+    a, b = Tensor(torch.ones(4, 3), requires_grad=True), Tensor(torch.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"backward of '\+' gave a gradient of shape \(4, 3\) for an input of shape \(3,\)"):
+        (a + b).sum().backward()
