@@ -4,12 +4,18 @@
 
 # %% auto #0
 __all__ = ['RUNGS', 'check_matmul_args', 'matmul_loops', 'matmul_elementwise', 'matmul_broadcast', 'matmul_einsum',
-           'matmul_torch']
+           'matmul_torch', 'mpl']
 
 # %% ../nbs/01_matmul.ipynb #643060ed
 from .measure import *
 from . import measure
 __all__ = measure.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
+
+# %% ../nbs/01_matmul.ipynb #12ca403d
+import matplotlib as mpl
+
+# %% ../nbs/01_matmul.ipynb #ec9420d0
+_all_ = ['mpl']
 
 # %% ../nbs/01_matmul.ipynb #f820419c
 def _describe(x):
