@@ -190,7 +190,7 @@ from torch import nn
 from torch.nn import init
 
 # %% ../nbs/02_fully_connected.ipynb #2544f4c0
-_all_ = ['nn', 'init']
+_all_ = ['nn', 'init']   # nbdev adds these to `__all__`, so they come along with the star import (see 00_exports)
 
 # %% ../nbs/02_fully_connected.ipynb #876483e4
 def _autograd_loss(x, y, w1, b1, w2, b2):

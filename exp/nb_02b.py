@@ -39,6 +39,7 @@ def _make(data, op, parents, vjps):
     out = Tensor(data)
     if _recording and any(p.requires_grad for p in parents):
         out.requires_grad,out._op,out._parents,out._vjps = True,op,parents,vjps
+        out._versions = tuple(p.data._version for p in parents)   # to notice an input changed in place before backward
     return out
 
 def _dtype(t): return str(t.dtype).removeprefix('torch.')
@@ -47,17 +48,19 @@ def _lift(x, like):
     "`x` as a `Tensor`: a torch tensor wrapped, a Python number as a tensor of `like`'s dtype."
     if isinstance(x, Tensor): return x
     if isinstance(x, torch.Tensor): return Tensor(x)
-    if _is_number(x): return Tensor(torch.tensor(x, dtype=like.dtype))
+    if _is_number(x):   # an int takes the tensor's dtype; a float keeps its own unless the tensor is a float too
+        return Tensor(torch.tensor(x, dtype=like.dtype if like.dtype.is_floating_point or isinstance(x, int) else None))
     raise TypeError(f"a Tensor combines with a Tensor, a torch tensor or a number, not {_describe(x)}")
 
 def _elementwise(op, a, b, f, vjp_a, vjp_b):
     "`f(a.data, b.data)`, broadcasting; each VJP `(g, a, b) -> gradient` is unbroadcast to its input's shape."
     b = _lift(b, a)
     if a.dtype != b.dtype: raise TypeError(f"{op}: the operands have dtypes {_dtype(a)} and {_dtype(b)}; convert one first")
-    try: data = f(a.data, b.data)
+    try: torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError: raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast") from None
-    return _make(data, op, (a, b), (lambda g: unbroadcast(vjp_a(g, a.data, b.data), a.shape),
-                                    lambda g: unbroadcast(vjp_b(g, a.data, b.data), b.shape)))
+    ad,bd = a.data,b.data                          # the values this result was computed from
+    return _make(f(ad, bd), op, (a, b), (lambda g: unbroadcast(vjp_a(g, ad, bd), a.shape),
+                                         lambda g: unbroadcast(vjp_b(g, ad, bd), b.shape)))
 
 # %% ../nbs/02b_autograd.ipynb #7387da67
 class Tensor:
@@ -71,6 +74,7 @@ class Tensor:
         self.requires_grad,self.grad = requires_grad,None
         self._op,self._parents,self._vjps = '',(),()     # a leaf: made by us, not by an operation
 
+    __array_ufunc__ = None                              # NumPy numbers hand `2 * t` over to our `__rmul__`
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
@@ -93,7 +97,7 @@ class Tensor:
     def __pow__(self, n):
         if not _is_number(n): raise TypeError(f"** takes a number as its exponent, got {_describe(n)}")
         a = self.data
-        return _make(a**n, f'**{n}', (self,), (lambda g: g * n * a**(n - 1),))
+        return _make(a**n, f'**{n}', (self,), (lambda g: g * n * a**(n - 1) if n != 0 else torch.zeros_like(g),))
     def relu(self):
         a = self.data
         return _make(a.clamp_min(0), 'relu', (self,), (lambda g: g * (a > 0),))
@@ -108,7 +112,8 @@ class Tensor:
         a,b = self,_lift(o, self)
         if not (a.ndim == b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype == b.dtype):
             raise ValueError(f"@ multiplies 2-D tensors of one dtype whose inner sizes match, got {_describe(a.data)} @ {_describe(b.data)}")
-        return _make(a.data @ b.data, '@', (a, b), (lambda g: g @ b.data.T, lambda g: a.data.T @ g))
+        ad,bd = a.data,b.data
+        return _make(ad @ bd, '@', (a, b), (lambda g: g @ bd.T, lambda g: ad.T @ g))
     def __rmatmul__(self, o): return _lift(o, self) @ self
 
     def sum(self, dim=None, keepdim=False):
@@ -161,7 +166,9 @@ def backward(self: Tensor):
     grads = {self: torch.ones_like(self.data)}
     for node in reversed(_topo(self)):
         g = grads.pop(node)
-        if not node._parents: node.grad = g.contiguous() if node.grad is None else node.grad + g
+        if not node._parents: node.grad = g.clone() if node.grad is None else node.grad + g   # a copy: never shared with another leaf
+        if any(p.data._version != v for p,v in zip(node._parents, getattr(node, '_versions', ()))):
+            raise RuntimeError(f"backward: an input of {node._op!r} was changed in place after the operation used it; compute it again")
         for p,vjp in zip(node._parents, node._vjps):
             if not p.requires_grad: continue
             gp = vjp(g)

@@ -1,6 +1,8 @@
 "Notebook 02b's engine as a library: every operation's gradient against autograd (hypothesis over broadcast shapes), backward's rules, the errors."
 import operator
 
+import numpy as np
+
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -193,3 +195,41 @@ def test_a_wrong_vjp_is_named(monkeypatch):
     a, b = Tensor(torch.ones(4, 3), requires_grad=True), Tensor(torch.ones(3), requires_grad=True)
     with pytest.raises(RuntimeError, match=r"backward of '\+' gave a gradient of shape \(4, 3\) for an input of shape \(3,\)"):
         (a + b).sum().backward()
+
+
+# --- found by a reviewer: each was a silent wrong result or an unclear error ------------------------------------
+
+def test_leaves_never_share_a_grad_tensor():
+    a, b, w = [Tensor(torch.randn(3, dtype=torch.float64), requires_grad=True) for _ in range(3)]
+    ((a + b) * w).sum().backward()
+    assert a.grad is not b.grad
+    a.grad.zero_()
+    assert torch.equal(b.grad, w.data)                    # zeroing one leaf's gradient leaves the other's alone
+
+
+def test_a_float_number_does_not_truncate_an_int_tensor():
+    with pytest.raises(TypeError, match='dtypes int64 and float32'): Tensor(torch.arange(3)) * 1.5
+    assert torch.equal((Tensor(torch.arange(3)) * 2).data, torch.tensor([0, 2, 4]))
+
+
+def test_an_input_changed_in_place_after_use_is_refused_at_backward():
+    x = Tensor(torch.tensor([1., 2.], dtype=torch.float64), requires_grad=True)
+    loss = (x * x).sum()
+    x.data.add_(10)
+    with pytest.raises(RuntimeError, match='changed in place'): loss.backward()
+    x = Tensor(torch.tensor([1., 2.], dtype=torch.float64), requires_grad=True)
+    loss = (x * x).sum()
+    x.data = x.data + 10                                   # a new tensor: the recorded values are still those used
+    loss.backward()
+    assert torch.equal(x.grad, torch.tensor([2., 4.], dtype=torch.float64))
+
+
+def test_power_zero_has_zero_gradient():
+    x = Tensor(torch.tensor([0., 2.], dtype=torch.float64), requires_grad=True)
+    (x ** 0).sum().backward()
+    assert torch.equal(x.grad, torch.zeros(2, dtype=torch.float64))
+
+
+def test_numpy_numbers_combine_like_python_numbers():
+    t = Tensor(torch.ones(2, dtype=torch.float64))
+    assert torch.equal((np.float64(2) * t).data, (2 * t).data) and torch.equal((t + np.float64(1)).data, (t + 1).data)
