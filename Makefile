@@ -17,10 +17,10 @@ DOCS    := $(shell sed -n 's/^doc_path *= *//p' settings.ini)
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install data export test test-nbs lab outputs bench docs docs-serve test-browser clean
+.PHONY: help install check run data export test test-nbs lab outputs bench docs docs-serve test-browser clean
 
-help: ## Show the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+help: ## Show the targets, for learners first, then for contributors
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): setup.py settings.ini
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,29 @@ $(STAMP): setup.py settings.ini
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (dl-foundations)' >/dev/null
 	touch $@
 
+##@ For learners
+lab: install ## Set everything up (first time: a few minutes), then open the course in JupyterLab (ARGS='--port 9999' etc.)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/README.md $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
+
+check: install ## Check the install in seconds: Python, the course package, the data, the Jupyter kernel, a lesson's code
+	@$(PY) tools/check.py
+
+run: $(STAMP) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
+	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)
+
+bench: $(STAMP) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s)
+	$(PY) -m exp.bench $(WIDE) $(ARGS)
+
+docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)
+	@echo "Serving $(DOCS)/ at http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
+	$(PY) -m http.server --bind 127.0.0.1 --directory $(DOCS) $(PORT)
+
 install: $(STAMP) data ## Create .venv with the course package, dev tools, a Jupyter kernel and the data
 
 data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, else ~/.cache/dl-foundations/mnist) and verify it
 	@$(PY) -c "from exp.nb_00 import fetch_mnist; print('MNIST ready in', fetch_mnist())"
 
+##@ For contributors (see CONTRIBUTING.md)
 export: $(STAMP) ## Check the notebooks, write exp/ from them (nbdev_export on a scratch copy) and clean them (nbdev_clean)
 	$(PY) tools/export.py
 
@@ -44,24 +62,14 @@ test: $(STAMP) data ## Run everything CI checks: gates, every notebook top to bo
 test-nbs: $(STAMP) data ## Run the notebooks top to bottom while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
 	$(PY) tools/busy.py $(BUSY) -- $(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
 
-lab: install ## Open the course in JupyterLab (ARGS='--port 9999' etc. are passed on)
-	$(BIN)/jupyter lab --ServerApp.root_dir=nbs $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
-
 outputs: $(STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pick some), then clean them
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NBS)
 	$(BIN)/nbdev_clean
 
-bench: $(STAMP) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s)
-	$(PY) -m exp.bench $(WIDE) $(ARGS)
-
 docs: $(STAMP) ## Build the course website into _docs/ from the notebooks and their saved outputs (offline)
 	$(PY) tools/docs.py
 
-docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)
-	@echo "Serving $(DOCS)/ at http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
-	$(PY) -m http.server --bind 127.0.0.1 --directory $(DOCS) $(PORT)
-
-test-browser: $(STAMP) ## Check the website in headless Chromium, network cut off (installs Debian's chromium if missing)
+test-browser: $(STAMP) ## Check the website in headless Chromium, network cut off (installs Debian's chromium if missing, with sudo when not root)
 	@command -v chromium >/dev/null || { $(AS_ROOT) apt-get update -qq && \
 	  $(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	REQUIRE_BROWSER=1 DOCS_SCREENSHOT=_proc/docs-screenshot.png $(BIN)/pytest -q tests/test_docs.py -k browser

@@ -1,6 +1,10 @@
 """Sphinx configuration of the course website. Build it with `make docs` (tools/docs.py), not sphinx-build:
 the notebooks are first prepared by nbdev's processors into a work folder that becomes the Sphinx source."""
-import re, sys
+import html, json, posixpath, re, sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+from docutils import nodes
 from nbdev.config import get_config
 
 cfg = get_config()
@@ -15,8 +19,11 @@ extensions = [
     'sphinx.ext.autosummary',
     'sphinx.ext.mathjax',
     'sphinx-mathjax-offline',    # serves MathJax from _static/ instead of a CDN
+    'sphinx.ext.viewcode',       # each module's code as a page of the site: show_doc's "source" links go there
 ]
-exclude_patterns = ['README.md', '**.ipynb_checkpoints']   # README.md is included by index.md
+# README.md is included by index.md; _notebooks/ holds the notebooks offered for download, _api_modules.rst
+# only tells autosummary which API pages to write (tools/docs.py writes both)
+exclude_patterns = ['README.md', '**.ipynb_checkpoints', '_notebooks', '_api_modules.rst']
 
 # Notebooks are committed with the outputs of a full run: render those, never execute.
 nb_execution_mode = 'off'
@@ -25,7 +32,7 @@ nb_merge_streams = True
 myst_enable_extensions = ['dollarmath', 'amsmath', 'attrs_inline', 'colon_fence', 'deflist']
 myst_heading_anchors = 3
 
-autosummary_generate = True
+autosummary_generate = ['_api_modules.rst']
 # a module's `__all__` also lists what it re-exports from earlier ones: document only its own names
 autodoc_default_options = {'members': True, 'member-order': 'bysource', 'ignore-module-all': True}
 autodoc_typehints = 'signature'
@@ -36,14 +43,17 @@ html_theme = 'sphinx_book_theme'
 html_title = cfg.title
 html_static_path = ['_static']
 html_css_files = ['course.css']
+html_favicon = '_static/favicon.svg'    # without one, browsers ask the server for /favicon.ico (a 404)
 html_copy_source = False
 html_show_sourcelink = False
+html_context = {'default_mode': 'auto'}   # the colour mode follows the system (unset, the theme logs an error)
 html_theme_options = {
     'show_toc_level': 2,
     'show_navbar_depth': 1,
-    'use_download_button': False,
+    'use_download_button': False,       # it would offer the processed notebook: each page links the real one
     'use_fullscreen_button': False,
     'home_page_in_toc': True,
+    'navbar_persistent': [],            # one search field, in the sidebar (on a phone, the header's button)
 }
 
 
@@ -52,5 +62,84 @@ def math_in_docstrings(app, what, name, obj, options, lines):
     lines[:] = [re.sub(r'(?<![`$\\])\$(?=\S)([^$`\n]+?)(?<=\S)\$', r':math:`\1`', line) for line in lines]
 
 
+def link_plots(app, doctree, docname):
+    "A plot in a notebook's output links to its image file: a click shows it at full size, to zoom into."
+    from sphinx.util.osutil import relative_uri
+    if app.builder.format != 'html': return
+    imgpath = relative_uri(app.builder.get_target_uri(docname), '_images')
+    for img in list(doctree.findall(nodes.image)):
+        if isinstance(img.parent, nodes.reference) or img['uri'] not in app.env.images: continue
+        if not any('cell_output' in p.get('classes', []) for p in _ancestors(img)): continue
+        ref = nodes.reference('', '', internal=True, classes=['plot-link'],
+                              refuri=posixpath.join(imgpath, app.env.images[img['uri']][1]))
+        img.replace_self(ref)
+        ref.append(img)
+
+
+def _ancestors(node):
+    while (node := node.parent) is not None: yield node
+
+
+class _MainText(HTMLParser):
+    """The text of a page's `[role=main]` element, as the small HTML document Sphinx's search reads its excerpts
+    from: the text, and an empty-tagged element for each id (the anchors of search results)."""
+    VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.stack, self.depth, self.skip = [], [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID: return
+        a = dict(attrs)
+        if self.depth is None:
+            if a.get('role') == 'main': self.depth = len(self.stack)
+            else: return self.stack.append(None)
+        classes = (a.get('class') or '').split()
+        if self.skip is None and (tag in ('script', 'style') or 'headerlink' in classes): self.skip = len(self.stack)
+        tagged = 'id' in a and self.skip is None
+        if tagged: self.out.append(f'<div id="{html.escape(a["id"])}">')
+        self.stack.append(tagged)
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID or not self.stack: return
+        tagged = self.stack.pop()
+        if self.skip == len(self.stack): self.skip = None
+        if tagged: self.out.append('</div>')
+        if self.depth == len(self.stack): self.depth = None
+
+    def handle_data(self, data):
+        if self.depth is not None and self.skip is None and data.strip():
+            self.out.append(html.escape(' '.join(data.split())) + ' ')
+
+    @classmethod
+    def of(cls, text):
+        p = cls()
+        p.feed(text)
+        return '<div role="main">' + ''.join(p.out) + '</div>'
+
+
+def search_texts(app, exc):
+    """Sphinx's search shows an excerpt of each page found, which it `fetch`es: a browser refuses that to a page
+    opened from disk. So each page's text also ships as a script, `_static/search-text/PAGE.js`, which
+    `course-search.js` loads instead when the site is opened from disk."""
+    if exc or app.builder.format != 'html': return
+    out = Path(app.outdir)
+    (out/'_static/search-text').mkdir(parents=True, exist_ok=True)
+    for docname in app.env.found_docs:
+        page = out/(docname + app.builder.out_suffix)
+        if not page.is_file(): continue
+        text = _MainText.of(page.read_text(encoding='utf-8'))
+        js = f'courseSearchText({json.dumps(docname)}, {json.dumps(text)});\n'
+        (out/'_static/search-text'/(docname.replace('/', '--') + '.js')).write_text(js, encoding='utf-8')
+
+
+def search_page_scripts(app, pagename, templatename, context, doctree):
+    if pagename == 'search': app.add_js_file('course-search.js')
+
+
 def setup(app):
     app.connect('autodoc-process-docstring', math_in_docstrings)
+    app.connect('doctree-resolved', link_plots)
+    app.connect('html-page-context', search_page_scripts)
+    app.connect('build-finished', search_texts)

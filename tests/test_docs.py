@@ -144,12 +144,16 @@ def test_a_page_per_notebook_in_numbered_order(site):
     home = (site/'index.html').read_text(encoding='utf-8')
     outline = re.findall(r'href="(\d\w*)\.html"', home[home.index('Course outline'):])
     assert list(dict.fromkeys(outline)) == [nb.stem for nb in NOTEBOOKS]
-    for prev,nb,nxt in zip(['index'] + [n.stem for n in NOTEBOOKS], NOTEBOOKS, [n.stem for n in NOTEBOOKS[1:]] + ['api']):
+    for prev,nb,nxt in zip(['index'] + [n.stem for n in NOTEBOOKS], NOTEBOOKS, [n.stem for n in NOTEBOOKS[1:]] + ['following-2019']):
         page = (site/f'{nb.stem}.html').read_text(encoding='utf-8')
         h1 = [html.unescape(re.sub(r'<[^>]+>', '', h)) for h in re.findall(r'<h1>(.*?)<a class="headerlink"', page)]
         assert h1 == [re.sub(r'[`*]', '', title(nb))], f"{nb.stem}: title {h1}"
         assert re.search(rf'class="left-prev"\s+href="{prev}\.html"', page), f"{nb.stem}: no link to the previous page"
         assert re.search(rf'class="right-next"\s+href="{nxt}\.html"', page), f"{nb.stem}: no link to the next page"
+    guide = (site/'following-2019.html').read_text(encoding='utf-8')         # the guides come after the notebooks
+    assert 'Following the 2019 lessons' in guide and re.search(r'class="right-next"\s+href="CONTRIBUTING\.html"', guide)
+    contributing = (site/'CONTRIBUTING.html').read_text(encoding='utf-8')     # contributor material has its own page
+    assert 'Daily workflow' in contributing and re.search(r'class="right-next"\s+href="api\.html"', contributing)
 
 
 def test_sphinx_builds_without_warnings(site):
@@ -231,6 +235,46 @@ def test_show_doc_and_api_reference_document_every_exported_name(site):
     assert not missing, '\n'.join(missing)
 
 
+def test_each_notebook_page_offers_its_notebook_for_download(site):
+    "A link on each notebook page downloads the notebook itself, a file shipped with the site."
+    for nb in NOTEBOOKS:
+        pg = parse(site/f'{nb.stem}.html')
+        links = [u for u in pg.links if u.endswith(f'/{nb.name}') and u.startswith('_downloads/')]
+        assert links and re.search(r'<a class="reference download internal" download="" href="_downloads/', pg.source), \
+            f"{nb.stem}: no download link for {nb.name}"
+        assert (site/links[0]).read_bytes() == nb.read_bytes(), f"{nb.stem}: {links[0]} is not nbs/{nb.name}"
+
+
+def test_source_links_go_to_the_code_shipped_with_the_site(site):
+    """show_doc's and the API's "source" links open the module's code in the site; no link is made from `git_url`."""
+    from nbdev.config import get_config
+    git_url, remote, n = get_config().git_url.rstrip('/'), [], 0
+    for p,pg in pages(site).items():
+        for url in re.findall(r'<a class="source-link" href="([^"]+)"', pg.source) + \
+                   re.findall(r'<a class="reference internal" href="([^"]*_modules/[^"]+)"><span class="viewcode-link">', pg.source):
+            n += 1
+            parts = urlsplit(url)
+            target = (p.parent/unquote(parts.path)).resolve()
+            assert not is_external(url) and target.is_file() and target.relative_to(site/'_modules'), f"{p.name}: {url}"
+            assert not parts.fragment or parts.fragment in parse(target).ids, f"{p.name}: {url} (no such anchor)"
+        remote += [f"{p.relative_to(site)}: {u}" for u in pg.links if u.startswith(git_url)]
+    assert n >= len(NOTEBOOKS), f"only {n} source links"
+    assert not remote, "links made from git_url:\n" + '\n'.join(remote)
+
+
+def test_api_landing_page_describes_each_module_and_links_its_notebook(site):
+    mods = docs.modules(NOTEBOOKS, 'exp')
+    assert {m for m,*_ in mods} >= {'exp.nb_00', 'exp.nb_01', 'exp.nb_02', 'exp.nb_03'}
+    page = (site/'api.html').read_text(encoding='utf-8')
+    rows = [r for r in re.findall(r'<tr class="row-(?:odd|even)">(.*?)</tr>', page, re.S) if '<td' in r]
+    assert len(rows) == len(mods), f"{len(rows)} rows for {len(mods)} modules"
+    for row,(mod,stem,title,summary) in zip(rows, mods):
+        assert f'href="api/{mod}.html#module-{mod}"' in row, f"{mod}: no link to its page"
+        assert f'href="{stem}.html"' in row, f"{mod}: no link to its notebook {stem}"
+        text = html.unescape(re.sub(r'<[^>]+>', '', row.split('</td>')[-2]))
+        assert len(text.split()) >= 5, f"{mod}: no description ({text!r})"
+
+
 # ---- in a real browser, with every network request failing --------------------------------------------
 CHROMIUM = os.environ.get('CHROMIUM') or shutil.which('chromium') or shutil.which('chromium-browser')
 browser = pytest.mark.skipif(not CHROMIUM and not (os.environ.get('REQUIRE_BROWSER') or os.environ.get('CI')),
@@ -252,17 +296,26 @@ def offline_browser(site):
     """Run Chromium on the site served on 127.0.0.1 (as `make docs-serve` does) with every other request failing:
     names do not resolve, and the proxy it must use refuses and records each request.
     Yields `open(path, *args)` -> (DOM after the scripts ran, paths the site served, hosts asked for)."""
-    served, outside = [], []
+    served, outside, missing = [], [], []
     class Site(SimpleHTTPRequestHandler):
-        def log_message(self, fmt, *args): served.append(self.path)
-        def do_GET(self):
-            if not self.path.startswith('/_framed/'): return super().do_GET()
-            # a page in a frame: headless Chromium's screenshot of a page scrolled to an anchor comes out blank
-            page = urlsplit(self.path)   # /_framed/PAGE?ANCHOR
-            body = (f'<!DOCTYPE html><body style="margin:0"><iframe src="/{page.path[9:]}#{page.query}" '
-                    'style="border:0;width:100vw;height:100vh"></iframe>')
+        def log_message(self, fmt, *args):
+            served.append(self.path)
+            if len(args) > 1 and str(args[1]) == '404': missing.append(self.path)
+        def send(self, body):
             self.send_response(200); self.send_header('Content-Type', 'text/html'); self.end_headers()
             self.wfile.write(body.encode())
+        def do_GET(self):
+            url = urlsplit(self.path)
+            if url.path.startswith('/_framed/'):
+                # a page in a frame: headless Chromium's screenshot of a page scrolled to an anchor comes out blank
+                return self.send(f'<!DOCTYPE html><link rel="icon" href="data:,"><body style="margin:0"><iframe src="/{url.path[9:]}#{url.query}" '
+                                 'style="border:0;width:100vw;height:100vh"></iframe>')
+            if url.path == '/_measure': return self.send(MEASURE)
+            path = Path(self.translate_path(self.path))
+            if path.is_dir(): path /= 'index.html'
+            if path.suffix == '.html' and path.is_file():   # every page gets the probe (see PROBE)
+                return self.send(path.read_text(encoding='utf-8').replace('<head>', f'<head><script>{PROBE}</script>', 1))
+            return super().do_GET()
     class Refuse(BaseHTTPRequestHandler):
         def refuse(self):
             host = urlsplit(self.path).netloc or self.path   # GET http://host/... or CONNECT host:443
@@ -277,13 +330,91 @@ def offline_browser(site):
              '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
              f'--proxy-server=http://127.0.0.1:{proxy.server_port}', '--virtual-time-budget=15000']
 
-    def open_(path, *args):
+    def open_(path, *args, timeout=120):
         assert CHROMIUM, "Debian's chromium is not installed: make test-browser installs it"
-        served.clear(); outside.clear()
-        res = subprocess.run([CHROMIUM, *flags, *args, url + path], capture_output=True, text=True, timeout=120)
+        served.clear(); outside.clear(); missing.clear()
+        target = path if path.startswith('file:') else url + path
+        own = [f for f in flags if f.split('=')[0] not in {a.split('=')[0] for a in args}]   # args override flags
+        res = subprocess.run([CHROMIUM, *own, *args, target], capture_output=True, text=True, timeout=timeout)
+        assert not missing, f"the site has no {missing}"
         return res.stdout, list(served), list(outside)
     yield open_
     site_server.shutdown(); proxy.shutdown()
+
+
+# Injected into each page the test server serves: records console errors and warnings, uncaught errors and
+# resources that failed to load, then, once MathJax is done, measures the page as laid out and leaves the
+# result as JSON in a <script id="probe"> (and posts it to the measuring page when the page is in its frame).
+PROBE = r"""(() => {
+  const log = [];
+  for (const level of ['error', 'warn']) {
+    const original = console[level];
+    console[level] = (...args) => { log.push(`console.${level}: ${args.join(' ')}`); original.apply(console, args); };
+  }
+  addEventListener('error', e => log.push(e.message ? `uncaught: ${e.message}`
+                                                    : `failed to load: ${e.target.src || e.target.href}`), true);
+  addEventListener('unhandledrejection', e => log.push(`unhandled rejection: ${e.reason}`));
+  const shown = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const cut = (el, article) => {   // does a formula reach past the column, and not scroll on its own?
+    if ([el, el.parentElement].some(box => ['auto', 'scroll'].includes(getComputedStyle(box).overflowX))) return false;
+    const right = Math.max(...[...el.querySelectorAll('mjx-math')].map(m => m.getBoundingClientRect().right));
+    return right > Math.min(article.getBoundingClientRect().right, document.documentElement.clientWidth) + 1;
+  };
+  addEventListener('load', async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+    await new Promise(done => setTimeout(done, 300));
+    const article = document.querySelector('article.bd-article') || document.body;
+    const pres = [...article.querySelectorAll('pre')].filter(shown);
+    const longest = p => p.textContent.split('\n').reduce((a, b) => b.length > a.length ? b : a, '').trim().slice(0, 80);
+    const maths = [...document.querySelectorAll('mjx-container[display="true"]')].filter(shown);
+    const result = {
+      page: location.pathname, width: innerWidth, article: Math.round(article.getBoundingClientRect().width),
+      pres: pres.length, scrolling: pres.filter(p => p.scrollWidth > p.clientWidth + 1).map(longest),
+      wrapped: pres.filter(p => { const w = p.style.whiteSpace; p.style.whiteSpace = 'pre';
+                                  const over = p.scrollWidth > p.clientWidth + 1; p.style.whiteSpace = w; return over; }).length,
+      pageScrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth + 1,
+      maths: maths.length, mathCut: maths.filter(m => cut(m, article)).map(m => m.textContent.slice(0, 60)),
+      plots: [...article.querySelectorAll('.cell_output img')].filter(shown).map(img => ({
+        src: img.getAttribute('src'), natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+        room: img.closest('.cell_output').getBoundingClientRect().width,
+        link: img.closest('a') && img.closest('a').getAttribute('href')})),
+      searchBoxes: [...document.querySelectorAll('.search-button__button, input[type=search], input[name=q]')].filter(shown).length,
+      log};
+    const out = document.createElement('script');
+    out.type = 'application/json'; out.id = 'probe'; out.textContent = JSON.stringify(result);
+    document.body.append(out);
+    if (parent !== window) parent.postMessage(result, '*');
+  });
+})();"""
+
+# The measuring page: loads each page of ?pages= in a frame of each width of ?widths=, one after the other, and
+# collects what the probe measured in a <script id="measured">.
+MEASURE = r"""<!DOCTYPE html><link rel="icon" href="data:,"><body style="margin:0"><script>
+(async () => {
+  const q = new URLSearchParams(location.search), results = [];
+  for (const page of q.get('pages').split(','))
+    for (const width of q.get('widths').split(',')) {
+      const frame = document.createElement('iframe');
+      frame.style = `border:0;width:${width}px;height:900px`;
+      const measured = new Promise(done => addEventListener('message', e => e.source === frame.contentWindow && done(e.data)));
+      frame.src = '/' + page;
+      document.body.append(frame);
+      results.push(await Promise.race([measured, new Promise(done => setTimeout(() => done({page, width, timeout: true}), 20000))]));
+      frame.remove();
+    }
+  const out = document.createElement('script');
+  out.type = 'application/json'; out.id = 'measured'; out.textContent = JSON.stringify(results);
+  document.body.append(out);
+})();
+</script>"""
+DESKTOP, PHONE = 1280, 390
+
+
+def probe(dom):
+    "What PROBE measured on the page `dom`."
+    m = re.search(r'<script type="application/json" id="probe">(.*?)</script>', dom, re.S)
+    assert m, "the probe did not report: the page never finished loading"
+    return json.loads(m.group(1))
 
 
 def page_with_math_and_plot(site):
@@ -302,6 +433,7 @@ def page_with_math_and_plot(site):
 def test_browser_home_page_lists_the_notebooks(offline_browser):
     dom, served, outside = offline_browser('', '--dump-dom')
     for nb in NOTEBOOKS: assert f'href="{nb.stem}.html"' in dom, f"home page does not link {nb.stem}"
+    assert not probe(dom)['log'], f"the home page logged: {probe(dom)['log']}"
     assert not outside, f"the page asked the network for: {outside}"
 
 
@@ -320,14 +452,65 @@ def test_browser_typesets_math_offline(offline_browser, nb):
     assert not outside, f"the page asked the network for: {outside}"
 
 
-@browser
-def test_browser_search_finds_pages(offline_browser):
-    dom, served, outside = offline_browser('search.html?q=tensor', '--dump-dom')
+def search_results(dom):
+    "The pages a search lists, and the excerpts it shows under them."
     found = re.search(r'found (\d+) page', dom)
     assert found and int(found.group(1)) >= 1, "search found nothing for 'tensor'"
     results = re.search(r'<ul [^>]*class="search">(.*?)</ul>', dom, re.S)
     assert results and re.search(r'href="\d\w*\.html', results.group(1)), "search lists no notebook page"
+    return re.findall(r'<p class="context">(.*?)</p>', results.group(1), re.S)
+
+
+@browser
+def test_browser_search_finds_pages(offline_browser):
+    dom, served, outside = offline_browser('search.html?q=tensor', '--dump-dom')
+    excerpts = search_results(dom)
+    assert len(excerpts) >= 3 and all('tensor' in e.lower() for e in excerpts[:3]), f"search shows no excerpts: {excerpts[:3]}"
+    assert not probe(dom)['log'], f"the search page logged: {probe(dom)['log']}"
     assert not outside, f"the page asked the network for: {outside}"
+
+
+@browser
+def test_browser_search_shows_excerpts_when_opened_from_disk(offline_browser, site):
+    "Opened as a file (file://), as `make docs` suggests, search still shows an excerpt under each page it finds."
+    dom, served, outside = offline_browser((site/'search.html').as_uri() + '?q=tensor', '--dump-dom')
+    excerpts = search_results(dom)
+    assert len(excerpts) >= 3 and all('tensor' in e.lower() for e in excerpts[:3]), f"search shows no excerpts: {excerpts[:3]}"
+    assert not outside, f"the page asked the network for: {outside}"
+
+
+@browser
+def test_browser_pages_read_well_on_a_laptop_and_a_phone(offline_browser, site):
+    """Every page, laid out at 1280 px and at a phone's 390 px: at most 5 % of its code blocks scroll sideways,
+    the page itself does not, no display formula is cut, a plot wider than the column fills it and links to its
+    image, one search box shows, and nothing is logged to the console or missing (favicon included)."""
+    names = ['index.html', *(f'{nb.stem}.html' for nb in NOTEBOOKS), 'following-2019.html', 'CONTRIBUTING.html', 'api.html',
+             *(f'api/{p.name}' for p in sorted((site/'api').glob('*.html'))), 'search.html']
+    dom, served, outside = offline_browser(f'_measure?pages={",".join(names)}&widths={DESKTOP},{PHONE}', '--dump-dom',
+                                           '--window-size=1400,1000', '--virtual-time-budget=600000', timeout=400)
+    m = re.search(r'<script type="application/json" id="measured">(.*?)</script>', dom, re.S)
+    assert m, "the measuring page did not finish"
+    results, problems = json.loads(m.group(1)), []
+    print(f"\n{'page':34} {'width':>5} {'code blocks':>11} {'scroll':>6} {'wrap':>5} {'math':>4}")
+    for r in results:
+        where = f"{r['page']} at {r['width']} px"
+        if r.get('timeout'): problems.append(f"{where}: never finished loading"); continue
+        print(f"{r['page'][1:]:34} {r['width']:5} {r['pres']:11} {len(r['scrolling']):6} {r['wrapped']:5} {r['maths']:4}")
+        if len(r['scrolling']) > 0.05 * r['pres']:
+            problems.append(f"{where}: {len(r['scrolling'])} of {r['pres']} code blocks scroll sideways, e.g. {r['scrolling'][:3]}")
+        if r['pageScrolls']: problems.append(f"{where}: the page scrolls sideways")
+        if r['mathCut']: problems.append(f"{where}: display math cut at the right: {r['mathCut']}")
+        for img in r['plots']:
+            if img['natural'] > img['room'] and img['shown'] < img['room'] - 2:
+                problems.append(f"{where}: {img['src']} shown {img['shown']:.0f} px wide in {img['room']:.0f} px")
+            if not img['link'] or not (site/r['page'][1:]).parent.joinpath(img['link']).resolve().samefile(
+                    (site/r['page'][1:]).parent/img['src']):
+                problems.append(f"{where}: {img['src']} does not link to its image")
+        if r['searchBoxes'] != 1: problems.append(f"{where}: {r['searchBoxes']} search boxes")
+        problems += [f"{where}: {line}" for line in r['log']]
+    assert len(results) == 2 * len(names)
+    assert not problems, '\n'.join(problems)
+    assert not outside, f"the pages asked the network for: {outside}"
 
 
 @browser

@@ -68,7 +68,7 @@ class Lab:
 
 @pytest.fixture(scope='module')
 def lab():
-    lab = Lab(ROOT/'nbs')
+    lab = Lab(ROOT)          # as `make lab` starts it: at the project's root, where the README is
     yield lab
     lab.close()
     assert lab.proc.returncode is not None
@@ -81,9 +81,16 @@ def kernel(lab):
     lab.api('DELETE', f"kernels/{k['id']}")
 
 
-def test_lab_lists_the_course_notebooks(lab):
+def test_lab_shows_the_readme_and_the_lessons(lab):
     names = {f['name'] for f in lab.api('GET', 'contents')['content']}
-    assert {p.name for p in (ROOT/'nbs').glob('*.ipynb')} <= names and '00_exports.ipynb' in names
+    assert {'README.md', 'nbs'} <= names
+    lessons = {f['name'] for f in lab.api('GET', 'contents/nbs')['content']}
+    assert {p.name for p in (ROOT/'nbs').glob('*.ipynb')} <= lessons and '00_exports.ipynb' in lessons
+
+
+def test_make_lab_opens_the_readme_at_the_root():
+    cmd = subprocess.run(['make', '-n', 'lab'], cwd=ROOT, capture_output=True, text=True).stdout
+    assert '--ServerApp.root_dir=.' in cmd and 'default_url=/lab/tree/README.md' in cmd
 
 
 def test_lab_refuses_a_wrong_token(lab):

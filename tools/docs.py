@@ -10,10 +10,13 @@
 2. `for_myst` turns what nbdev leaves for Quarto into what myst-nb reads: the front matter into a title,
    Quarto's `#| echo: false`-style cell options into myst-nb cell tags, links to the published site into
    links between pages.
+   Each page also gets a link to download its notebook (the one in nbs/, shipped with the site), and show_doc's
+   "source" links, which nbdev points at `git_url`, go to the module's code on the site (Sphinx's viewcode).
 3. Sphinx (myst-nb, sphinx-book-theme, MathJax served locally) renders them with docs/*.md: the home page
-   with the course outline, one page per notebook in numbered order, and the API reference of `exp`.
+   with the course outline, one page per notebook in numbered order, and the API reference of `exp`, whose
+   landing page (docs/api.md) gets a table of the modules, each with its notebook and what it holds.
 """
-import argparse, os, re, shutil, sys, time, warnings
+import argparse, importlib, inspect, json, os, re, shutil, sys, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -62,9 +65,24 @@ def documented(nb):
             for h in re.findall(r'^#+ (\S+)$', ''.join(o.get('data', {}).get('text/markdown', '')), re.M)}
 
 
-def for_myst(nb, pages, site_url, anchors):
+def source_link(module_path, md):
+    """The link to the code of what the show_doc Markdown `md` documents, on the page Sphinx's viewcode writes for
+    `module_path` (`exp/nb_01`): at the name's own block when autodoc documents it (a public function or class with
+    a docstring; a method: its class), else at the top of the module."""
+    href = f'_modules/{module_path}.html'
+    if m := re.search(r'^#+ (\S+)$', md, re.M):
+        name = m.group(1).split('.')[0]
+        try: obj = getattr(importlib.import_module(module_path.replace('/', '.')), name, None)
+        except ImportError: obj = None
+        if (not name.startswith('_') and (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__doc__
+            and obj.__module__ == module_path.replace('/', '.')): href += f'#{name}'
+    return f'<a class="source-link" href="{href}">source</a>'
+
+
+def for_myst(nb, pages, site_url, anchors, code_url=None):
     """Adapt a notebook processed by nbdev for myst-nb. `pages` maps nbdev's page names to ours (`exports` ->
-    `00_exports`), `anchors` gives the names documented on each page: a link to an undocumented method goes to its class."""
+    `00_exports`), `anchors` gives the names documented on each page: a link to an undocumented method goes to its class.
+    show_doc's "source" links to `code_url` (`git_url/blob/branch/`) go to the module's code on the site."""
     fm = yaml.safe_load(nb.cells[0].source.strip().strip('-')) if nb.cells and nb.cells[0].cell_type == 'raw' else None
     if isinstance(fm, dict) and 'title' in fm:   # nbdev turned `# title` and `> summary` into front matter
         nb.cells[0].cell_type, nb.cells[0].source = 'markdown', f"# {fm['title']}\n\n{fm.get('description', '')}".strip()
@@ -87,18 +105,63 @@ def for_myst(nb, pages, site_url, anchors):
             md = out.get('data', {}).get('text/markdown')
             if md is None: continue
             md = relink(''.join(md))
+            if code_url:
+                md = re.sub(r'\[source\]\(' + re.escape(code_url) + r'([\w/.-]+)\.py(?:#L\d+)?\)(?:\{[^}\n]*\})?',
+                            lambda m: source_link(m.group(1), md), md)
             if md.startswith('---'): md = md[3:]   # show_doc's leading rule: docutils forbids a leading transition
             out['data']['text/markdown'] = md
     return nb
 
 
+def _write(path, text):
+    "Write `text` to `path` only if it differs, so that Sphinx re-reads only the files that changed."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding='utf-8') != text: path.write_text(text, encoding='utf-8')
+
+
+def download_cell(stem):
+    "A Markdown cell that offers the notebook itself (nbs/STEM.ipynb, copied into the site) for download."
+    from execnb.nbio import mk_cell
+    return mk_cell(f"{{download}}`Download this notebook <_notebooks/{stem}.ipynb>` (`{stem}.ipynb`, with its "
+                   "outputs) to run it in the course's JupyterLab (`make lab`).", cell_type='markdown')
+
+
+def modules(nbs, lib_name):
+    "The module each notebook exports to (`#|default_exp`), with the notebook's stem, title and summary, in order."
+    found = []
+    for path in nbs:
+        cells = json.loads(Path(path).read_text(encoding='utf-8'))['cells']
+        code = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
+        if not (m := re.search(r'^#\|\s*default_exp\s+(\S+)', code, re.M)): continue
+        md = next((''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'), '')
+        title = re.search(r'^#\s+(.+)$', md, re.M)
+        summary = re.search(r'^>\s*(.+)$', md, re.M)
+        found.append((f'{lib_name}.{m.group(1)}', Path(path).stem, title.group(1).strip() if title else Path(path).stem,
+                      summary.group(1).strip() if summary else ''))
+    return found
+
+
+def api_pages(api_md, mods):
+    """docs/api.md with its `{modules}` line replaced by a table of the modules (each with its notebook and what it
+    holds) and a hidden table of contents of their pages; and `_api_modules.rst`, which tells autosummary to write them."""
+    cell = lambda s: s.replace('|', '\\|')
+    table = ['| Module | Notebook | What it holds |', '|:--|:--|:--|']
+    table += [f"| {{py:mod}}`{mod}` | [{cell(title)}]({stem}.ipynb) | {cell(summary)} |" for mod,stem,title,summary in mods]
+    toc = ['```{toctree}', ':hidden:', '', *(f'api/{mod}' for mod,*_ in mods), '```']
+    page = re.sub(r'^\{modules\}[ \t]*$', lambda _: '\n'.join(table + [''] + toc), api_md, count=1, flags=re.M)
+    stubs = '.. autosummary::\n   :toctree: api\n\n' + ''.join(f'   {mod}\n' for mod,*_ in mods)
+    return page, stubs
+
+
 def prepare(src, dest):
-    "Write every notebook of `src` (nbdev-processed, then adapted for myst-nb) and docs/*.md into `dest`."
+    """Write every notebook of `src` (nbdev-processed, then adapted for myst-nb), docs/*.md and the API pages' list
+    into `dest`, and the notebooks themselves into `dest/_notebooks/` to be downloaded."""
     cfg = get_config()
     src, dest = Path(src).resolve(), Path(dest).resolve()
     nbs = sorted(src.glob('[0-9]*.ipynb'))
     pages = {nbdev_page(nb): nb.stem for nb in nbs}
     site_url = cfg.doc_host.rstrip('/') + '/' + cfg.doc_baseurl.strip('/') + '/'
+    code_url = cfg.git_url.rstrip('/') + f'/blob/{cfg.branch}/'
     dest.mkdir(parents=True, exist_ok=True)
     os.environ['IN_TEST'] = '1'    # what nbdev sets while it processes notebooks
     with _cwd(src), warnings.catch_warnings():
@@ -110,10 +173,25 @@ def prepare(src, dest):
                 raise RuntimeError(f"nbs/{stem}.ipynb: {e}\n{HINT}") from e
     anchors = {stem: documented(nb) for stem,nb in processed.items()}
     # files are only rewritten when they change, so that Sphinx re-reads only those
-    for stem,nb in processed.items(): write_nb(for_myst(nb, pages, site_url, anchors), dest/f'{stem}.ipynb')
+    for stem,nb in processed.items():
+        nb = for_myst(nb, pages, site_url, anchors, code_url)
+        nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == 'markdown' else 0, download_cell(stem))
+        write_nb(nb, dest/f'{stem}.ipynb')
     for old in set(dest.glob('*.ipynb')) - {dest/f'{stem}.ipynb' for stem in processed}: old.unlink()
-    for f in [*(ROOT/'docs').glob('*.md'), ROOT/'README.md']:
+    (dest/'_notebooks').mkdir(exist_ok=True)
+    for path in nbs:
+        if not (dest/'_notebooks'/path.name).exists() or (dest/'_notebooks'/path.name).read_bytes() != path.read_bytes():
+            shutil.copy(path, dest/'_notebooks')
+    for old in set((dest/'_notebooks').glob('*.ipynb')) - {dest/'_notebooks'/p.name for p in nbs}: old.unlink()
+    for f in [*(ROOT/'docs').glob('*.md'), ROOT/'README.md', ROOT/'CONTRIBUTING.md']:
+        if f.name == 'api.md': continue
         if not (dest/f.name).exists() or (dest/f.name).read_bytes() != f.read_bytes(): shutil.copy(f, dest)
+    mods = modules(nbs, cfg.lib_name)
+    api_md, stubs = api_pages((ROOT/'docs/api.md').read_text(encoding='utf-8'), mods)
+    _write(dest/'api.md', api_md)
+    _write(dest/'_api_modules.rst', stubs)
+    for old in (dest/'api').glob('*.rst'):   # pages of modules gone (and of the package, listed before)
+        if old.stem not in {mod for mod,*_ in mods}: old.unlink()
     return nbs
 
 
@@ -133,6 +211,8 @@ def build(out=None, work=None, quiet=False):
     # myst-nb writes images next to the output folder, so build in `work` and copy the site over
     rc = build_main(args + (['-q'] if quiet else []) + [str(work/'src'), str(work/'html')])
     if rc: raise RuntimeError(f"sphinx-build failed (exit status {rc})")
+    for old in (work/'html/api').glob('*.html'):   # Sphinx leaves the pages of modules gone
+        if not (work/'src/api'/f'{old.stem}.rst').exists(): old.unlink()
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(work/'html', out)
     end = time.perf_counter()

@@ -1,0 +1,27 @@
+"`make check`: a learner's quick check of the install, in seconds, that says what to do when something is missing."
+import subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+import check
+
+
+def test_check_passes_on_this_install_in_seconds():
+    start = time.perf_counter()
+    res = subprocess.run([sys.executable, ROOT/'tools'/'check.py'], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert [l.split(':')[0] for l in lines[:-1]] == ['✓ Python', '✓ the course package', '✓ the data', '✓ JupyterLab', '✓ a lesson']
+    assert lines[-1].startswith('all good') and time.perf_counter() - start < 60
+
+
+def test_check_stops_at_the_first_problem_and_says_what_to_do(monkeypatch, capsys):
+    def missing(): raise RuntimeError("no python3 kernel is registered")
+    checks = check.checks()
+    checks[3] = (checks[3][0], missing, checks[3][2])
+    monkeypatch.setattr(check, 'checks', lambda: checks)
+    assert check.main() == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == '✗ JupyterLab: RuntimeError: no python3 kernel is registered'
+    assert out[-1] == '  what to do: run `make clean lab`' and not any('a lesson' in l for l in out)
