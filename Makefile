@@ -17,7 +17,7 @@ DOCS    := $(shell sed -n 's/^doc_path *= *//p' settings.ini)
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install check run data export test test-nbs lab outputs bench docs docs-serve test-browser clean
+.PHONY: help install check exercises run data export test test-nbs lab outputs bench docs docs-serve test-browser clean
 
 help: ## Show the targets, for learners first, then for contributors
 	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,11 +29,14 @@ $(STAMP): setup.py settings.ini
 	touch $@
 
 ##@ For learners
-lab: install ## Set everything up (first time: a few minutes), then open the course in JupyterLab (ARGS='--port 9999' etc.)
+lab: install exercises ## Set everything up (first time: a few minutes), then open the course in JupyterLab (ARGS='--port 9999' etc.)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/README.md $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 check: install ## Check the install in seconds: Python, the course package, the data, the Jupyter kernel, a lesson's code
 	@$(PY) tools/check.py
+
+exercises: ## Write your copy of each lesson into exercises/, solutions replaced by stubs (a copy there is kept; FORCE=1 replaces it)
+	@$(PYTHON) tools/exercises.py $(if $(FORCE),--force)
 
 run: $(STAMP) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
 	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)

@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tools'))
 import docs  # noqa: E402  (tools/docs.py)
+from exercise_checks import is_checks_cell  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT/'nbs').glob('[0-9]*.ipynb'))
 # Sphinx 9 warns about APIs that its extensions still use; not ours to fix
@@ -108,7 +109,9 @@ def test_nbdev_processing_hides_cells_and_leaves_no_directive(tmp_path):
              nbformat.v4.new_code_cell('#|exports\ndef thrice(x):\n    "Three times `x`."\n    return 3*x'),
              nbformat.v4.new_code_cell('#|hide\nsecret_setup = 42'),
              nbformat.v4.new_code_cell('#| echo: false\nprint("only the output shows")'),
-             nbformat.v4.new_code_cell('#|notest\n#| eval: false\nslow_benchmark()')]
+             nbformat.v4.new_code_cell('#|notest\n#| eval: false\nslow_benchmark()'),
+             nbformat.v4.new_code_cell('#| code-fold: true\nex1 = Exercise("ex1", check, "a hint")'),
+             nbformat.v4.new_code_cell('def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION')]
     (tmp_path/'nbs').mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path/'nbs/07_demo.ipynb')
     cwd = os.getcwd()
@@ -126,6 +129,8 @@ def test_nbdev_processing_hides_cells_and_leaves_no_directive(tmp_path):
     assert any('### twice' in md and '$2x$' in md for md in docs_md)       # show_doc, math kept for MyST
     echo = next(c for c in out if 'only the output shows' in ''.join(c['source']))
     assert echo['metadata']['tags'] == ['remove-input']
+    for code in 'ex1 = Exercise', 'def answer':   # the checks and the answers: behind a click
+        assert next(c for c in out if ''.join(c['source']).startswith(code))['metadata']['tags'] == ['hide-input']
 
 
 def test_links_to_the_published_site_become_links_between_pages():
@@ -243,6 +248,25 @@ def test_each_notebook_page_offers_its_notebook_for_download(site):
         assert links and re.search(r'<a class="reference download internal" download="" href="_downloads/', pg.source), \
             f"{nb.stem}: no download link for {nb.name}"
         assert (site/links[0]).read_bytes() == nb.read_bytes(), f"{nb.stem}: {links[0]} is not nbs/{nb.name}"
+        copies = [site/u for u in links if (site/u).read_bytes() != nb.read_bytes()]
+        if '### BEGIN SOLUTION' in nb.read_text(encoding='utf-8'):   # and the learner's copy, answers stubbed out
+            assert len(copies) == 1 and 'raise NotImplementedError()' in copies[0].read_text(encoding='utf-8'), nb.stem
+            assert '### BEGIN SOLUTION' not in copies[0].read_text(encoding='utf-8')
+        else: assert not copies, nb.stem
+
+
+def test_exercise_answers_and_checks_are_behind_a_click(site):
+    "On the site each exercise's answer and the checks cell are folded (myst-nb's hide-input); other code is not."
+    for nb in NOTEBOOKS:
+        cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+        answers = sum('### BEGIN SOLUTION' in ''.join(c['source']) for c in cells if c['cell_type'] == 'code')
+        checks = sum(is_checks_cell(''.join(c['source'])) for c in cells if c['cell_type'] == 'code')
+        source = parse(site/f'{nb.stem}.html').source
+        folded = [html.unescape(re.sub(r'<[^>]+>', '', f)) for f in
+                  re.findall(r'<details class="[^"]*\bhide above-input">(.*?)</details>', source, re.S)]
+        assert sum('### BEGIN SOLUTION' in f for f in folded) == answers, f"{nb.stem}: not every answer is folded"
+        assert sum('= Exercise(' in f for f in folded) == checks, f"{nb.stem}: the checks are not folded"
+        assert len(folded) == answers + checks, f"{nb.stem}: {len(folded)} folded cells"
 
 
 def test_source_links_go_to_the_code_shipped_with_the_site(site):

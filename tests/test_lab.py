@@ -91,6 +91,7 @@ def test_lab_shows_the_readme_and_the_lessons(lab):
 def test_make_lab_opens_the_readme_at_the_root():
     cmd = subprocess.run(['make', '-n', 'lab'], cwd=ROOT, capture_output=True, text=True).stdout
     assert '--ServerApp.root_dir=.' in cmd and 'default_url=/lab/tree/README.md' in cmd
+    assert 'tools/exercises.py' in cmd and '--force' not in cmd   # the learner's copies, never overwritten
 
 
 def test_lab_refuses_a_wrong_token(lab):

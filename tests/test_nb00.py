@@ -53,3 +53,81 @@ def test_fail_checks_raise_and_message():
     assert 'shape' in msg and 'ZeroDivisionError' in msg
     msg = fails(lambda: test_fail(lambda: 1, msg='should have raised'))
     assert 'none was raised' in msg and 'should have raised' in msg
+
+
+# --- exercises: Exercise and the expect_ helpers ---
+from exp.nb_00 import (Exercise, Incorrect, describe, expect_eq, expect_near, expect_no_loops, expect_shape,
+                       expect_tensor, python_loops)
+
+
+def _double_check(f):
+    x = torch.arange(6.).view(2, 3)
+    expect_near(f(x), 2 * x, 'double(x)')
+    expect_no_loops(f)
+
+
+def test_exercise_three_outcomes(capsys):
+    ex = Exercise('ex9', _double_check, 'times two')
+    def stub(x): raise NotImplementedError()
+    assert ex.grade(lambda x: 2 * x) == 'correct'
+    assert ex.grade(stub) == 'not attempted'
+    ex.check(lambda x: x * 2); ex.check(stub); ex.hint()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == 'ex9: correct'
+    assert out[1].startswith('ex9: not attempted yet') and 'ex9.hint()' in out[1]
+    assert out[2] == 'ex9, a hint: times two'
+    with pytest.raises(Incorrect, match=r'^ex9: double\(x\): 5 of 6 values differ; the worst, at \[1, 2\], is 6 where 10'):
+        ex.check(lambda x: x + 1)
+    with pytest.raises(Incorrect, match=r'^ex9: give the check your function itself, without calling it \(got a tensor of shape \(2,\)'):
+        ex.grade(torch.ones(2))
+
+
+def test_exercise_lets_other_errors_through():
+    "A bug in the answer shows as its own error, with its traceback, not as a wrong answer."
+    with pytest.raises(ZeroDivisionError): Exercise('ex9', _double_check, '').grade(lambda x: 1 / 0)
+
+
+def test_expect_helpers_name_what_is_wrong():
+    with pytest.raises(Incorrect, match='is None: does your function `return` it'): expect_tensor(None)
+    with pytest.raises(Incorrect, match='should be a tensor, but is list'): expect_tensor([1, 2])
+    with pytest.raises(Incorrect, match=r'out has shape \(3, 2\), expected \(2, 3\)'): expect_shape(torch.ones(3, 2), (2, 3), 'out')
+    with pytest.raises(Incorrect, match=r'1 of 3 values differ; the worst, at \[1\], is nan'):
+        expect_near(torch.tensor([1., float('nan'), 3.]), torch.tensor([1., 2., 3.]))
+    expect_near(torch.tensor([1., 2.]), torch.tensor([1.0001, 2.0001]))   # rounding is not a difference
+    with pytest.raises(Incorrect, match=r"your answer is tuple \(1, 2\), expected tuple \(2, 1\)"): expect_eq((1, 2), (2, 1))
+    assert describe(None) == 'None' and describe(torch.zeros(2, 3)) == 'a tensor of shape (2, 3) (torch.float32)'
+
+
+def test_python_loops_finds_every_kind_of_loop():
+    def flat(x): return x.sum()
+    def gen(x): return sum(v for v in x)
+    def nested(x):
+        def inner(y):
+            while y: y -= 1
+            return y
+        return inner(x)
+    def listcomp(x):
+        a = 1
+        return [v for v in x]
+    assert python_loops(flat) == [] and python_loops(gen) == [1] and python_loops(nested) == [3] and python_loops(listcomp) == [3]
+    with pytest.raises(Incorrect, match=r'correct, but `gen` uses a Python loop \(line 1 of it\): no loops'):
+        expect_no_loops(gen, 'no loops')
+
+
+def test_exercise_sees_a_stub_through_a_check_that_wraps_errors():
+    "NotImplementedError is a RuntimeError: a check wrapping the answer's RuntimeErrors must still report a stub as one."
+    def wrapping(f):
+        try: f()
+        except RuntimeError as e: raise Incorrect(f"it failed: {e}") from None
+    def stub(): raise NotImplementedError()
+    def broken(): raise RuntimeError('shape mismatch')
+    ex = Exercise('ex9', wrapping, '')
+    assert ex.grade(stub) == 'not attempted'
+    with pytest.raises(Incorrect, match='^ex9: it failed: shape mismatch$'): ex.grade(broken)
+
+
+def test_exercise_names_a_test_helpers_failure():
+    from exp.nb_00 import test_eq
+    ex = Exercise('ex9', lambda f: test_eq(f(2), 4), '')
+    with pytest.raises(Incorrect, match=r'^ex9: ==') as e: ex.grade(lambda x: x + 1)
+    assert '3' in str(e.value) and '4' in str(e.value)

@@ -9,8 +9,9 @@
    treated as `#|exports` (nbdev's directive for "export, and show the code under the `show_doc`").
 2. `for_myst` turns what nbdev leaves for Quarto into what myst-nb reads: the front matter into a title,
    Quarto's `#| echo: false`-style cell options into myst-nb cell tags, links to the published site into
-   links between pages.
-   Each page also gets a link to download its notebook (the one in nbs/, shipped with the site), and show_doc's
+   links between pages. Exercise answers (cells with a solution region) are hidden behind a click.
+   Each page also gets a link to download its notebook (the one in nbs/, shipped with the site; and the learner's
+   copy, as `make exercises` writes it, when it has exercises), and show_doc's
    "source" links, which nbdev points at `git_url`, go to the module's code on the site (Sphinx's viewcode).
 3. Sphinx (myst-nb, sphinx-book-theme, MathJax served locally) renders them with docs/*.md: the home page
    with the course outline, one page per notebook in numbered order, and the API reference of `exp`, whose
@@ -25,6 +26,8 @@ from execnb.nbio import read_nb, write_nb
 from nbdev.config import get_config
 from nbdev.doclinks import _nbpath2html
 from nbdev.processors import FilterDefaults
+
+import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 QUARTO_TAGS = {('echo', 'false'): 'remove-input', ('output', 'false'): 'remove-output',
@@ -95,6 +98,8 @@ def for_myst(nb, pages, site_url, anchors, code_url=None):
     for cell in nb.cells:
         cell.source = relink(cell.source)
         if cell.cell_type != 'code': continue
+        if exercises.BEGIN in cell.source:   # an exercise's answer: behind a click, so a reader can try first
+            cell.metadata['tags'] = cell.metadata.get('tags', []) + ['hide-input']
         lines = cell.source.splitlines()
         opts = [m.groups() for l in lines if (m := _option.match(l))]
         if opts:
@@ -119,11 +124,15 @@ def _write(path, text):
     if not path.exists() or path.read_text(encoding='utf-8') != text: path.write_text(text, encoding='utf-8')
 
 
-def download_cell(stem):
-    "A Markdown cell that offers the notebook itself (nbs/STEM.ipynb, copied into the site) for download."
+def download_cell(stem, exercises=False):
+    """A Markdown cell that offers the notebook itself (nbs/STEM.ipynb, copied into the site) for download, and with
+    `exercises` the learner's copy too (`_notebooks/exercises/STEM.ipynb`, answers replaced by stubs)."""
     from execnb.nbio import mk_cell
-    return mk_cell(f"{{download}}`Download this notebook <_notebooks/{stem}.ipynb>` (`{stem}.ipynb`, with its "
-                   "outputs) to run it in the course's JupyterLab (`make lab`).", cell_type='markdown')
+    text = (f"{{download}}`Download this notebook <_notebooks/{stem}.ipynb>` (`{stem}.ipynb`, with its outputs) to "
+            "run it in the course's JupyterLab (`make lab`)")
+    if exercises: text += (f", or {{download}}`your copy for the exercises <_notebooks/exercises/{stem}.ipynb>` "
+                           "(the answers replaced by stubs, as `make exercises` writes it)")
+    return mk_cell(text + '.', cell_type='markdown')
 
 
 def modules(nbs, lib_name):
@@ -175,7 +184,8 @@ def prepare(src, dest):
     # files are only rewritten when they change, so that Sphinx re-reads only those
     for stem,nb in processed.items():
         nb = for_myst(nb, pages, site_url, anchors, code_url)
-        nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == 'markdown' else 0, download_cell(stem))
+        has_exercises = any(exercises.BEGIN in c.source for c in nb.cells if c.cell_type == 'code')
+        nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == 'markdown' else 0, download_cell(stem, has_exercises))
         write_nb(nb, dest/f'{stem}.ipynb')
     for old in set(dest.glob('*.ipynb')) - {dest/f'{stem}.ipynb' for stem in processed}: old.unlink()
     (dest/'_notebooks').mkdir(exist_ok=True)
@@ -183,6 +193,8 @@ def prepare(src, dest):
         if not (dest/'_notebooks'/path.name).exists() or (dest/'_notebooks'/path.name).read_bytes() != path.read_bytes():
             shutil.copy(path, dest/'_notebooks')
     for old in set((dest/'_notebooks').glob('*.ipynb')) - {dest/'_notebooks'/p.name for p in nbs}: old.unlink()
+    shutil.rmtree(dest/'_notebooks'/'exercises', ignore_errors=True)
+    exercises.write_copies(nbs, dest/'_notebooks'/'exercises')
     for f in [*(ROOT/'docs').glob('*.md'), ROOT/'README.md', ROOT/'CONTRIBUTING.md']:
         if f.name == 'api.md': continue
         if not (dest/f.name).exists() or (dest/f.name).read_bytes() != f.read_bytes(): shutil.copy(f, dest)

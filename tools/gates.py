@@ -1,7 +1,8 @@
 """The checks `make test` runs besides the notebooks and pytest.
 
     python tools/gates.py lint      # directives nbdev 2 would ignore, exported cells that are not Python,
-                                    # two notebooks writing one module, notebooks that are not valid JSON
+                                    # two notebooks writing one module, notebooks that are not valid JSON,
+                                    # exercise solutions whose markers `make exercises` cannot use
     python tools/gates.py exports   # exp/ is exactly what nbdev_export makes from nbs/
     python tools/gates.py clean     # notebooks are as nbdev_clean leaves them
     python tools/gates.py outputs   # no saved output is an error or stderr noise
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from fastcore.basics import AttrDict
 from nbdev.process import extract_directives
+
+import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -103,10 +106,11 @@ def export_problems(root=ROOT):
 
 
 def lint(root=ROOT):
-    "What nbdev would ignore or choke on: `export_problems`, and directives nbdev 2 would silently ignore."
+    "What nbdev would ignore or choke on (`export_problems`, directives nbdev 2 would silently ignore), and misplaced solution markers."
     nbs, problems = _read(root)
     known = NBDEV_DIRECTIVES | set(_config(root).get('tst_flags', '').split())
-    return problems + _export_problems(nbs, _config(root)['lib_path']) + _directive_problems(nbs, known)
+    return (problems + _export_problems(nbs, _config(root)['lib_path']) + _directive_problems(nbs, known)
+            + exercises.problems(_notebooks(root)))
 
 
 def _copy_project(root, dest):

@@ -1,0 +1,108 @@
+"""The exercise mechanism: `make exercises` (tools/exercises.py) and the learner's copies it writes, which run top to
+bottom with every check saying "not attempted yet"."""
+import json, re, subprocess, sys
+from pathlib import Path
+
+import pytest
+from execnb.nbio import dict2nb
+from execnb.shell import CaptureShell
+
+from exercise_checks import ROOT, cells, checks
+
+sys.path.insert(0, str(ROOT/'tools'))
+import exercises  # noqa: E402  (tools/exercises.py)
+
+NBS = sorted((ROOT/'nbs').glob('[0-9]*.ipynb'))
+WITH_EXERCISES = [p.stem for p in NBS if exercises.learner_copy(json.loads(p.read_text()))[1]]
+CHECK_CALL = re.compile(r'^(\w+)\.check\(', re.M)
+
+
+def test_lessons_have_exercises():
+    lessons = {'01_matmul', '01b_inside_the_operator', '02_fully_connected', '02b_autograd', '03_minibatch_training'}
+    assert lessons <= set(WITH_EXERCISES), f"lessons without exercises: {sorted(lessons - set(WITH_EXERCISES))}"
+    few = {stem: len(checks(stem)) for stem in lessons if len(checks(stem)) < 4}
+    assert not few, f"lessons with fewer than four exercises: {few}"
+
+
+def test_stub_out_keeps_indentation_and_the_rest():
+    src = 'def f(x):\n    "doc"\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n\nf'
+    new, n = exercises.stub_out(src)
+    assert n == 1
+    assert new == 'def f(x):\n    "doc"\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nf'
+    assert exercises.stub_out('x = 1') == ('x = 1', 0)
+
+
+@pytest.mark.parametrize('src,msg', [
+    ('### BEGIN SOLUTION\nx = 1\n### END SOLUTION', 'line 1: a solution at the top level'),
+    ('def f():\n    ### BEGIN SOLUTION\n    return 1', "line 2: '### BEGIN SOLUTION' without an '### END SOLUTION'"),
+    ('def f():\n    return 1\n    ### END SOLUTION', "line 3: '### END SOLUTION' without"),
+    ('def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n', 'line 3'),
+])
+def test_stub_out_refuses_misplaced_markers(src, msg):
+    with pytest.raises(ValueError, match=re.escape(msg)): exercises.stub_out(src, 'nb: cell 3')
+
+
+def _nb(*sources):
+    return {'cells': [{'cell_type': 'code', 'source': s, 'outputs': [{'output_type': 'stream', 'text': 'x'}],
+                       'execution_count': 3, 'metadata': {}} for s in sources], 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+
+
+def test_copies_clear_outputs_and_keep_a_learners_work(tmp_path):
+    src = tmp_path/'nbs'; src.mkdir()
+    (src/'01_a.ipynb').write_text(json.dumps(_nb('def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION')))
+    (src/'02_b.ipynb').write_text(json.dumps(_nb('print(1)')))   # no exercises: no copy
+    out = tmp_path/'exercises'
+    assert exercises.write_copies(sorted(src.glob('*.ipynb')), out) == [f"wrote {out/'01_a.ipynb'}: 1 exercise(s) to do"]
+    copy = json.loads((out/'01_a.ipynb').read_text())['cells'][0]
+    assert ''.join(copy['source']) == 'def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()'
+    assert copy['outputs'] == [] and copy['execution_count'] is None
+    assert sorted(p.name for p in out.iterdir()) == ['01_a.ipynb']   # no temporary file left
+    (out/'01_a.ipynb').write_text('my answers')
+    assert 'kept' in exercises.write_copies(sorted(src.glob('*.ipynb')), out)[0]
+    assert (out/'01_a.ipynb').read_text() == 'my answers'
+    exercises.write_copies(sorted(src.glob('*.ipynb')), out, force=True)
+    assert 'NotImplementedError' in (out/'01_a.ipynb').read_text()
+
+
+def test_a_misplaced_marker_writes_nothing(tmp_path):
+    src = tmp_path/'nbs'; src.mkdir()
+    (src/'01_a.ipynb').write_text(json.dumps(_nb('def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION')))
+    (src/'02_b.ipynb').write_text(json.dumps(_nb('### BEGIN SOLUTION\nx = 1\n### END SOLUTION')))
+    with pytest.raises(ValueError, match='02_b.ipynb: cell 0, line 1'): exercises.write_copies(sorted(src.glob('*.ipynb')), tmp_path/'out')
+    assert not (tmp_path/'out').exists()
+    assert exercises.problems(sorted(src.glob('*.ipynb'))) == [
+        '02_b.ipynb: cell 0, line 1: a solution at the top level of a cell; put it inside a function (its stub raises '
+        'NotImplementedError, which would stop Run All there)']
+
+
+def test_make_exercises_command(tmp_path):
+    res = subprocess.run([sys.executable, ROOT/'tools'/'exercises.py', '--out', tmp_path], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.stem for p in tmp_path.glob('*.ipynb')) == WITH_EXERCISES
+    assert 'exercise(s) to do' in res.stdout
+
+
+@pytest.mark.parametrize('stem', WITH_EXERCISES)
+def test_every_exercise_is_checked_once_in_its_notebook(stem):
+    code = cells(stem)
+    calls = [m.group(1) for c in code for m in CHECK_CALL.finditer(c) if m.group(1) in checks(stem)]  # not 00's demo
+    assert sorted(calls) == sorted(checks(stem)), f"check calls {calls}, exercises {sorted(checks(stem))}"
+    solutions = sum(exercises.stub_out(c)[1] for c in code)
+    assert solutions >= len(calls), f"{solutions} solution(s) for {len(calls)} exercises"
+    assert (ROOT/'tests'/f"test_exercises_{stem.split('_')[0]}.py").exists(), 'no wrong answers listed for its checks'
+
+
+@pytest.mark.filterwarnings('ignore::DeprecationWarning')
+@pytest.mark.parametrize('stem', WITH_EXERCISES)
+def test_learner_copy_runs_with_every_check_not_attempted(stem, tmp_path, monkeypatch):
+    "In a folder as `make exercises` leaves it (a notebook may read its neighbours), run the copy as nbdev_test would."
+    exercises.write_copies(NBS, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    nb = dict2nb(json.loads((tmp_path/f'{stem}.ipynb').read_text()))
+    nb.cells = [c for c in nb.cells if not re.search(r'^#\|\s*(notest|eval:\s*false)', c.source, re.M)]  # as nbdev_test skips
+    CaptureShell().run_all(nb, exc_stop=True)
+    text = '\n'.join(o.get('text', '') if isinstance(o.get('text', ''), str) else ''.join(o['text'])
+                     for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []) if o.get('output_type') == 'stream')
+    said = re.findall(r'^(\w+): (correct|not attempted yet)', text, re.M)
+    said = [s for s in said if s[0] in checks(stem)]   # not 00's demo of the three outcomes
+    assert sorted(said) == sorted((name, 'not attempted yet') for name in checks(stem)), said

@@ -1,0 +1,63 @@
+"The checks of notebook 00b's exercises reject typical wrong answers, each with a message that says what is wrong."
+import pytest, statistics, torch
+
+from exp.measure import check_faster
+from exercise_checks import cases, checks, covered, rejects
+
+EX = checks('00b_measure')
+
+
+def powers_of_ten(seconds_per_call, min_time=0.05):
+    n = 1
+    while n * seconds_per_call < min_time: n *= 10
+    return n
+
+def strictly_longer(seconds_per_call, min_time=0.05):
+    for e in range(12):
+        for m in (1, 2, 5):
+            if m * 10**e * seconds_per_call > min_time: return m * 10**e
+
+def last_too_short(seconds_per_call, min_time=0.05):
+    before = 1
+    for e in range(12):
+        for m in (1, 2, 5):
+            if m * 10**e * seconds_per_call >= min_time: return before
+            before = m * 10**e
+
+def no_return(seconds_per_call, min_time=0.05):
+    for e in range(12):
+        for m in (1, 2, 5):
+            if m * 10**e * seconds_per_call >= min_time: break
+
+
+WRONG = {
+    'ex1': [(powers_of_ten, 'is 100,000, but 50,000 calls already last 58.5 ms'),
+            (lambda t, min_time=0.05: -(-min_time // t), 'which time_fn never tries: it tries only 1, 2, 5, 10'),
+            (strictly_longer, 'calls_per_run(0.025, 0.05), a call of 25 ms and runs of at least 50 ms, is 5, but 2 calls'),
+            (last_too_short, 'is 20,000: a run of that many calls lasts 23.4 ms, less than min_time'),
+            (no_return, 'is None: does your function `return` it?')],
+    'ex2': [(lambda ts, fast, slow: ts[slow].median / ts[fast].median, 'the ratio of the medians'),
+            (lambda ts, fast, slow: statistics.mean(ts[slow].times) / statistics.mean(ts[fast].times),
+             "the ratio of the means, which one interrupted run (14 ms of 'loops') drags"),
+            (lambda ts, fast, slow: ts[fast].min / ts[slow].min, 'upside down'),
+            (lambda ts, fast, slow: check_faster(ts, fast, slow, by=1), 'calls the course\'s check'),
+            (lambda ts, fast, slow: ts[slow].min, "times_faster(timings, 'broadcast', 'loops') is 0.0029, but their fastest runs give 1,450")],
+    'ex3': [(lambda: [5 * 784 * 10, 8 * 5 * 784 * 10, 7500, 4000], 'you predicted 39,200, but PyTorch\'s FLOP counter counts 78,400 (half of it'),
+            (lambda: [78_400, 78_400, 15_000, 8_000], 'the batch makes 8 of them'),
+            (lambda: [78_400, 627_200, 8_000, 15_000], '(A @ B) @ C: you predicted 8,000, but PyTorch\'s FLOP counter counts 15,000 (the count of A @ (B @ C)'),
+            (lambda: 78_400, 'give a list of 4 numbers of FLOPs')],
+    'ex4': [(lambda m, k, n, t, peak: (2 * m * k * n / t.median / 1e9, 2 * m * k * n / t.median / 1e9 / peak), 'by the median run'),
+            (lambda m, k, n, t, peak: (m * k * n / t.min / 1e9, m * k * n / t.min / 1e9 / peak), 'half of it: a multiply-add is two FLOPs'),
+            (lambda m, k, n, t, peak: (2 * m * k * n / t.min / 1e9, 200 * m * k * n / t.min / 1e9 / peak), 'a percentage; give the fraction'),
+            (lambda m, k, n, t, peak: 2 * m * k * n / t.min / 1e9, 'should be a pair (GFLOP/s, fraction of the peak)')],
+    'ex5': [(lambda c, b, f, g, d=torch.float32: c * (b // torch.finfo(d).bits) * f * g, 'half of it: each FMA is two FLOPs'),
+            (lambda c, b, f, g, d=torch.float32: c * (b // 32) * f * 2 * g, 'as if the numbers were float32; torch.float64 numbers take 64 bits'),
+            (lambda c, b, f, g, d=torch.float32: c * b * f * 2 * g, 'counting bits, not lanes: 512 bits hold 16 numbers of torch.float32'),
+            (lambda c, b, f, g, d=torch.float32: None, 'is None')],
+}
+
+
+@pytest.mark.parametrize('name,answer,msg', cases(WRONG))
+def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
+
+def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)

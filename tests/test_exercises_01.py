@@ -1,0 +1,47 @@
+"The checks of notebook 01's exercises reject typical wrong answers, each with a message that says what is wrong."
+import pytest, torch
+
+from exercise_checks import cases, checks, covered, rejects
+
+EX = checks('01_matmul')
+
+
+def loop_distances(x):
+    return torch.stack([((x - row) ** 2).sum(1) for row in x])
+
+def loop_centre(x):
+    return torch.stack([col - col.mean() for col in x.T]).T
+
+
+WRONG = {
+    'ex1': [(lambda: [(8, 6, 7, 5), None, (3, 3), (256, 256, 3), None, None], 'you predicted (8, 6, 7, 5), but it has shape (8, 7, 6, 5)'),
+            (lambda: [(8, 7, 6, 5), (5, 3), (3, 3), (256, 256, 3), None, None], 'ones(5, 3) * ones(5,): you predicted (5, 3), but it raises'),
+            (lambda: [(8, 7, 6, 5), None, (3,), (256, 256, 3), None, None], 'ones(3,) * ones(3, 1): you predicted (3,), but it has shape (3, 3)'),
+            (lambda: [(8, 7, 6, 5), None, (3, 3), (256, 256, 3), (256, 256, 3), None], 'you predicted (256, 256, 3), but it raises'),
+            (lambda: (8, 7, 6, 5), 'give a list of 6 predictions')],
+    'ex2': [(lambda x: ((x[:, None] - x[None]) ** 2).sum(0), 'for x of shape (7, 13) has shape (7, 13), expected (7, 7)'),
+            (lambda x: (x[:, None] - x[None]).sum(-1) ** 2, 'values differ'),
+            (loop_distances, 'correct, but `loop_distances` uses a Python loop')],
+    'ex3': [(lambda x, w, b: torch.einsum('bi,io->bo', x, w), 'values differ'),
+            (lambda x, w, b: x @ w + b, 'correct, but without `torch.einsum`'),
+            (lambda x, w, b: None, 'is None')],
+    'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
+            (lambda A, B: torch.einsum('ik,ki->i', A, B), 'has shape (40,), expected ()'),
+            (lambda A, B: torch.einsum('ik,kj->', A, B), 'values differ')],
+    'ex5': [(lambda x: x - x.mean(1, keepdim=True), 'values differ'),
+            (lambda x: x - x.mean(), 'values differ'),
+            (loop_centre, 'uses a Python loop')],
+    'ex6': [(lambda: 'bi,bj->bji', 'has shape (4, 5, 3), expected (4, 3, 5)'),
+            (lambda: 'bi,bj->b', 'has shape (4,), expected (4, 3, 5)'),
+            (lambda: 'bi,bi->bii', 'torch.einsum refuses'),
+            (lambda: None, 'should return an einsum spec')],
+    'ex7': [(lambda: 'bi,ji,bj->b', 'torch.einsum refuses'),
+            (lambda: 'bi,ij,bj->bj', 'has shape (4, 5), expected (4,)'),
+            (lambda: 'bi,ij,bj->', 'has shape (), expected (4,)')],
+}
+
+
+@pytest.mark.parametrize('name,answer,msg', cases(WRONG))
+def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
+
+def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)

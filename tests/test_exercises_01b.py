@@ -1,0 +1,83 @@
+"The checks of notebook 01b's exercises reject typical wrong answers, each with a message that says what is wrong."
+import math
+
+import numpy as np, pytest, torch
+from numba import njit
+
+from exercise_checks import cases, checks, covered, rejects
+
+EX = checks('01b_inside_the_operator')
+
+
+def ikj_kernel(a, b):     # the i-k-j rung's loops, not k-i-j
+    (ar,ac),(br,bc) = a.shape,b.shape
+    c = np.zeros((ar, bc), a.dtype)
+    for i in range(ar):
+        for k in range(ac):
+            for j in range(bc): c[i,j] += a[i,k] * b[k,j]
+    return c
+
+def kji_kernel(a, b):     # k outside, but i innermost: down the columns of a and c
+    (ar,ac),(br,bc) = a.shape,b.shape
+    c = np.zeros((ar, bc), a.dtype)
+    for k in range(ac):
+        for j in range(bc):
+            for i in range(ar): c[i,j] += a[i,k] * b[k,j]
+    return c
+
+def kij_float64(a, b):    # c made without a dtype: float64 for float32 inputs
+    (ar,ac),(br,bc) = a.shape,b.shape
+    c = np.zeros((ar, bc))
+    for k in range(ac):
+        for i in range(ar):
+            for j in range(bc): c[i,j] += a[i,k] * b[k,j]
+    return c
+
+@njit
+def kij_assigns(a, b):    # '=' where the sum needs '+=', compiled with @njit by the learner
+    (ar,ac),(br,bc) = a.shape,b.shape
+    c = np.zeros((ar, bc), a.dtype)
+    for k in range(ac):
+        for i in range(ar):
+            for j in range(bc): c[i,j] = a[i,k] * b[k,j]
+    return c
+
+def kij_with_torch(a, b):  # torch inside a kernel numba compiles
+    return (torch.from_numpy(a) @ torch.from_numpy(b)).numpy()
+
+def strides_bytes(order, m, k, n):   # bytes (float32), not elements
+    s = {'a': {'i': k, 'k': 1}, 'b': {'k': n, 'j': 1}, 'c': {'i': n, 'j': 1}}
+    return tuple(4 * s[x].get(order[-1], 0) for x in 'abc')
+
+def strides_transposed(order, m, k, n):   # as if stored a column after another
+    s = {'a': {'i': 1, 'k': m}, 'b': {'k': 1, 'j': k}, 'c': {'i': 1, 'j': m}}
+    return tuple(s[x].get(order[-1], 0) for x in 'abc')
+
+
+WRONG = {
+    'ex1': [(lambda m, k, n, s: (m * k * n, m * k * n / (s * 1e9)), 'you count 392,000,000 FLOPs, PyTorch'),
+            (lambda m, k, n, s: (2 * m * k * n, 2 * m * k * n / s), 'take 5.23 ms, but you say 5.22667e+06 s'),
+            (lambda m, k, n, s: 2 * m * k * n, 'should return two numbers, (FLOPs, seconds)')],
+    'ex2': [(lambda o, s: (o * s * 1e9) ** (1 / 3), 'n = 79.37 takes 10 µs, not the overhead\'s 5 µs'),
+            (lambda o, s: (o * s / 2) ** (1 / 3), 'is 0.063, but at 100 GFLOP/s the arithmetic of an n x n @ n x n product with n = 0.063 takes 5e-06 ns'),
+            (lambda o, s: math.sqrt(o * s * 1e9 / 2), 'not the overhead')],
+    'ex3': [(strides_bytes, 'but you say 4 for a (count elements, not bytes)'),
+            (strides_transposed, 'a[i,k] then a[i,k+1] are 1 element apart'),
+            (lambda order, m, k, n: (1, 1, 1), 'b[k,j] then b[k+1,j] are 11 elements apart'),
+            (lambda order, m, k, n: None, 'should return three numbers')],
+    'ex4': [(ikj_kernel, 'correct, but k is not the outer loop: kij_kernel reads a[1, 0] after b[3, 1]'),
+            (kji_kernel, 'correct, but the inner loop runs over i, not j: kij_kernel reads a[0, 0] after a[2, 0]'),
+            (kij_float64, 'gives float64: make `c` of `a`\'s dtype'),
+            (kij_assigns, 'values differ'),
+            (kij_with_torch, 'numba cannot compile kij_kernel')],
+    'ex5': [(lambda r, c, l, along: r * c // l, "accumulator_registers(4, 4, 8, 'k') is 2: vectorised along k"),
+            (lambda r, c, l, along: r * c, "accumulator_registers(6, 16, 8, 'j') is 96: vectorised along j"),
+            (lambda r, c, l, along: r * c if along == 'k' else r * c // l, "accumulator_registers(4, 4, 8, 'j') is 2: vectorised along j"),
+            (lambda r, c, l, along: r * c if along == 'k' else r * (c // l), "accumulator_registers(4, 4, 8, 'j') is 0: vectorised along j")],
+}
+
+
+@pytest.mark.parametrize('name,answer,msg', cases(WRONG))
+def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
+
+def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)

@@ -1,0 +1,156 @@
+"The checks of notebook 02's exercises reject typical wrong answers, each with a message that says what is wrong."
+import math
+
+import pytest, torch
+
+from exercise_checks import cases, checks, covered, rejects
+from exp.nb_02 import Module, grad_check
+
+EX = checks('02_fully_connected')
+
+
+# ex1: a leaky ReLU
+class LeakyNoChain(Module):                 # forgets to multiply by out.g
+    def __init__(self, a=0.1): self.a = a
+    def forward(self, inp): return torch.where(inp > 0, inp, self.a * inp)
+    def bwd(self, out, inp): inp.g = torch.where(inp > 0, 1., self.a)
+
+class LeakyReluSlope(LeakyNoChain):         # the ReLU's slope, 0, where inp < 0
+    def bwd(self, out, inp): inp.g = out.g * (inp > 0)
+
+class LeakySlopeOne(LeakyNoChain):          # slope 1 everywhere
+    def bwd(self, out, inp): inp.g = out.g.clone()
+
+class LeakyFixedSlope(LeakyNoChain):        # 0.1 written in, not self.a
+    def forward(self, inp): return torch.where(inp > 0, inp, 0.1 * inp)
+    def bwd(self, out, inp): inp.g = out.g * torch.where(inp > 0, 1., 0.1)
+
+class LeakyInPlace(LeakyNoChain):
+    def forward(self, inp): inp[inp < 0] *= self.a; return inp
+
+class LeakyNoGrad(LeakyNoChain):            # writes the gradient to the wrong tensor
+    def bwd(self, out, inp): out.g = out.g * torch.where(inp > 0, 1., self.a)
+
+class LeakyReturns(LeakyNoChain):           # returns the gradient instead of storing it
+    def bwd(self, out, inp): return out.g * torch.where(inp > 0, 1., self.a)
+
+
+# ex3: a gradient check of a Lin layer
+def check_lin_half(layer, x):               # out.g = Y: the gradient of sum(Y²)/2
+    out = layer(x); out.g = out; layer.backward()
+    return grad_check(lambda: (layer(x) ** 2).sum(), [x, layer.w, layer.b], [x.g, layer.w.g, layer.b.g])
+
+def check_lin_no_bias(layer, x):
+    out = layer(x); out.g = 2 * out; layer.backward()
+    return grad_check(lambda: (layer(x) ** 2).sum(), [x, layer.w], [x.g, layer.w.g])
+
+def check_lin_no_return(layer, x):
+    out = layer(x); out.g = 2 * out; layer.backward()
+    grad_check(lambda: (layer(x) ** 2).sum(), [x, layer.w, layer.b], [x.g, layer.w.g, layer.b.g])
+
+
+# ex4: a sigmoid
+class SigmoidNoChain(Module):
+    def forward(self, inp): return 1 / (1 + (-inp).exp())
+    def bwd(self, out, inp): inp.g = out * (1 - out)
+
+class SigmoidFromInput(SigmoidNoChain):     # right, but recomputes σ from the input
+    def bwd(self, out, inp): inp.g = out.g * torch.sigmoid(inp) * (1 - torch.sigmoid(inp))
+
+class SigmoidHalf(SigmoidNoChain):          # σ' taken as σ
+    def bwd(self, out, inp): inp.g = out.g * out
+
+class SigmoidInPlaceGrad(SigmoidNoChain):   # multiplies out.g in place, then hands it down
+    def bwd(self, out, inp): out.g *= out * (1 - out); inp.g = out.g
+
+class SigmoidWrongSign(SigmoidNoChain):
+    def forward(self, inp): return 1 / (1 + inp.exp())
+
+
+# ex5: tanh
+class TanhNoSquare(Module):
+    def forward(self, inp): return inp.tanh()
+    def bwd(self, out, inp): inp.g = out.g * (1 - out)
+
+class TanhNoChain(TanhNoSquare):
+    def bwd(self, out, inp): inp.g = 1 - out ** 2
+
+class TanhFromInput(TanhNoSquare):
+    def bwd(self, out, inp): inp.g = out.g * (1 - inp.tanh() ** 2)
+
+
+# ex6: a skip connection
+class Skip(Module):
+    def __init__(self, layer): self.layer = layer
+    def forward(self, inp): return inp + self.layer(inp)
+
+class SkipAssigns(Skip):                    # the skip's share overwrites the layer's
+    def bwd(self, out, inp):
+        self.layer.out.g = out.g; self.layer.backward()
+        inp.g = out.g
+
+class SkipAssignsFirst(Skip):               # the layer's backward overwrites the skip's share
+    def bwd(self, out, inp):
+        inp.g = out.g
+        self.layer.out.g = out.g; self.layer.backward()
+
+class SkipNoLayerGrad(Skip):                # runs the layer's backward without giving it out.g
+    def bwd(self, out, inp):
+        self.layer.backward(); inp.g += out.g
+
+class SkipForwardBypass(Skip):              # calls forward directly: the layer keeps nothing for its backward
+    def forward(self, inp): return inp + self.layer.forward(inp)
+    def bwd(self, out, inp):
+        self.layer.out.g = out.g; self.layer.backward(); inp.g += out.g
+
+class SkipNoLayer(Skip):                    # forgets the path through the layer
+    def bwd(self, out, inp): inp.g = out.g
+
+
+SHAPES = {'X': (64, 784), 'Z': (64, 50), 'A': (64, 50), 'O': (64, 1), 'w1': (784, 50), 'b1': (50,), 'w2': (50, 1), 'b2': (1,)}
+
+WRONG = {
+    'ex1': [(LeakyNoChain, 'inp.g differs from the finite-difference gradient: it is the slope alone: the chain rule '
+                           'multiplies it by out.g'),
+            (LeakyReluSlope, "it is 0 where inp < 0, as for a ReLU; the leaky ReLU's slope there is a"),
+            (LeakySlopeOne, 'it is wrong only where inp < 0, where the slope is a (here 0.2)'),
+            (LeakyFixedSlope, 'LeakyRelu(0.2)(z) is wrong: it uses the slope 0.1, not self.a'),
+            (LeakyInPlace, "LeakyRelu's forward changed its input in place"),
+            (LeakyNoGrad, "LeakyRelu's bwd replaced out.g: it should leave the gradient in inp.g"),
+            (LeakyReturns, 'inp.g was not set: the backward pass stores each gradient there (what bwd returns is ignored)')],
+    'ex2': [(lambda n_in, a: math.sqrt(2 / n_in), "leaky_std(200, 0.5) is 0.1: that is Kaiming's std for a plain ReLU (a = 0)"),
+            (lambda n_in, a: 2 / ((1 + a**2) * n_in), 'that is a variance: the std is its square root'),
+            (lambda n_in, a: math.sqrt(2 / ((1 + a) * n_in)), 'its variance by a², not a'),
+            (lambda n_in, a: math.sqrt(2 / ((1 + a**2) * n_in)) if a < 1 else 1., 'leaky_std(500, 1.0) is 1: expected 0.04472'),
+            (lambda n_in, a: None, 'leaky_std(200, 0.5) should be a number, not None')],
+    'ex3': [(check_lin_half, 'check_lin rejects a correct Lin(n_in=5, n_out=3), x of shape (4, 5): AssertionError: '
+                             'gradient 0 (shape (4, 5)) is wrong'),
+            (check_lin_no_bias, 'check_lin passes a Lin whose bias gradient is wrong (it averages out.g over the batch'),
+            (check_lin_no_return, "check_lin returned None: return grad_check's relative errors")],
+    'ex4': [(SigmoidNoChain, "it is σ'(z) alone: the chain rule multiplies it by out.g"),
+            (SigmoidFromInput, "correct, but Sigmoid's bwd computes from inp"),
+            (SigmoidHalf, "it is out.g · σ: σ' is σ(1 - σ)"),
+            (SigmoidInPlaceGrad, "Sigmoid's bwd changed out.g in place"),
+            (SigmoidWrongSign, 'Sigmoid()(z), z of shape (5, 7),: 35 of 35 values differ')],
+    'ex5': [(TanhNoSquare, 'it is out.g · (1 - tanh): the derivative is 1 - tanh²'),
+            (TanhNoChain, "it is tanh'(z) alone"),
+            (TanhFromInput, "correct, but Tanh's bwd computes from inp")],
+    'ex6': [(SkipAssigns, "x.g differs from the finite-difference gradient: it holds only the skip's share, out.g. "
+                          "The layer's backward had put its share in inp.g, and bwd assigned over it where it must accumulate"),
+            (SkipAssignsFirst, 'it holds only the share through the layer; the skip adds out.g to it'),
+            (SkipNoLayerGrad, "Lin.backward() needs the gradient of its output in out.g: run the backward of what comes "
+                              "after it first. In Skip's bwd, give the layer the gradient of its output, self.layer.out.g"),
+            (SkipForwardBypass, "Skip's forward did not call the layer as self.layer(inp)"),
+            (SkipNoLayer, "it holds only the skip's share, out.g: the layer's backward did not run")],
+    'ex7': [(lambda: {**SHAPES, 'X': (784, 64), 'w2': (1, 50)},
+             'X.g: you predicted (784, 64), but it has shape (64, 784); w2.g: you predicted (1, 50), but it has shape (50, 1)'),
+            (lambda: {**SHAPES, 'O': (64,), 'b2': ()}, 'O.g: you predicted (64,), but it has shape (64, 1)'),
+            (lambda: {k: v for k,v in SHAPES.items() if k[0] != 'b'}, 'no prediction for b1, b2'),
+            (lambda: list(SHAPES.values()), 'give a dict from each name (X, Z, A, O, w1, b1, w2, b2) to a shape')],
+}
+
+
+@pytest.mark.parametrize('name,answer,msg', cases(WRONG))
+def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
+
+def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)

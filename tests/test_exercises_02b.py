@@ -1,0 +1,79 @@
+"The checks of notebook 02b's exercises reject typical wrong answers, each with a message that says what is wrong."
+import pytest, torch
+
+from exercise_checks import cases, checks, covered, rejects
+from exp.nb_02b import Tensor, _elementwise, _make
+
+EX = checks('02b_autograd')
+
+
+def tanh_wrong_derivative(x):     # 1 - t where 1 - t² is meant
+    t = x.data.tanh()
+    return _make(t, 'tanh', (x,), (lambda g: g * (1 - t),))
+
+def tanh_forgets_g(x):            # the local derivative alone, not multiplied by the incoming gradient
+    t = x.data.tanh()
+    return _make(t, 'tanh', (x,), (lambda g: 1 - t**2,))
+
+def tanh_composed(x):             # right, but from exp: no backward of its own
+    return (x.exp() - (-x).exp()) / (x.exp() + (-x).exp())
+
+def unbroadcast_no_keepdim(g, shape):
+    while g.ndim > len(shape): g = g.sum(0)
+    for i,n in enumerate(shape):
+        if n == 1 and g.shape[i] != 1: g = g.sum(i)
+    return g
+
+def unbroadcast_mean(g, shape):
+    while g.ndim > len(shape): g = g.sum(0)
+    for i,n in enumerate(shape):
+        if n == 1 and g.shape[i] != 1: g = g.mean(i, keepdim=True)
+    return g
+
+def unbroadcast_empty_dims(g, shape):   # sum over a list of dimensions that may be empty: then torch sums over all
+    while g.ndim > len(shape): g = g.sum(0)
+    return g.sum([i for i,n in enumerate(shape) if n == 1], keepdim=True)
+
+def sigmoid_own_backward(x):
+    s = torch.sigmoid(x.data)
+    return _make(s, 'sigmoid', (x,), (lambda g: g * s * (1 - s),))
+
+def maximum_no_unbroadcast(a, b):  # _make directly: gradients of the broadcast shape
+    ad,bd = a.data,b.data
+    return _make(torch.maximum(ad, bd), 'maximum', (a, b), (lambda g: g * (ad > bd), lambda g: g * (bd > ad)))
+
+def maximum_swapped(a, b):
+    return _elementwise('maximum', a, b, torch.maximum, lambda g,a,b: g * (b > a), lambda g,a,b: g * (a > b))
+
+def maximum_both(a, b):            # the whole gradient to both inputs
+    return _elementwise('maximum', a, b, torch.maximum, lambda g,a,b: g, lambda g,a,b: g)
+
+
+WRONG = {
+    'ex1': [(tanh_wrong_derivative, 'the gradient of sum(w * tanh(x)) with respect to x: 21 of 21 values differ'),
+            (tanh_forgets_g, 'the gradient of sum(w * tanh(x)) with respect to x: '),
+            (tanh_composed, 'is made of 9 recorded operations'),
+            (lambda x: Tensor(x.data.tanh()), 'has the right values, but records nothing'),
+            (lambda x: x.data.tanh(), "is a torch tensor, not the engine's `Tensor`")],
+    'ex2': [(lambda: ((64, 10), (10,)), 'the broken version gives the right gradient, of shape (10,)'),
+            (lambda: ((64, 10), (64,)), 'an input of shape (64,) cannot get a gradient of shape (64, 10)'),
+            (lambda: ((64, 10), (1, 64, 10)), 'cannot get a gradient of shape (64, 10)'),
+            (lambda: (64, 10), 'should return two shapes')],
+    'ex3': [(unbroadcast_no_keepdim, 'my_unbroadcast(g, (5, 1)), g of shape (5, 3) has shape (5,), expected (5, 1)'),
+            (unbroadcast_mean, 'my_unbroadcast(g, (5, 1)), g of shape (5, 3): 5 of 5 values differ'),
+            (unbroadcast_empty_dims, 'my_unbroadcast(g, (3,)), g of shape (5, 3) has shape (1,), expected (3,)')],
+    'ex4': [(lambda x: 1 / (1 + x.exp()), 'sigmoid(x), x a Tensor of shape (4, 5): 20 of 20 values differ'),
+            (sigmoid_own_backward, "is one recorded operation, 'sigmoid', with a backward of its own"),
+            (lambda x: Tensor(torch.sigmoid(x.data)), 'records nothing'),
+            (lambda x: None, 'is None')],
+    'ex5': [(maximum_no_unbroadcast, 'backward fails: the backward of \'maximum\' gave a gradient of shape (3, 4) for an input of shape (3, 1)'),
+            (maximum_swapped, 'with respect to a, a of shape (3, 1) and b (1, 4): 3 of 3 values differ'),
+            (maximum_both, 'with respect to a, a of shape (3, 1) and b (1, 4): 3 of 3'),
+            (lambda a, b: b + (a - b).relu(), 'is made of 3 recorded operations (-, relu, +)')],
+}
+
+
+@pytest.mark.parametrize('name,answer,msg', cases(WRONG))
+def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
+
+def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)

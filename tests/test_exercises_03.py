@@ -1,0 +1,114 @@
+"The checks of notebook 03's exercises reject typical wrong answers, each with a message that says what is wrong."
+import pytest, torch
+import torch.nn.functional as F
+
+from exercise_checks import cases, checks, covered, rejects
+from exp.nb_03 import DataLoader, Dataset, Sampler, log_softmax, nll
+
+EX = checks('03_minibatch_training')
+
+
+class LenNotChanged(Sampler):          # drops the short batch, but len still counts it
+    def __iter__(self):
+        for idxs in super().__iter__():
+            if len(idxs) == self.bs: yield idxs
+
+class IterNotChanged(Sampler):         # len is right, the short batch still comes
+    def __len__(self): return self.n // self.bs
+
+class DropsBeforeShuffling(Sampler):   # always leaves out the same last items
+    def __iter__(self):
+        k = self.n // self.bs * self.bs
+        idxs = torch.randperm(k) if self.shuffle else torch.arange(k)
+        for i in range(0, k, self.bs): yield idxs[i:i+self.bs]
+    def __len__(self): return self.n // self.bs
+
+class OffByOne(Sampler):               # loses a full batch when bs divides n
+    def __iter__(self):
+        idxs = torch.randperm(self.n) if self.shuffle else torch.arange(self.n)
+        for i in range(0, self.n - self.bs, self.bs): yield idxs[i:i+self.bs]
+    def __len__(self): return self.n // self.bs
+
+
+class ItemByItem(DataLoader): pass     # DataLoader's own __iter__: one ds[i] per item, then collate
+
+class IgnoresSampler(DataLoader):
+    def __iter__(self):
+        for i in range(0, len(self.ds), self.bs): yield self.ds[i:i+self.bs]
+
+class InputsOnly(DataLoader):
+    def __iter__(self):
+        for idxs in self.sampler: yield self.ds.x[idxs]
+
+
+def no_zero_grad(model, loss_func, opt, batches):       # the bug, left in
+    for xb, yb in batches:
+        loss_func(model(xb), yb).backward(); opt.step()
+
+def zero_grad_once(model, loss_func, opt, batches):
+    opt.zero_grad()
+    for xb, yb in batches:
+        loss_func(model(xb), yb).backward(); opt.step()
+
+def zero_grad_before_step(model, loss_func, opt, batches):
+    for xb, yb in batches:
+        loss_func(model(xb), yb).backward(); opt.zero_grad(); opt.step()
+
+def last_batch_only(model, loss_func, opt, batches):
+    for xb, yb in batches: loss = loss_func(model(xb), yb)
+    loss.backward(); opt.step(); opt.zero_grad()
+
+
+def mse_loop(divide):
+    "The loop of exercise 7 with the summed squared error divided by `divide(batches, xb)`."
+    def train(model, opt, batches):
+        for xb, yb in batches:
+            (((model(xb).squeeze(-1) - yb) ** 2).sum() / divide(batches, xb)).backward(); opt.step(); opt.zero_grad()
+    return train
+
+
+def shuffled_once(train_ds, valid_ds, bs):
+    perm = torch.randperm(len(train_ds))
+    return DataLoader(Dataset(*train_ds[perm]), bs), DataLoader(valid_ds, bs)
+
+
+WRONG = {
+    'ex1': [(lambda x: x.exp() / x.exp().sum(-1, keepdim=True), 'has nan or inf values: e^1000 overflows float32'),
+            (lambda x: log_softmax(x.T).exp().T, 'normalised along the wrong dimension'),
+            (lambda x: log_softmax(x), 'each row should sum to 1'),
+            (lambda x: torch.softmax(x, -1), 'correct, but without `log_softmax`')],
+    'ex2': [(lambda logp, targ: (F.one_hot(targ, logp.shape[1]) * logp).sum(-1).mean(), 'the sign is wrong'),
+            (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(), '6 times the expected'),
+            (lambda logp, targ: -(F.one_hot(targ) * logp).sum(-1).mean(), 'makes targ.max() + 1 columns, here 4'),
+            (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(-1), 'has shape (6,), expected ()'),
+            (lambda logp, targ: nll(logp, targ), 'correct, but without `one_hot`')],
+    'ex3': [(LenNotChanged, 'len(DropLastSampler(10, 4)) is 3, expected 2'),
+            (IterNotChanged, 'DropLastSampler(10, 4) yields batches of sizes [4, 4, 2]'),
+            (DropsBeforeShuffling, 'items [8, 9] never appear'),
+            (OffByOne, 'DropLastSampler(12, 4) yields 2 batches, expected 3')],
+    'ex4': [(lambda: ['shrinks', 'shrinks', 'shrinks', 'blows up'], "lr = 0.6: you predicted 'shrinks', but it zigzags"),
+            (lambda: ['shrinks', 'zigzags', 'zigzags', 'blows up'], "lr = 0.4: you predicted 'zigzags', but it shrinks"),
+            (lambda: ['shrinks', 'shrinks', 'zigzags', 'zigzags'], "lr = 1.1: you predicted 'zigzags', but it blows up: w goes 1, -1.2, 1.44"),
+            (lambda: 'blows up', 'give a list of 4 predictions')],
+    'ex5': [(ItemByItem, 'fetches the items one at a time'),
+            (IgnoresSampler, 'it ignores the shuffle: take the indices from self.sampler'),
+            (InputsOnly, 'should be a pair (xb, yb), but is a tensor of shape (5, 3)')],
+    'ex6': [(no_zero_grad, 'the gradients of earlier batches were not cleared?'),
+            (zero_grad_once, 'the gradients of earlier batches were not cleared?'),
+            (zero_grad_before_step, 'opt.step() found no gradient'),
+            (last_batch_only, 'the weights differ from a correct loop\'s: model.weight:')],
+    'ex7': [(mse_loop(lambda batches, xb: 1), 'the loss is summed over the batch, not averaged'),
+            (mse_loop(lambda batches, xb: len(batches[0][0])), 'divided by a fixed batch size rather than each batch\'s own'),
+            (mse_loop(lambda batches, xb: len(batches)), 'batches of 6, 6, 6), the weights differ from a correct loop\'s: model.weight:')],
+    'ex8': [(lambda tr, va, bs: (DataLoader(tr, bs), DataLoader(va, bs * 2, shuffle=True)), 'the training loader gives the items in order'),
+            (lambda tr, va, bs: (DataLoader(tr, bs, shuffle=True), DataLoader(va, bs * 2, shuffle=True)), 'the validation loader shuffles'),
+            (shuffled_once, 'the same shuffled order on every pass'),
+            (lambda tr, va, bs: DataLoader(tr, bs, shuffle=True), 'should return two loaders, (train_dl, valid_dl)'),
+            (lambda tr, va, bs: (DataLoader(tr, 2 * bs, shuffle=True), DataLoader(va, bs)), 'expected 4 items each, but the last')],
+}
+
+
+@pytest.mark.parametrize('name,answer,msg', cases(WRONG))
+def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
+
+def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
