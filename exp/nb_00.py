@@ -102,6 +102,7 @@ def expect_near(got, expected, what='the result', rtol=1e-3, atol=1e-5):
     if not bad.any(): return
     gap = torch.where(bad, (g - e).abs().nan_to_num(math.inf), -1.)
     at = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), gap.shape))
+    if not at: raise Incorrect(f"{what} is {g.item():.6g} where {e.item():.6g} was expected")
     raise Incorrect(f"{what}: {int(bad.sum())} of {bad.numel()} values differ; the worst, at {list(at)}, is "
                     f"{g[at].item():.6g} where {e[at].item():.6g} was expected")
 
@@ -163,7 +164,8 @@ class Exercise:
         __tracebackhide__ = True
         if self.grade(answer) == 'correct': print(f"{self.name}: correct")
         else: print(f"{self.name}: not attempted yet. Replace `raise NotImplementedError()` with your answer, run "
-                    f"that cell, then this one again ({self.name}.hint() for a hint).")
+                    f"that cell, then this one again ({self.name}.hint() for a hint). If you did, a part of it (a "
+                    "method, or a function it calls) still raises it.")
 
     def hint(self): print(f"{self.name}, a hint: {self.hint_text}")
     def __repr__(self): return f"Exercise({self.name!r})"

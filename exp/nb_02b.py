@@ -36,6 +36,9 @@ def no_grad():
 
 def _make(data, op, parents, vjps):
     "The result `data` of operation `op` on `parents`; while recording, it keeps them and each one's vector-Jacobian product."
+    if not (isinstance(parents, tuple) and isinstance(vjps, tuple) and len(parents) == len(vjps)):
+        raise TypeError(f"_make for {op!r}: parents and vjps must be tuples of the same length, one VJP per parent, "
+                        f"not {type(parents).__name__} and {type(vjps).__name__} (a tuple of one needs its comma: (x,))")
     out = Tensor(data)
     if _recording and any(p.requires_grad for p in parents):
         out.requires_grad,out._op,out._parents,out._vjps = True,op,parents,vjps

@@ -1,7 +1,7 @@
 "The checks of notebook 00b's exercises reject typical wrong answers, each with a message that says what is wrong."
 import pytest, statistics, torch
 
-from exp.measure import check_faster
+from exp.measure import check_faster, cpu_peak
 from exercise_checks import cases, checks, covered, rejects
 
 EX = checks('00b_measure')
@@ -53,6 +53,8 @@ WRONG = {
     'ex5': [(lambda c, b, f, g, d=torch.float32: c * (b // torch.finfo(d).bits) * f * g, 'half of it: each FMA is two FLOPs'),
             (lambda c, b, f, g, d=torch.float32: c * (b // 32) * f * 2 * g, 'as if the numbers were float32; torch.float64 numbers take 64 bits'),
             (lambda c, b, f, g, d=torch.float32: c * b * f * 2 * g, 'counting bits, not lanes: 512 bits hold 16 numbers of torch.float32'),
+            (lambda c, b, f, g, d=torch.float32: c * (b // torch.finfo(d).bits) * 2 * g, 'the FMA units left out'),
+            (lambda c, b, f, g, d=torch.float32: cpu_peak().gflops, "uses the course's `cpu_peak`"),
             (lambda c, b, f, g, d=torch.float32: None, 'is None')],
 }
 

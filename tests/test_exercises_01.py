@@ -9,6 +9,10 @@ EX = checks('01_matmul')
 def loop_distances(x):
     return torch.stack([((x - row) ** 2).sum(1) for row in x])
 
+def standardise_in_place(x):
+    x -= x.mean(0); x /= x.std(0)
+    return x
+
 def loop_centre(x):
     return torch.stack([col - col.mean() for col in x.T]).T
 
@@ -23,14 +27,16 @@ WRONG = {
             (lambda x: (x[:, None] - x[None]).sum(-1) ** 2, 'values differ'),
             (loop_distances, 'correct, but `loop_distances` uses a Python loop')],
     'ex3': [(lambda x, w, b: torch.einsum('bi,io->bo', x, w), 'values differ'),
-            (lambda x, w, b: x @ w + b, 'correct, but without `torch.einsum`'),
+            (lambda x, w, b: x @ w + b, 'correct, but it does not call `torch.einsum` itself'),
             (lambda x, w, b: None, 'is None')],
     'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
             (lambda A, B: torch.einsum('ik,ki->i', A, B), 'has shape (40,), expected ()'),
-            (lambda A, B: torch.einsum('ik,kj->', A, B), 'values differ')],
+            (lambda A, B: torch.einsum('ik,kj->', A, B), 'where')],
     'ex5': [(lambda x: x - x.mean(1, keepdim=True), 'values differ'),
             (lambda x: x - x.mean(), 'values differ'),
-            (loop_centre, 'uses a Python loop')],
+            (loop_centre, 'uses a Python loop'),
+            (lambda x: x.zero_(), 'values differ'),                           # changes x in place
+            (standardise_in_place, 'values differ')],
     'ex6': [(lambda: 'bi,bj->bji', 'has shape (4, 5, 3), expected (4, 3, 5)'),
             (lambda: 'bi,bj->b', 'has shape (4,), expected (4, 3, 5)'),
             (lambda: 'bi,bi->bii', 'torch.einsum refuses'),

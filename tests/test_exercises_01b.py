@@ -81,3 +81,13 @@ WRONG = {
 def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
 
 def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
+
+
+def test_kij_names_a_result_never_set_to_zero():
+    def kij_kernel(a, b):
+        c = np.empty((a.shape[0], b.shape[1]), a.dtype)
+        for k in range(a.shape[1]):
+            for i in range(a.shape[0]):
+                for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+        return c
+    rejects(EX['ex4'], kij_kernel, 'np.empty does not set it to zero')

@@ -131,7 +131,7 @@ WRONG = {
             (SigmoidFromInput, "correct, but Sigmoid's bwd computes from inp"),
             (SigmoidHalf, "it is out.g · σ: σ' is σ(1 - σ)"),
             (SigmoidInPlaceGrad, "Sigmoid's bwd changed out.g in place"),
-            (SigmoidWrongSign, 'Sigmoid()(z), z of shape (5, 7),: 35 of 35 values differ')],
+            (SigmoidWrongSign, 'Sigmoid()(z) for z of shape (5, 7): 35 of 35 values differ')],
     'ex5': [(TanhNoSquare, 'it is out.g · (1 - tanh): the derivative is 1 - tanh²'),
             (TanhNoChain, "it is tanh'(z) alone"),
             (TanhFromInput, "correct, but Tanh's bwd computes from inp")],
@@ -154,3 +154,24 @@ WRONG = {
 def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
 
 def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
+
+
+def test_skip_names_an_in_place_change_of_out_g():
+    class Skip(Module):
+        def __init__(self, layer): self.layer = layer
+        def forward(self, inp): return inp + self.layer(inp)
+        def bwd(self, out, inp):
+            self.layer.out.g = out.g
+            self.layer.backward()
+            out.g += inp.g; inp.g = out.g
+    rejects(EX['ex6'], Skip, 'changed out.g in place')
+
+
+def test_check_lin_may_reject_with_any_error():
+    "A learner's check_lin that rejects a broken Lin with a RuntimeError (as torch.autograd.gradcheck does) is fine."
+    def check_lin(layer, x):
+        out = layer(x); out.g = 2 * out; layer.backward()
+        errs = grad_check(lambda: (layer(x) ** 2).sum(), [x, layer.w, layer.b], [x.g, layer.w.g, layer.b.g])
+        if max(errs) > 1e-6: raise RuntimeError('gradients differ')
+        return errs
+    assert EX['ex3'].grade(check_lin) == 'correct'

@@ -79,9 +79,11 @@ WRONG = {
             (lambda x: torch.softmax(x, -1), 'correct, but without `log_softmax`')],
     'ex2': [(lambda logp, targ: (F.one_hot(targ, logp.shape[1]) * logp).sum(-1).mean(), 'the sign is wrong'),
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(), '6 times the expected'),
-            (lambda logp, targ: -(F.one_hot(targ) * logp).sum(-1).mean(), 'makes targ.max() + 1 columns, here 4'),
+            (lambda logp, targ: -(F.one_hot(targ) * logp).sum(-1).mean(), 'F.one_hot(targ) alone makes targ.max() + 1 (here 4)'),
+            (lambda logp, targ: -(F.one_hot(targ, 10) * logp).sum(-1).mean(), 'needs logp.shape[1] columns, here 5'),
+            (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).mean(), 'a mean over all 6 x 5 entries'),
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(-1), 'has shape (6,), expected ()'),
-            (lambda logp, targ: nll(logp, targ), 'correct, but without `one_hot`')],
+            (lambda logp, targ: nll(logp, targ), 'correct, but without a one-hot matrix')],
     'ex3': [(LenNotChanged, 'len(DropLastSampler(10, 4)) is 3, expected 2'),
             (IterNotChanged, 'DropLastSampler(10, 4) yields batches of sizes [4, 4, 2]'),
             (DropsBeforeShuffling, 'items [8, 9] never appear'),
@@ -104,7 +106,8 @@ WRONG = {
             (lambda tr, va, bs: (DataLoader(tr, bs, shuffle=True), DataLoader(va, bs * 2, shuffle=True)), 'the validation loader shuffles'),
             (shuffled_once, 'the same shuffled order on every pass'),
             (lambda tr, va, bs: DataLoader(tr, bs, shuffle=True), 'should return two loaders, (train_dl, valid_dl)'),
-            (lambda tr, va, bs: (DataLoader(tr, 2 * bs, shuffle=True), DataLoader(va, bs)), 'expected 4 items each, but the last')],
+            (lambda tr, va, bs: (DataLoader(tr, 2 * bs, shuffle=True), DataLoader(va, bs)), 'expected 4 items each, but the last'),
+            (lambda tr, va, bs: (DataLoader(tr, 64, shuffle=True), DataLoader(va, 128)), 'gives batches of sizes [23]')],
 }
 
 
@@ -112,3 +115,11 @@ WRONG = {
 def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
 
 def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
+
+
+def test_mean_loss_names_the_broadcast_of_predictions_against_targets():
+    def train_mse(model, opt, batches):
+        for xb, yb in batches:
+            loss = ((model(xb) - yb) ** 2).mean()      # (N, 1) - (N,): an (N, N) table
+            loss.backward(); opt.step(); opt.zero_grad()
+    rejects(EX['ex7'], train_mse, 'their difference broadcasts to (N, N)')

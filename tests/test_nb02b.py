@@ -233,3 +233,11 @@ def test_power_zero_has_zero_gradient():
 def test_numpy_numbers_combine_like_python_numbers():
     t = Tensor(torch.ones(2, dtype=torch.float64))
     assert torch.equal((np.float64(2) * t).data, (2 * t).data) and torch.equal((t + np.float64(1)).data, (t + 1).data)
+
+
+def test_make_names_a_missing_tuple_comma():
+    from exp.nb_02b import _make
+    x = Tensor(torch.randn(3), requires_grad=True)
+    t = x.data.tanh()
+    with pytest.raises(TypeError, match=r"a tuple of one needs its comma: \(x,\)"): _make(t, 'tanh', (x,), (lambda g: g * (1 - t**2)))
+    with pytest.raises(TypeError, match="not Tensor and tuple"): _make(t, 'tanh', x, (lambda g: g,))
