@@ -52,7 +52,7 @@ def test_copies_clear_outputs_and_keep_a_learners_work(tmp_path):
     (src/'01_a.ipynb').write_text(json.dumps(_nb('def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION')))
     (src/'02_b.ipynb').write_text(json.dumps(_nb('print(1)')))   # no exercises: no copy
     out = tmp_path/'exercises'
-    assert exercises.write_copies(sorted(src.glob('*.ipynb')), out) == [f"wrote {out/'01_a.ipynb'}: 1 exercise(s) to do"]
+    assert exercises.write_copies(sorted(src.glob('*.ipynb')), out) == [f"wrote {out/'01_a.ipynb'}: 1 stub(s) to fill in"]
     copy = json.loads((out/'01_a.ipynb').read_text())['cells'][0]
     assert ''.join(copy['source']) == 'def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()'
     assert copy['outputs'] == [] and copy['execution_count'] is None
@@ -79,7 +79,7 @@ def test_make_exercises_command(tmp_path):
     res = subprocess.run([sys.executable, ROOT/'tools'/'exercises.py', '--out', tmp_path], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert sorted(p.stem for p in tmp_path.glob('*.ipynb')) == WITH_EXERCISES
-    assert 'exercise(s) to do' in res.stdout
+    assert 'stub(s) to fill in' in res.stdout
 
 
 @pytest.mark.parametrize('stem', WITH_EXERCISES)

@@ -90,7 +90,7 @@ def write_copies(nbs, out, force=False):
         part = dest.with_name(f'.{name}.part')
         part.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
         os.replace(part, dest)
-        done.append(f"wrote {dest}: {stubs} exercise(s) to do")
+        done.append(f"wrote {dest}: {stubs} stub(s) to fill in")
     return done
 
 
