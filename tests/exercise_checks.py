@@ -47,6 +47,11 @@ def rejects(exercise, answer, msg):
     assert msg in str(e.value), f"expected {msg!r} in the message: {e.value}"
 
 
+def accepts(exercise, answer):
+    "Check that `exercise` calls `answer`, a right answer written otherwise than the notebook's, correct."
+    assert exercise.grade(answer) == 'correct'
+
+
 def covered(exercises, wrong):
     "Check that every exercise has at least two wrong answers listed, and that every name listed is an exercise."
     assert exercises, 'no exercises found'

@@ -1,7 +1,7 @@
 "The checks of notebook 00's exercises reject typical wrong answers, each with a message that says what is wrong."
 import pytest, torch
 
-from exercise_checks import cases, checks, covered, rejects
+from exercise_checks import accepts, cases, checks, covered, rejects
 
 EX = checks('00_exports')
 
@@ -36,3 +36,12 @@ WRONG = {
 def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
 
 def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
+
+
+RIGHT = {'ex2': [lambda y: (y[:, None] == torch.arange(10)).sum(0), lambda y: torch.tensor([(y == d).sum() for d in range(10)])],
+         'ex3': [lambda y: torch.bincount(y, minlength=10).max() / len(y),
+                 lambda y: (y == y.mode().values).float().mean().item()]}
+
+
+@pytest.mark.parametrize('name,answer', [(n, a) for n,answers in RIGHT.items() for a in answers])
+def test_other_right_answers_accepted(name, answer): accepts(EX[name], answer)

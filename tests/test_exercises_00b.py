@@ -1,8 +1,8 @@
 "The checks of notebook 00b's exercises reject typical wrong answers, each with a message that says what is wrong."
-import pytest, statistics, torch
+import numpy as np, pytest, statistics, torch
 
 from exp.measure import check_faster, cpu_peak
-from exercise_checks import cases, checks, covered, rejects
+from exercise_checks import accepts, cases, checks, covered, rejects
 
 EX = checks('00b_measure')
 
@@ -63,3 +63,16 @@ WRONG = {
 def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
 
 def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
+
+
+def calls_by_list(seconds_per_call, min_time=0.05):
+    return next(n for n in (m * 10 ** e for e in range(12) for m in (1, 2, 5)) if n * seconds_per_call >= min_time)
+
+RIGHT = {'ex1': [calls_by_list],
+         'ex2': [lambda timings, fast, slow: min(timings[slow].times) / min(timings[fast].times)],
+         'ex3': [lambda: [np.prod([2, 5, 784, 10]), 8 * np.prod([2, 5, 784, 10]), torch.tensor(15_000), 8000.0]],
+         'ex4': [lambda m, k, n, t, peak: (2 * m * k * n / t.min * 1e-9, 2 * m * k * n / t.min * 1e-9 / peak)]}
+
+
+@pytest.mark.parametrize('name,answer', [(n, a) for n,answers in RIGHT.items() for a in answers])
+def test_other_right_answers_accepted(name, answer): accepts(EX[name], answer)

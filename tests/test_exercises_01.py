@@ -1,7 +1,7 @@
 "The checks of notebook 01's exercises reject typical wrong answers, each with a message that says what is wrong."
 import pytest, torch
 
-from exercise_checks import cases, checks, covered, rejects
+from exercise_checks import accepts, cases, checks, covered, rejects
 
 EX = checks('01_matmul')
 
@@ -51,3 +51,19 @@ WRONG = {
 def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
 
 def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
+
+
+def gram_distances(x):     # |a|² + |b|² - 2 a·b
+    sq = (x * x).sum(1)
+    return sq[:, None] + sq[None, :] - 2 * x @ x.T
+
+RIGHT = {'ex1': [lambda: [torch.Size([8, 7, 6, 5]), None, [3, 3], (256, 256, 3), None, None]],
+         'ex2': [gram_distances, lambda x: torch.cdist(x, x) ** 2],
+         'ex3': [lambda x, w, b: torch.einsum('bi,io->bo', x, w) + b[None]],
+         'ex4': [lambda A, B: torch.einsum('ik,ki->', A, B).item(), lambda A, B: (A * B.T).sum()],
+         'ex5': [lambda x: x - x.mean(0, keepdim=True), lambda x: x - x.sum(0) / x.shape[0]],
+         'ex6': [lambda: 'bi, bj -> bij', lambda: '...i,...j->...ij']}
+
+
+@pytest.mark.parametrize('name,answer', [(n, a) for n,answers in RIGHT.items() for a in answers])
+def test_other_right_answers_accepted(name, answer): accepts(EX[name], answer)

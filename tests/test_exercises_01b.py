@@ -4,7 +4,7 @@ import math
 import numpy as np, pytest, torch
 from numba import njit
 
-from exercise_checks import cases, checks, covered, rejects
+from exercise_checks import accepts, cases, checks, covered, rejects
 from exp.nb_01b import _ikj_kernel
 
 EX = checks('01b_inside_the_operator')
@@ -86,3 +86,26 @@ def test_kij_names_a_result_never_set_to_zero():
                 for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
         return c
     rejects(EX['ex4'], kij_kernel, 'np.empty does not set it to zero')
+
+
+@njit
+def kij_compiled(a, b):    # compiled by the learner, c made with zeros_like's dtype
+    c = np.zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c
+
+def strides_as_array(order, m, k, n):
+    s = {'a': {'i': k, 'k': 1}, 'b': {'k': n, 'j': 1}, 'c': {'i': n, 'j': 1}}
+    return np.array([s[x].get(order[-1], 0) for x in 'abc'])
+
+RIGHT = {'ex1': [lambda m, k, n, s: (2 * m * n * k, 2 * m * n * k / s / 1e9)],
+         'ex2': [lambda overhead, s: (overhead * s * 1e9 / 2) ** (1 / 3)],
+         'ex3': [strides_as_array],
+         'ex4': [kij_compiled],
+         'ex5': [lambda rows, cols, lanes, along: rows * cols if along == 'k' else rows * math.ceil(cols / lanes)]}
+
+
+@pytest.mark.parametrize('name,answer', [(n, a) for n,answers in RIGHT.items() for a in answers])
+def test_other_right_answers_accepted(name, answer): accepts(EX[name], answer)

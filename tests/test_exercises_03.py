@@ -2,7 +2,7 @@
 import pytest, torch
 import torch.nn.functional as F
 
-from exercise_checks import cases, checks, covered, rejects
+from exercise_checks import accepts, cases, checks, covered, rejects
 from exp.nb_03 import DataLoader, Dataset, Sampler, log_softmax, nll
 
 EX = checks('03_minibatch_training')
@@ -123,3 +123,43 @@ def test_mean_loss_names_the_broadcast_of_predictions_against_targets():
             loss = ((model(xb) - yb) ** 2).mean()      # (N, 1) - (N,): an (N, N) table
             loss.backward(); opt.step(); opt.zero_grad()
     rejects(EX['ex7'], train_mse, 'their difference broadcasts to (N, N)')
+
+
+def zero_grad_first(model, loss_func, opt, batches):
+    for xb, yb in batches:
+        opt.zero_grad()
+        loss_func(model(xb), yb).backward()
+        opt.step()
+
+def with_torch_sgd(model, loss_func, opt, batches):
+    sgd = torch.optim.SGD(model.parameters(), lr=opt.lr)
+    for xb, yb in batches:
+        loss_func(model(xb), yb).backward()
+        sgd.step(); sgd.zero_grad()
+
+def mse_divided_by_len(model, opt, batches):
+    for xb, yb in batches:
+        (((model(xb).squeeze(-1) - yb) ** 2).sum() / len(yb)).backward()
+        opt.step(); opt.zero_grad()
+
+def mse_loss_unsqueezed(model, opt, batches):
+    for xb, yb in batches:
+        F.mse_loss(model(xb), yb[:, None]).backward()
+        opt.step(); opt.zero_grad()
+
+class SamplerFiltered(Sampler):
+    def __iter__(self): return (b for b in super().__iter__() if len(b) == self.bs)
+    def __len__(self): return len(range(0, self.n - self.bs + 1, self.bs))
+
+RIGHT = {'ex1': [lambda x: torch.exp(log_softmax(x))],
+         'ex2': [lambda logp, targ: -(torch.eye(logp.shape[1])[targ] * logp).sum(1).mean(),
+                 lambda logp, targ: -(F.one_hot(targ, num_classes=logp.size(-1)) * logp).sum(-1).mean()],
+         'ex3': [SamplerFiltered],
+         'ex4': [lambda: ('shrinks', 'shrinks', 'zigzags', 'blows up')],
+         'ex6': [zero_grad_first, with_torch_sgd],
+         'ex7': [mse_divided_by_len, mse_loss_unsqueezed],
+         'ex8': [lambda tr, va, bs: [DataLoader(tr, bs, shuffle=True), DataLoader(va, len(va))]]}
+
+
+@pytest.mark.parametrize('name,answer', [(n, a) for n,answers in RIGHT.items() for a in answers])
+def test_other_right_answers_accepted(name, answer): accepts(EX[name], answer)
