@@ -35,7 +35,7 @@ lab: install exercises ## Set everything up (first time: a few minutes), then op
 check: install ## Check the install in seconds: Python, the course package, the data, the Jupyter kernel, a lesson's code
 	@$(PY) tools/check.py
 
-exercises: ## Write your copy of each lesson into exercises/, solutions replaced by stubs (a copy there is kept; FORCE=1 replaces it)
+exercises: ## Write your copy of each lesson into exercises/, answers replaced by stubs (a copy there is kept; FORCE=1 replaces them all)
 	@$(PYTHON) tools/exercises.py $(if $(FORCE),--force)
 
 run: $(STAMP) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)

@@ -83,7 +83,7 @@ def describe(x):
 # %% ../nbs/00_exports.ipynb #a480f8a8
 def expect_tensor(got, what='the result'):
     "Check that `got` is a tensor; `Incorrect` names what it is instead."
-    __tracebackhide__ = True   # IPython then shows the check's call and its message, not these helpers
+    __tracebackhide__ = True   # IPython leaves these helpers out of the traceback
     if got is None: raise Incorrect(f"{what} is None: does your function `return` it?")
     if not isinstance(got, torch.Tensor): raise Incorrect(f"{what} should be a tensor, but is {describe(got)}")
 
@@ -102,9 +102,13 @@ def expect_near(got, expected, what='the result', rtol=1e-3, atol=1e-5):
     if not bad.any(): return
     gap = torch.where(bad, (g - e).abs().nan_to_num(math.inf), -1.)
     at = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), gap.shape))
-    if not at: raise Incorrect(f"{what} is {g.item():.6g} where {e.item():.6g} was expected")
-    raise Incorrect(f"{what}: {int(bad.sum())} of {bad.numel()} values differ; the worst, at {list(at)}, is "
-                    f"{g[at].item():.6g} where {e[at].item():.6g} was expected")
+    digits = 6 if f"{g[at].item():.6g}" != f"{e[at].item():.6g}" else 12    # enough to tell them apart
+    worst = f"{g[at].item():.{digits}g} where {e[at].item():.{digits}g} was expected"
+    note = (f" (the result is {got.dtype}, the check works in {expected.dtype}: keep the input's dtype)"
+            if got.is_floating_point() and expected.is_floating_point()
+            and torch.finfo(got.dtype).bits < torch.finfo(expected.dtype).bits else '')
+    if not at: raise Incorrect(f"{what} is {worst}{note}")
+    raise Incorrect(f"{what}: {int(bad.sum())} of {bad.numel()} values differ; the worst, at {list(at)}, is {worst}{note}")
 
 def expect_eq(got, expected, what='your answer'):
     "Check that `got == expected` (tensors: `equals`), for answers that are not tensors of numbers to compare."
@@ -150,6 +154,9 @@ class Exercise:
     def grade(self, answer):
         "'correct' or 'not attempted'; a wrong answer raises `Incorrect`, its message starting with the exercise's name."
         __tracebackhide__ = True
+        if answer is None:
+            raise Incorrect(f"{self.name}: the name you gave the check holds None, not a function (a decorator such as "
+                            "`@patch` leaves its name None: define a plain function, then attach it)")
         if not callable(answer):
             raise Incorrect(f"{self.name}: give the check your function itself, without calling it (got {describe(answer)})")
         try: self.checker(answer)

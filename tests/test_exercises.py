@@ -24,6 +24,13 @@ def test_lessons_have_exercises():
     assert not few, f"lessons with fewer than four exercises: {few}"
 
 
+def test_stub_out_accepts_methods_and_nested_blocks():
+    src = ('class A(B):\n    @property\n    def f(self,\n          x=1):\n        "doc"\n        if x:\n'
+           '            ### BEGIN SOLUTION\n            return 2\n            ### END SOLUTION\n        return 3')
+    new, n = exercises.stub_out(src)
+    assert n == 1 and '            raise NotImplementedError()\n        return 3' in new
+
+
 def test_stub_out_keeps_indentation_and_the_rest():
     src = 'def f(x):\n    "doc"\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n\nf'
     new, n = exercises.stub_out(src)
@@ -33,10 +40,14 @@ def test_stub_out_keeps_indentation_and_the_rest():
 
 
 @pytest.mark.parametrize('src,msg', [
-    ('### BEGIN SOLUTION\nx = 1\n### END SOLUTION', 'line 1: a solution at the top level'),
+    ('### BEGIN SOLUTION\nx = 1\n### END SOLUTION', "line 1: a solution outside a function's body"),
     ('def f():\n    ### BEGIN SOLUTION\n    return 1', "line 2: '### BEGIN SOLUTION' without an '### END SOLUTION'"),
     ('def f():\n    return 1\n    ### END SOLUTION', "line 3: '### END SOLUTION' without"),
     ('def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n', 'line 3'),
+    ('class A:\n    ### BEGIN SOLUTION\n    x = 1\n    ### END SOLUTION', "line 2: a solution outside a function's body"),
+    ('if True:\n    ### BEGIN SOLUTION\n    x = 1\n    ### END SOLUTION', "line 2: a solution outside a function's body"),
+    ('def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION', "line 2: '# BEGIN SOLUTION' is not a marker"),
+    ('def f():\n    ### BEGIN SOLUTION ###\n    return 1\n    ### END SOLUTION', 'is not a marker'),
 ])
 def test_stub_out_refuses_misplaced_markers(src, msg):
     with pytest.raises(ValueError, match=re.escape(msg)): exercises.stub_out(src, 'nb: cell 3')
@@ -58,21 +69,39 @@ def test_copies_clear_outputs_and_keep_a_learners_work(tmp_path):
     assert copy['outputs'] == [] and copy['execution_count'] is None
     assert sorted(p.name for p in out.iterdir()) == ['01_a.ipynb']   # no temporary file left
     (out/'01_a.ipynb').write_text('my answers')
-    assert 'kept' in exercises.write_copies(sorted(src.glob('*.ipynb')), out)[0]
+    assert exercises.write_copies(sorted(src.glob('*.ipynb')), out) == [
+        f"kept 1 copy already in {out}/, which may hold your answers: to refresh one, rename or delete it and run make exercises again"]
     assert (out/'01_a.ipynb').read_text() == 'my answers'
     exercises.write_copies(sorted(src.glob('*.ipynb')), out, force=True)
     assert 'NotImplementedError' in (out/'01_a.ipynb').read_text()
+
+
+def test_a_kept_copy_lacking_newer_exercises_is_named(tmp_path):
+    src = tmp_path/'nbs'; src.mkdir()
+    answer = 'def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION'
+    (src/'01_a.ipynb').write_text(json.dumps(_nb(answer, 'ex1.check(f)')))
+    out = tmp_path/'exercises'
+    exercises.write_copies([src/'01_a.ipynb'], out)
+    (src/'01_a.ipynb').write_text(json.dumps(_nb(answer, 'ex1.check(f)', answer.replace('f()', 'g()'), 'ex2.check(g)')))
+    said = exercises.write_copies([src/'01_a.ipynb'], out)
+    assert said[0] == (f"{out/'01_a.ipynb'} lacks the lesson's newer exercises ex2: copy them from a fresh copy "
+                       "(rename yours, then make exercises)") and said[1].startswith('kept 1 copy')
+
+
+def test_the_checks_cell_is_folded_in_the_copy():
+    nb, _ = exercises.learner_copy(_nb('#| code-fold: true\nex1 = Exercise("ex1", c, "h")', 'print(1)'))
+    assert nb['cells'][0]['metadata'] == {'jupyter': {'source_hidden': True}} and nb['cells'][1]['metadata'] == {}
 
 
 def test_a_misplaced_marker_writes_nothing(tmp_path):
     src = tmp_path/'nbs'; src.mkdir()
     (src/'01_a.ipynb').write_text(json.dumps(_nb('def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION')))
     (src/'02_b.ipynb').write_text(json.dumps(_nb('### BEGIN SOLUTION\nx = 1\n### END SOLUTION')))
-    with pytest.raises(ValueError, match='02_b.ipynb: cell 0, line 1'): exercises.write_copies(sorted(src.glob('*.ipynb')), tmp_path/'out')
+    with pytest.raises(ValueError, match='02_b.ipynb: cell 1, line 1'): exercises.write_copies(sorted(src.glob('*.ipynb')), tmp_path/'out')
     assert not (tmp_path/'out').exists()
     assert exercises.problems(sorted(src.glob('*.ipynb'))) == [
-        '02_b.ipynb: cell 0, line 1: a solution at the top level of a cell; put it inside a function (its stub raises '
-        'NotImplementedError, which would stop Run All there)']
+        "02_b.ipynb: cell 1, line 1: a solution outside a function's body; put it inside a function or a method (its "
+        'stub raises NotImplementedError, which would stop Run All there)']
 
 
 def test_make_exercises_command(tmp_path):

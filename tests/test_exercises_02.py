@@ -117,7 +117,7 @@ WRONG = {
             (LeakyFixedSlope, 'LeakyRelu(0.2)(z) is wrong: it uses the slope 0.1, not self.a'),
             (LeakyInPlace, "LeakyRelu's forward changed its input in place"),
             (LeakyNoGrad, "LeakyRelu's bwd replaced out.g: it should leave the gradient in inp.g"),
-            (LeakyReturns, 'inp.g was not set: the backward pass stores each gradient there (what bwd returns is ignored)')],
+            (LeakyReturns, 'inp.g was not set: each backward pass stores its gradients there')],
     'ex2': [(lambda n_in, a: math.sqrt(2 / n_in), "leaky_std(200, 0.5) is 0.1: that is Kaiming's std for a plain ReLU (a = 0)"),
             (lambda n_in, a: 2 / ((1 + a**2) * n_in), 'that is a variance: the std is its square root'),
             (lambda n_in, a: math.sqrt(2 / ((1 + a) * n_in)), 'its variance by a², not a'),

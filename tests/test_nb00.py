@@ -131,3 +131,14 @@ def test_exercise_names_a_test_helpers_failure():
     ex = Exercise('ex9', lambda f: test_eq(f(2), 4), '')
     with pytest.raises(Incorrect, match=r'^ex9: ==') as e: ex.grade(lambda x: x + 1)
     assert '3' in str(e.value) and '4' in str(e.value)
+
+
+def test_expect_near_says_when_a_lower_precision_hides_the_difference():
+    e = torch.tensor([0.8990149841], dtype=torch.float64)
+    with pytest.raises(Incorrect, match=r'is 0\.89901\d+ where 0\.8990149841 was expected \(the result is torch\.float32, '
+                                        r"the check works in torch\.float64: keep the input's dtype\)"):
+        expect_near(e.float(), e, rtol=1e-9, atol=1e-12)
+
+
+def test_exercise_names_a_name_left_none():
+    with pytest.raises(Incorrect, match='holds None, not a function'): Exercise('ex9', _double_check, '').grade(None)

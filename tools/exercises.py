@@ -2,45 +2,63 @@
 
     python tools/exercises.py [--out exercises] [--force]
 
-In nbs/ each exercise's solution sits between nbgrader's marker lines, inside a function:
+In nbs/ each exercise's solution sits between nbgrader's marker lines, inside a function (or a method):
 
-    def distances(x):
+    def sq_distances(x):
         ### BEGIN SOLUTION
         return ...
         ### END SOLUTION
 
 A learner's copy replaces each marked region by a stub at the markers' indentation,
 
-    def distances(x):
+    def sq_distances(x):
         # YOUR CODE HERE
         raise NotImplementedError()
 
-so that the exercise's check says "not attempted yet" and Run All goes on; its outputs are cleared. A copy already
-in `exercises/` is kept, since it may hold your answers: delete it (or pass --force) for a fresh one. Each copy is
-written beside its final name, then renamed, so none is ever half-written.
+so that the exercise's check says "not attempted yet" and Run All goes on; its outputs are cleared, and the cell of
+checks is folded. A copy already in `exercises/` is kept, since it may hold your answers (it is named when the lesson
+has exercises it lacks): rename or delete it for a fresh one (--force replaces them all). Each copy is written
+beside its final name, then renamed, so none is ever half-written.
 """
-import argparse, json, os, sys
+import argparse, json, os, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
 STUB = ['# YOUR CODE HERE', 'raise NotImplementedError()']
+FOLDED = '#| code-fold: true'   # the first line of a cell the website folds: each lesson's checks
 
 
 def _indent(line): return line[:len(line) - len(line.lstrip())]
 
 
+def _in_function(lines, n):
+    "Is line `n` (0-based) of `lines` inside the body of a `def`, so that its stub only raises when the function is called?"
+    width = len(_indent(lines[n]))
+    for line in reversed(lines[:n]):
+        code = line.strip()
+        if not code or code.startswith(('#', '@')) or len(_indent(line)) >= width: continue
+        if code.startswith(('def ', 'async def ')): return True
+        width = len(_indent(line))   # an enclosing block of another kind (class, if, for, with): look further out
+        if not width: return False
+    return False
+
+
 def stub_out(src, where='cell'):
     """`src` with each solution region replaced by a stub, and how many regions it had. A `ValueError` naming `where`
-    and the line: a marker without its pair, or a region at the top level of the cell (its stub would stop Run All)."""
-    out, start = [], None
-    for n,line in enumerate(src.splitlines(keepends=True), 1):
+    and the line: a marker without its pair, a marker misspelt, or a region outside a function's body (its stub
+    would raise as the cell runs, and stop Run All there)."""
+    out, start, lines = [], None, src.splitlines(keepends=True)
+    for n,line in enumerate(lines, 1):
         mark = line.strip()
+        if mark not in (BEGIN, END) and re.search(r'\b(BEGIN|END) SOLUTION\b', line):
+            raise ValueError(f"{where}, line {n}: {mark!r} is not a marker: write {BEGIN!r} or {END!r} exactly, alone on "
+                             "its line (else the answer would stay in the learner's copy)")
         if mark == BEGIN:
             if start is not None: raise ValueError(f"{where}, line {n}: {BEGIN!r} inside the region opened on line {start}")
-            if not _indent(line):
-                raise ValueError(f"{where}, line {n}: a solution at the top level of a cell; put it inside a function "
-                                 "(its stub raises NotImplementedError, which would stop Run All there)")
+            if not _in_function(lines, n - 1):
+                raise ValueError(f"{where}, line {n}: a solution outside a function's body; put it inside a function or "
+                                 "a method (its stub raises NotImplementedError, which would stop Run All there)")
             start, pad = n, _indent(line)
             out += [pad + s + '\n' for s in STUB]
         elif mark == END:
@@ -55,12 +73,20 @@ def stub_out(src, where='cell'):
 def learner_copy(nb, name='notebook'):
     "The notebook `nb` (its JSON as a dict) with its solutions stubbed out and every output cleared; and how many stubs."
     nb, stubs = json.loads(json.dumps(nb)), 0
-    for n,cell in enumerate(nb['cells']):
+    for n,cell in enumerate(nb['cells'], 1):
         if cell['cell_type'] != 'code': continue
         src, k = stub_out(''.join(cell['source']), f"{name}: cell {n}")
         cell['source'], stubs = src.splitlines(keepends=True), stubs + k
         cell['outputs'], cell['execution_count'] = [], None
+        if src.startswith(FOLDED):   # the checks: folded in JupyterLab too, as on the website
+            cell['metadata'] = {**cell['metadata'], 'jupyter': {'source_hidden': True}}
     return nb, stubs
+
+
+def checked(nb):
+    "The names of the exercises the notebook `nb` (its JSON as a dict) checks: `ex2` for a line `ex2.check(...)`."
+    return {m.group(1) for c in nb['cells'] if c['cell_type'] == 'code'
+            for m in re.finditer(r'^(\w+)\.check\(', ''.join(c['source']), re.M)}
 
 
 def problems(nbs):
@@ -81,16 +107,22 @@ def write_copies(nbs, out, force=False):
         if stubs: copies[Path(path).name] = (nb, stubs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    done = []
+    done, kept = [], []
     for name,(nb,stubs) in copies.items():
         dest = out/name
         if dest.exists() and not force:
-            done.append(f"kept {dest} (it may hold your answers; delete it, or pass --force, for a fresh copy)")
+            kept.append(name)
+            try: missing = sorted(checked(nb) - checked(json.loads(dest.read_text(encoding='utf-8'))))
+            except (ValueError, KeyError, TypeError): missing = []
+            if missing: done.append(f"{dest} lacks the lesson's newer exercises {', '.join(missing)}: copy them from a "
+                                    f"fresh copy (rename yours, then make exercises)")
             continue
         part = dest.with_name(f'.{name}.part')
         part.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
         os.replace(part, dest)
         done.append(f"wrote {dest}: {stubs} stub(s) to fill in")
+    if kept: done.append(f"kept {len(kept)} cop{'y' if len(kept) == 1 else 'ies'} already in {out}/, which may hold your "
+                         "answers: to refresh one, rename or delete it and run make exercises again")
     return done
 
 
