@@ -209,3 +209,10 @@ RIGHT = {'ex1': [LeakyClamp],
 
 @pytest.mark.parametrize('name,answer', [(n, a) for n,answers in RIGHT.items() for a in answers])
 def test_other_right_answers_accepted(name, answer): accepts(EX[name], answer)
+
+
+def test_check_lin_must_check_the_loss_asked_for():
+    def check_lin(layer, x):   # a self-consistent check, but of the loss sum(Y)
+        out = layer(x); out.g = torch.ones_like(out); layer.backward()
+        return grad_check(lambda: layer(x).sum(), [x, layer.w, layer.b], [x.g, layer.w.g, layer.b.g])
+    rejects(EX['ex3'], check_lin, 'checks the gradients of another loss')
