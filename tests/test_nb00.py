@@ -142,3 +142,12 @@ def test_expect_near_says_when_a_lower_precision_hides_the_difference():
 
 def test_exercise_names_a_name_left_none():
     with pytest.raises(Incorrect, match='holds None, not a function'): Exercise('ex9', _double_check, '').grade(None)
+
+
+def test_expect_number_takes_a_number_in_any_form_a_learner_returns_it():
+    from exp.nb_00 import expect_number
+    assert [expect_number(x) for x in (3, 2.5, np.float32(0.5), np.int64(7), torch.tensor(4.), torch.ones(1, 1))] == [3., 2.5, .5, 7., 4., 1.]
+    with pytest.raises(Incorrect, match=r'^f\(2\) is None: does your function `return` it\?$'): expect_number(None, 'f(2)')
+    with pytest.raises(Incorrect, match=r'should be a number, but is a tensor of shape \(2,\)'): expect_number(torch.ones(2))
+    with pytest.raises(Incorrect, match='should be a number, but is bool True'): expect_number(True)
+    with pytest.raises(Incorrect, match="should be a number, but is str '3'"): expect_number('3')
