@@ -6,6 +6,9 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 STAMP   := $(VENV)/.installed
+GPU_STAMP := $(VENV)/.installed-gpu
+# Triton (the extra '.[gpu]', about 1 GB): for contributors and CI always, for learners only on a machine with an NVIDIA GPU
+GPU_EXTRA := $(if $(shell command -v nvidia-smi),$(GPU_STAMP))
 WORKERS ?= 2
 NBS     ?= nbs/*.ipynb
 NB      ?=
@@ -28,8 +31,12 @@ $(STAMP): setup.py settings.ini
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (dl-foundations)' >/dev/null
 	touch $@
 
+$(GPU_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,gpu]'
+	touch $@
+
 ##@ For learners
-lab: install exercises ## Set everything up (first time: a few minutes), then open the course in JupyterLab (ARGS='--port 9999' etc.)
+lab: install $(GPU_EXTRA) exercises ## Set everything up (first time: a few minutes), then open the course in JupyterLab (ARGS='--port 9999' etc.)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/README.md $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 check: install ## Check the install in seconds: Python, the course package, the data, the Jupyter kernel, a lesson's code
@@ -38,10 +45,10 @@ check: install ## Check the install in seconds: Python, the course package, the 
 exercises: ## Write your copy of each lesson into exercises/, answers replaced by stubs (a copy there is kept; FORCE=1 replaces them all)
 	@$(PYTHON) tools/exercises.py $(if $(FORCE),--force)
 
-run: $(STAMP) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
+run: $(STAMP) $(GPU_EXTRA) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
 	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)
 
-bench: $(STAMP) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s)
+bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s)
 	$(PY) -m exp.bench $(WIDE) $(ARGS)
 
 docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)
@@ -57,15 +64,15 @@ data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, else ~/.cache/dl-foundat
 export: $(STAMP) ## Check the notebooks, write exp/ from them (nbdev_export on a scratch copy) and clean them (nbdev_clean)
 	$(PY) tools/export.py
 
-test: $(STAMP) data ## Run everything CI checks: gates, every notebook top to bottom, pytest
+test: $(GPU_STAMP) data ## Run everything CI checks: gates, every notebook top to bottom, pytest
 	$(PY) tools/gates.py lint exports clean outputs
 	$(MAKE) --no-print-directory test-nbs NB=
 	$(BIN)/pytest -q -n $(WORKERS) tests
 
-test-nbs: $(STAMP) data ## Run the notebooks top to bottom while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
+test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
 	$(PY) tools/busy.py $(BUSY) -- $(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
 
-outputs: $(STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pick some), then clean them
+outputs: $(GPU_STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pick some), then clean them
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NBS)
 	$(BIN)/nbdev_clean
 

@@ -7,9 +7,9 @@ __all__ = ['SECTIONS', 'TRAIN_ROWS', 'FULL', 'QUICK', 'RESULT_FILES', 'parse_siz
            'matmul_targets', 'run_backward', 'run_autograd', 'run_train', 'write_results', 'wide_vector_env', 'main']
 
 # %% ../nbs/99_bench.ipynb #2b592504
-from .nb_01b import *
-from . import nb_01b
-__all__ = nb_01b.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
+from .nb_01c import *
+from . import nb_01c
+__all__ = nb_01c.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
 # %% ../nbs/99_bench.ipynb #cfcab90d
 import argparse, csv, json, math, os, platform, re, shutil, subprocess, sys, tempfile, time
@@ -22,9 +22,9 @@ from .nb_03 import train_mnist
 # %% ../nbs/99_bench.ipynb #4746a409
 SECTIONS = ('matmul', 'backward', 'autograd', 'train')
 TRAIN_ROWS = 50_000   # images in the training set: the most the backward section can use
-FULL = dict(sizes='5x784x10,50000x784x10,1024x1024x1024', peak_sizes='2048,4096', repeats=5, min_time=0.05,
+FULL = dict(sizes='5x784x10,50000x784x10,1024x1024x1024', gpu_sizes='1024x1024x1024,4096x4096x4096', peak_sizes='2048,4096', repeats=5, min_time=0.05,
             max_call=2.0, only='matmul,backward,autograd,train', rows=50_000)
-QUICK = dict(sizes='5x784x10,1024x1024x1024', peak_sizes='2048', repeats=3, min_time=0.01,
+QUICK = dict(sizes='5x784x10,1024x1024x1024', gpu_sizes='1024x1024x1024', peak_sizes='2048', repeats=3, min_time=0.01,
              max_call=0.5, only='matmul,backward,autograd', rows=10_000)
 
 def parse_size(s):
@@ -59,7 +59,8 @@ def parse_args(argv=None):
     p.add_argument('--quick', action='store_true', help='a smaller run, under half a minute')
     p.add_argument('--only', type=_list(), help=f"sections to run, from {','.join(SECTIONS)} (default: {FULL['only']}; quick: {QUICK['only']})")
     p.add_argument('--sizes', type=_list(parse_size), help=f"matmul sizes MxKxN (default {FULL['sizes']}; quick: {QUICK['sizes']})")
-    p.add_argument('--rungs', type=_list(), help=f"matmul rungs to run (default: all: {','.join(LADDER)})")
+    p.add_argument('--gpu-sizes', type=_list(parse_size), help=f"matmul sizes for the GPU rungs, where there is a GPU (default {FULL['gpu_sizes']}; quick: {QUICK['gpu_sizes']})")
+    p.add_argument('--rungs', type=_list(), help=f"matmul rungs to run (default: all: {','.join(LADDER)}, and {','.join(GPU_RUNGS)} where there is a GPU)")
     p.add_argument('--dtype', choices=['float32', 'float64'], default='float32', help='dtype of the matmul section (default float32)')
     p.add_argument('--repeats', type=_number(int, 1), help=f"timed runs per measurement (default {FULL['repeats']}; quick: {QUICK['repeats']})")
     p.add_argument('--min-time', type=_number(float, 0), help=f"seconds each timed run lasts at least (default {FULL['min_time']}; quick: {QUICK['min_time']})")
@@ -71,11 +72,12 @@ def parse_args(argv=None):
     p.add_argument('--out', type=Path, default=Path('bench-results'), help='folder for results.json, matmul.csv, matmul.png')
     args = p.parse_args(argv)
     defaults = QUICK if args.quick else FULL
-    for name,conv in [('only', _list()), ('sizes', _list(parse_size)), ('peak_sizes', _list(int)), ('repeats', int),
+    for name,conv in [('only', _list()), ('sizes', _list(parse_size)), ('gpu_sizes', _list(parse_size)), ('peak_sizes', _list(int)), ('repeats', int),
                       ('min_time', float), ('max_call', float), ('rows', int)]:
         if getattr(args, name) is None: setattr(args, name, conv(defaults[name]) if isinstance(defaults[name], str) else defaults[name])
     if bad := set(args.only) - set(SECTIONS): p.error(f"unknown section(s) {', '.join(sorted(bad))}; choose from {', '.join(SECTIONS)}")
-    if args.rungs and (bad := set(args.rungs) - set(LADDER)): p.error(f"unknown rung(s) {', '.join(sorted(bad))}; choose from {', '.join(LADDER)}")
+    if args.rungs and (bad := set(args.rungs) - set(LADDER) - set(GPU_RUNGS)):
+        p.error(f"unknown rung(s) {', '.join(sorted(bad))}; choose from {', '.join(LADDER)} and, where there is a GPU, {', '.join(GPU_RUNGS)}")
     return args
 
 # %% ../nbs/99_bench.ipynb #1149a4eb
@@ -86,7 +88,7 @@ def _cpu_model():
 
 def machine_info(dtype=torch.float32, threads=None):
     "What a benchmark ran on: CPU, cores, threads, SIMD, library versions, BLAS and the theoretical peaks (CPU on `threads` cores, GPU)."
-    peak,gpu = cpu_peak(dtype, cores=threads),gpu_peak()
+    peak,gpu,tf32 = cpu_peak(dtype, cores=threads),gpu_peak(),gpu_peak(tf32=True)
     blas = re.search(r'BLAS_INFO=(\w+)', torch.__config__.show())
     return dict(cpu=_cpu_model(), cores=peak.cores, torch_threads=torch.get_num_threads(), numba_threads=numba.get_num_threads(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), blas=blas.group(1) if blas else None,
@@ -94,7 +96,8 @@ def machine_info(dtype=torch.float32, threads=None):
                 theoretical_peak=repr(peak), theoretical_peak_gflops=peak.gflops,
                 numba_cpu_features=os.environ.get('NUMBA_CPU_FEATURES'),
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-                gpu_peak=repr(gpu) if gpu else None, gpu_peak_gflops=gpu.gflops if gpu else None)
+                gpu_peak=repr(gpu) if gpu else None, gpu_peak_gflops=gpu.gflops if gpu else None,
+                gpu_tf32_peak=repr(tf32) if tf32 else None, gpu_tf32_peak_gflops=tf32.gflops if tf32 else None)
 
 # %% ../nbs/99_bench.ipynb #bede50cd
 def _progress(i, total, row):
@@ -103,12 +106,14 @@ def _progress(i, total, row):
     print(f"  [{i:>3}/{total}] {'x'.join(map(str, row.size)):>16} {row.rung:<12} {done}", flush=True)
 
 def run_matmul(args, machine):
-    "Section `matmul`: time the ladder at `args.sizes`, add the ratios and peaks, and read off the targets."
+    "Section `matmul`: time the ladder at `args.sizes` (and the GPU rungs at `args.gpu_sizes`), add the ratios and peaks, read off the targets."
     dtype = getattr(torch, args.dtype)
-    rungs = {k: v for k,v in LADDER.items() if not args.rungs or k in args.rungs}
+    wanted = lambda k: not args.rungs or k in args.rungs
+    rungs = {k: v for k,v in LADDER.items() if wanted(k)}
     gpu,note = gpu_rungs()
+    gpu = {k: v for k,v in gpu.items() if wanted(k)}
+    if gpu and dtype != torch.float32: gpu,note = {},note + f"; GPU rungs skipped: they multiply float32, not {args.dtype}"
     print(f"  {note}", flush=True)
-    rungs.update(gpu)
     practical,practical_n = None,None
     if args.peak_sizes:
         print(f"  practical peak: torch @ on {', '.join(f'{n}x{n}' for n in args.peak_sizes)} {args.dtype} ...", flush=True)
@@ -119,9 +124,19 @@ def run_matmul(args, machine):
     best_torch = max((r for r in rows if r.rung == 'torch' and r.measured), key=lambda r: r.gflops, default=None)
     if best_torch and best_torch.gflops > (practical or 0):      # the best torch @ seen anywhere
         practical,practical_n = best_torch.gflops,'x'.join(map(str, best_torch.size))
-    add_ratios(rows, peaks={'cpu': machine['theoretical_peak_gflops'], 'cuda': machine['gpu_peak_gflops']})
-    return dict(rows=rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
-                targets=matmul_targets(rows))
+    add_ratios(rows, peaks={'cpu': machine['theoretical_peak_gflops']})
+    gpu_rows = _run_gpu(gpu, args) if gpu else []
+    add_ratios(gpu_rows, base='cuda naive', ref='torch cuda', peaks={'cuda': machine['gpu_peak_gflops'], 'cuda tf32': machine['gpu_tf32_peak_gflops']})
+    return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
+                targets={**matmul_targets(rows), **gpu_targets(gpu_rows)})
+
+def _run_gpu(rungs, args):
+    "The GPU rungs' `LadderRow`s at `args.gpu_sizes`, after tuning the Triton kernel for each size (so that no timing includes the tuning)."
+    if any(k.startswith('triton') for k in rungs):
+        print(f"  tuning the Triton kernel for {', '.join('x'.join(map(str, s)) for s in args.gpu_sizes)} ...", flush=True)
+        for size in args.gpu_sizes:
+            for tf32 in (False, True): tune_triton(*size, tf32)
+    return measure_ladder(rungs, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call, progress=_progress)
 
 # %% ../nbs/99_bench.ipynb #06862b1a
 def _target(name, row, value):
@@ -177,14 +192,20 @@ def _autograd_line(ag):
     return f"autograd, on {ag['rows']:,} images (fastest runs): " + TARGETS['autograd'].report(ag['engine_vs_autograd'])
 
 # %% ../nbs/99_bench.ipynb #474b11b8
-def run_train(args):
-    "Section `train`: notebook 03's `train_mnist()`, its training and wall time and its validation accuracy."
-    print("  training on MNIST with notebook 03's defaults ...", flush=True)
+def _train_on(device):
+    "notebook 03's `train_mnist()` with its defaults on `device`: its accuracy, training and wall seconds, and whether it met the targets."
+    print(f"  training on MNIST with notebook 03's defaults, on the {device.upper()} ...", flush=True)
     start = time.perf_counter()
-    res = train_mnist()
+    res = train_mnist(device=device)
     wall = time.perf_counter() - start
     return dict(seconds=res.seconds, wall_seconds=wall, accuracy=res.accuracy,
                 met=TARGETS['accuracy'].met(res.accuracy) and TARGETS['train_seconds'].met(res.seconds))
+
+def run_train(args):
+    "Section `train`: notebook 03's `train_mnist()` on the CPU, and under `gpu` on the GPU where there is one."
+    out = _train_on('cpu')
+    if torch.cuda.is_available(): out['gpu'] = _train_on('cuda')
+    return out
 
 # %% ../nbs/99_bench.ipynb #ff7a55d9
 def _plain(x):
@@ -250,8 +271,9 @@ def _report(results):
         lines.append(f"backward, on {bw['rows']:,} images (fastest runs): " + TARGETS['backward'].report(bw['hand_vs_autograd']))
     if (ag := results.get('autograd')) is not None: lines.append(_autograd_line(ag))
     if (tr := results.get('train')) is not None:
-        lines += [f"train ({tr['wall_seconds']:.1f} s in all): " + TARGETS['accuracy'].report(tr['accuracy']),
-                  f"train: " + TARGETS['train_seconds'].report(tr['seconds'])]
+        for where,t in [('CPU', tr)] + ([('GPU', tr['gpu'])] if 'gpu' in tr else []):
+            lines += [f"train, {where} ({t['wall_seconds']:.1f} s in all): " + TARGETS['accuracy'].report(t['accuracy']),
+                      f"train, {where}: " + TARGETS['train_seconds'].report(t['seconds'])]
     lines += [f"{name}: skipped, {why}" for name,why in results.get('skipped', {}).items()]
     return '\n'.join(lines)
 

@@ -205,6 +205,8 @@ def _fp32_lanes_per_sm(major, minor):
     "float32 lanes (FMA units) per SM for an NVIDIA compute capability `major.minor`."
     return 64 if (major, minor) in {(6, 0), (7, 0), (7, 2), (7, 5), (8, 0)} else 128
 
+_TF32_FMA_PER_SM = {(8, 0): 512, (8, 6): 128, (8, 9): 128, (9, 0): 1024}   # dense TF32 multiply-adds per SM per clock (NVIDIA's whitepapers)
+
 def _gpu_mhz(props):
     "The GPU's maximum SM clock in MHz, from PyTorch's properties or `nvidia-smi`, or None."
     if getattr(props, 'clock_rate', None): return props.clock_rate / 1e3          # PyTorch reports kHz
@@ -216,14 +218,16 @@ def _gpu_mhz(props):
         except (OSError, subprocess.SubprocessError, ValueError, IndexError): return None
     return None
 
-def gpu_peak(props=None, mhz=None):
-    "The float32 theoretical peak of a CUDA GPU (default: the current one), or None where PyTorch sees none."
+def gpu_peak(props=None, mhz=None, tf32=False):
+    "The theoretical peak of a CUDA GPU (default: the current one), float32 or, with `tf32`, its tensor cores' TF32; None where PyTorch sees no GPU or the TF32 rate is unknown."
     if props is None:
         if not torch.cuda.is_available(): return None
         props = torch.cuda.get_device_properties(torch.cuda.current_device())
+    cc = (props.major, props.minor)
+    lanes = _TF32_FMA_PER_SM.get(cc) if tf32 else _fp32_lanes_per_sm(*cc)
+    if lanes is None: return None
     mhz = mhz or _gpu_mhz(props)
-    return Peak(props.multi_processor_count, _fp32_lanes_per_sm(props.major, props.minor), 1,
-                None if mhz is None else mhz / 1e3, device='cuda')
+    return Peak(props.multi_processor_count, lanes, 1, None if mhz is None else mhz / 1e3, device='cuda')
 
 # %% ../nbs/00b_measure.ipynb #519104a4
 def practical_peak(sizes=(2048, 4096), dtype=torch.float32, repeats=3):
@@ -313,7 +317,7 @@ def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, 
 
 def _measure_rung(name, f, size, a, b, per_flop, repeats, min_time, max_call):
     "The `LadderRow` of rung `f` at `size`; `per_flop` carries each rung's seconds per FLOP on to the next size."
-    info = dict(dtype=str(a.dtype).removeprefix('torch.'), device=getattr(f, 'device', 'cpu'))
+    info = dict(dtype=getattr(f, 'precision', None) or str(a.dtype).removeprefix('torch.'), device=getattr(f, 'device', 'cpu'))   # a rung may say it multiplies in TF32
     guess = _estimate(f, a, b, per_flop.get(name, 0), max_call)
     if guess > max_call: return LadderRow(name, *size, skipped=f"about {fmt_time(guess)} per call", **info)
     first = _first_call(f, a, b, max_call)
@@ -325,13 +329,13 @@ def _measure_rung(name, f, size, a, b, per_flop, repeats, min_time, max_call):
 
 # %% ../nbs/00b_measure.ipynb #2cde0886
 def add_ratios(rows, base='loops', ref='torch', peaks=None):
-    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[row.device]` GFLOP/s)."
+    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[row.device]` GFLOP/s, or of `peaks['cuda tf32']` for a TF32 row on `'cuda'`)."
     by = {(r.rung, r.size): r for r in rows if r.measured}
     for r in rows:
         if not r.measured: continue
         if (b := by.get((base, r.size))): r.x_base = b.median / r.median
         if (f := by.get((ref, r.size))): r.vs_ref = f.median / r.median
-        if (peak := (peaks or {}).get(r.device)): r.pct_peak = 100 * r.gflops / peak
+        if (peak := (peaks or {}).get(f'{r.device} {r.dtype}') or (peaks or {}).get(r.device)): r.pct_peak = 100 * r.gflops / peak
     return rows
 
 def ladder_legend(base='loops', ref='torch'):
@@ -341,7 +345,7 @@ def ladder_legend(base='loops', ref='torch'):
         f"x {base}: how many times faster than the rung '{base}' at the same size",
         f"vs {ref}: speed relative to the rung '{ref}' at the same size (above 1: faster than it)",
         "GFLOP/s: billions of floating-point operations per second, counting 2*m*k*n per product",
-        "% peak: % of the theoretical peak of the device the row ran on (cpu rows: this CPU's, all cores; cuda rows: the GPU's)"])
+        "% peak: % of the theoretical peak of the device the row ran on (cpu rows: this CPU's, on the cores counted; cuda rows: the GPU's, TF32 rows its TF32 peak)"])
 
 def ladder_table(rows, base='loops', ref='torch', legend=True):
     "A text table of the `LadderRow` rows: median, IQR, speed-up over `base`, speed relative to `ref`, GFLOP/s, % of peak; then a legend."
@@ -408,4 +412,7 @@ TARGETS = {
     'autograd': Target("notebook 02b's engine: forward + backward time relative to autograd's", '<=', 1.5),
     'accuracy': Target("train_mnist's validation accuracy", '>=', 0.97, '.2%'),
     'train_seconds': Target("train_mnist's training time in seconds", '<=', 60, '.1f'),
+    'triton_fp32': Target("our Triton kernel's speed relative to cuBLAS (torch @ on the GPU), FP32", '>=', 0.85, size='4096x4096x4096'),
+    'triton_tf32': Target("our Triton kernel's speed relative to cuBLAS, both TF32", '>=', 0.6, size='4096x4096x4096'),
+    'numba_cuda': Target("the best numba.cuda kernel's speed relative to cuBLAS, FP32", '>=', 0.25, size='4096x4096x4096'),
 }

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ROW_BLOCK', 'PARALLEL_MIN_WORK', 'TILE_BYTES', 'MICRO_ROWS', 'PANEL_BYTES', 'COMPILED_RUNGS', 'LADDER', 'matmul_jit',
-           'matmul_ikj', 'matmul_fastmath', 'matmul_parallel', 'matmul_tiled', 'matmul_micro', 'gpu_rungs']
+           'matmul_ikj', 'matmul_fastmath', 'matmul_parallel', 'matmul_tiled', 'matmul_micro']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -208,47 +208,3 @@ def matmul_micro(a, b):
 COMPILED_RUNGS = {'jit': matmul_jit, 'ikj': matmul_ikj, 'fastmath': matmul_fastmath,
                   'parallel': matmul_parallel, 'tiled': matmul_tiled, 'micro': matmul_micro}
 LADDER = {**RUNGS, **COMPILED_RUNGS}
-
-# %% ../nbs/01b_inside_the_operator.ipynb #41da8932
-class _OnGPU:
-    "A rung that multiplies on the GPU, copying its inputs there at the first call for them (so timings exclude the copies)."
-    device = 'cuda'     # `measure_ladder` records the rung's rows on this device
-    def __init__(self, f): self.f,self.key,self.args = f,None,None
-    def __call__(self, a, b):
-        check_matmul_args(a, b)
-        key = (a.data_ptr(), b.data_ptr(), a.shape, b.shape, a.dtype)
-        if key != self.key: self.key,self.args = key,(a.cuda(), b.cuda())
-        c = self.f(*self.args)
-        torch.cuda.synchronize()
-        return c
-
-def _numba_cuda_matmul():
-    "A `(a, b) -> c` matmul for CUDA tensors with a numba.cuda kernel, one thread per element of `c`."
-    from numba import cuda
-    @cuda.jit
-    def kernel(a, b, c):
-        i,j = cuda.grid(2)
-        if i < c.shape[0] and j < c.shape[1]:
-            s = a[i, 0] * 0
-            for k in range(a.shape[1]): s += a[i,k] * b[k,j]
-            c[i,j] = s
-    def matmul(a, b):
-        c = torch.empty(a.shape[0], b.shape[1], dtype=a.dtype, device=a.device)
-        grid = ((a.shape[0] + 15) // 16, (b.shape[1] + 15) // 16)
-        kernel[grid, (16, 16)](cuda.as_cuda_array(a), cuda.as_cuda_array(b), cuda.as_cuda_array(c))
-        return c
-    return matmul
-
-def gpu_rungs():
-    "GPU rungs where a CUDA GPU is available (`torch @` there, and a numba.cuda kernel if it runs), and a note on what was skipped."
-    if not torch.cuda.is_available(): return {},"no CUDA GPU visible to PyTorch: GPU rungs skipped"
-    rungs,notes = {'torch cuda': _OnGPU(torch.matmul)},[]
-    try:
-        from numba import cuda
-        if not cuda.is_available(): raise RuntimeError("numba.cuda finds no usable GPU or CUDA toolkit")
-        f = _OnGPU(_numba_cuda_matmul())
-        x = torch.randn(33, 17)
-        if not near(f(x, x.t()).cpu(), x @ x.t()): raise RuntimeError("its result differs from torch @")
-        rungs['numba cuda'] = f
-    except Exception as e: notes.append(f"numba.cuda kernel skipped ({e})")
-    return rungs,'; '.join([f"GPU: {torch.cuda.get_device_name()}"] + notes)

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['TrainResult', 'logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'CrossEntropy', 'accuracy', 'Layers', 'hand_mlp',
-           'Optimizer', 'Dataset', 'Sampler', 'collate', 'DataLoader', 'evaluate', 'backward', 'fit', 'train_mnist']
+           'Optimizer', 'Dataset', 'Sampler', 'collate', 'DataLoader', 'evaluate', 'backward', 'fit', 'pick_device',
+           'train_mnist']
 
 # %% ../nbs/03_minibatch_training.ipynb #d289af3c
 from .nb_02 import *
@@ -81,9 +82,9 @@ class Layers:
         return [getattr(l, k) for l in self.layers for k in ('w', 'b') if hasattr(l, k)]
     def __repr__(self): return 'Layers(\n' + ''.join(f'  {l!r}\n' for l in self.layers) + ')'
 
-def hand_mlp(n_in, nh, n_out):
-    "The network `n_in -> nh -> n_out` with a ReLU, as hand-written `Layers` with Kaiming weights."
-    w1, b1, w2, b2 = init_params(n_in, nh, n_out)
+def hand_mlp(n_in, nh, n_out, device=None):
+    "The network `n_in -> nh -> n_out` with a ReLU, as hand-written `Layers` with Kaiming weights (drawn on the CPU, then moved to `device`)."
+    w1, b1, w2, b2 = (p.to(device) for p in init_params(n_in, nh, n_out))
     return Layers(Lin(w1, b1), Relu(), Lin(w2, b2))
 
 # %% ../nbs/03_minibatch_training.ipynb #6483dc7f
@@ -149,11 +150,12 @@ class DataLoader:
     def __repr__(self): return f"DataLoader({len(self.ds)} items, bs={self.bs}, shuffle={self.sampler.shuffle}, {len(self)} batches)"
 
 # %% ../nbs/03_minibatch_training.ipynb #8a4b9872
-def evaluate(model, loss_func, dl):
-    "Mean loss and accuracy of `model` over the batches of `dl`, each batch weighted by its size."
+def evaluate(model, loss_func, dl, device=None):
+    "Mean loss and accuracy of `model` over the batches of `dl` (moved to `device` if given), each batch weighted by its size."
     tot_loss, tot_acc, count = 0., 0., 0
     with torch.no_grad():
         for xb, yb in dl:
+            if device is not None: xb, yb = xb.to(device), yb.to(device)
             out = model(xb)
             tot_loss += loss_func(out, yb).item() * len(yb)
             tot_acc += accuracy(out, yb).item() * len(yb)
@@ -177,8 +179,8 @@ def _set_lr(opt, lr):
         for g in opt.param_groups: g['lr'] = lr
     else: opt.lr = lr
 
-def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True):
-    "Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring on `valid_dl` after each: a dict of lists."
+def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True, device=None):
+    "Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring on `valid_dl` after each, each batch moved to `device` if given: a dict of lists."
     _check_sizes(epochs=epochs)
     lrs = None if sched is None else [sched(e) for e in range(epochs)]    # checked before the first step
     for e, lr in enumerate(lrs or []): _check_positive(f"sched({e}), the learning rate of epoch {e},", lr)
@@ -189,6 +191,7 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
         _set_mode(model, True)
         tot, count = 0., 0
         for xb, yb in (progress_bar(train_dl, parent=mb) if progress else train_dl):
+            if device is not None: xb, yb = xb.to(device), yb.to(device)
             loss = loss_func(model(xb), yb)
             backward(model, loss_func, loss)
             opt.step()
@@ -198,26 +201,35 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
         hist['lr'].append(_get_lr(opt)); hist['train_loss'].append(tot / count)
         if valid_dl is not None:
             _set_mode(model, False)
-            vl, va = evaluate(model, loss_func, valid_dl)
+            vl, va = evaluate(model, loss_func, valid_dl, device)
             hist['valid_loss'].append(vl); hist['valid_acc'].append(va)
             if progress: mb.write(f"epoch {epoch}: train loss {tot/count:.4f}, valid loss {vl:.4f}, accuracy {va:.2%}")
     return hist
 
+# %% ../nbs/03_minibatch_training.ipynb #e5fa1887
+def pick_device(device=None):
+    "`device` as a `torch.device`, by default the GPU where PyTorch sees one, else the CPU; a clear error for a GPU that is not there."
+    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: PyTorch sees no CUDA GPU here (torch {torch.__version__}); use 'cpu'")
+    return device
+
 # %% ../nbs/03_minibatch_training.ipynb #819d7af2
 TrainResult = namedtuple('TrainResult', 'accuracy model history seconds')
 
-def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1, progress=False, data=None):
-    "Train the hand-written MLP on MNIST (no autograd): `TrainResult(accuracy, model, history, seconds)`."
+def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1, progress=False, data=None, device=None):
+    "Train the hand-written MLP on MNIST (no autograd) on `device` (default: the GPU if PyTorch sees one): `TrainResult(accuracy, model, history, seconds)`."
     _check_sizes(nh=nh, bs=bs, epochs=epochs); _check_positive('lr', lr); _check_positive('final_div', final_div)
+    device = pick_device(device)
     x_train, y_train, x_valid, y_valid = get_data() if data is None else data
     with torch_threads(threads):        # all of it: even a mean's rounding can depend on the number of threads
         mean, std = x_train.mean(), x_train.std()
         x_train, x_valid = normalize(x_train, mean, std), normalize(x_valid, mean, std)
         torch.manual_seed(seed)
-        model = hand_mlp(x_train.shape[1], nh, int(y_train.max()) + 1)
+        model = hand_mlp(x_train.shape[1], nh, int(y_train.max()) + 1, device)
         train_dl, valid_dl = DataLoader(Dataset(x_train, y_train), bs, shuffle=True), DataLoader(Dataset(x_valid, y_valid), bs * 2)
         sched = lambda epoch: lr if epoch < epochs - 1 else lr / final_div    # smaller steps in the last epoch
         start = time.perf_counter()
-        hist = fit(epochs, model, CrossEntropy(), Optimizer(model.parameters(), lr), train_dl, valid_dl, sched, progress)
+        hist = fit(epochs, model, CrossEntropy(), Optimizer(model.parameters(), lr), train_dl, valid_dl, sched, progress, device)
         seconds = time.perf_counter() - start
     return TrainResult(hist['valid_acc'][-1], model, hist, seconds)

@@ -77,18 +77,18 @@ def test_autograd_section(tmp_path, capsys):
 
 
 def test_train_section_reads_train_mnist(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(bench, 'train_mnist', lambda: TrainResult(0.975, None, {}, 5.0))
+    monkeypatch.setattr(bench, 'train_mnist', lambda device: TrainResult(0.975, None, {}, 5.0))
     res = bench.main(['--only', 'train', '--out', str(tmp_path)])
     assert res['train']['accuracy'] == 0.975 and res['train']['seconds'] == 5.0 and res['train']['met'] is True
     assert res['train']['wall_seconds'] >= 0
-    monkeypatch.setattr(bench, 'train_mnist', lambda: TrainResult(0.96, None, {}, 5.0))
+    monkeypatch.setattr(bench, 'train_mnist', lambda device: TrainResult(0.96, None, {}, 5.0))
     assert bench.main(['--only', 'train', '--out', str(tmp_path)])['train']['met'] is False
     out = capsys.readouterr().out
-    assert '97.50% (target >= 97.00%: met)' in out and '96.00% (target >= 97.00%: NOT met)' in out
+    assert '97.50% (target >= 97.00%: met)' in out and '96.00% (target >= 97.00%: NOT met)' in out and 'train, CPU' in out
 
 
 def test_skipped_sections_are_reported(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench, 'train_mnist', lambda: pytest.fail("train is not in this run"))
+    monkeypatch.setattr(bench, 'train_mnist', lambda device: pytest.fail("train is not in this run"))
     res = bench.main(['--quick', *TINY, '--out', str(tmp_path)])
     out = capsys.readouterr().out
     assert res['skipped'] == {'backward': 'not in --only matmul', 'autograd': 'not in --only matmul', 'train': 'not in --only matmul'}
@@ -154,7 +154,7 @@ def test_an_interrupted_run_leaves_the_earlier_one_as_it_was(tmp_path, monkeypat
 def test_a_run_replaces_every_file_of_the_earlier_one(tmp_path, monkeypatch):
     bench.main(TINY + ['--out', str(tmp_path)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ['matmul.csv', 'matmul.png', 'results.json']
-    monkeypatch.setattr(bench, 'train_mnist', lambda: TrainResult(0.98, None, {}, 1.0))
+    monkeypatch.setattr(bench, 'train_mnist', lambda device: TrainResult(0.98, None, {}, 1.0))
     bench.main(['--only', 'train', '--out', str(tmp_path)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ['results.json']    # no matmul files left from the earlier run
     assert 'train' in json.loads((tmp_path/'results.json').read_text())

@@ -18,7 +18,7 @@ CHECK_CALL = re.compile(r'^(\w+)\.check\(', re.M)
 
 
 def test_lessons_have_exercises():
-    lessons = {'01_matmul', '01b_inside_the_operator', '02_fully_connected', '02b_autograd', '03_minibatch_training'}
+    lessons = {'01_matmul', '01b_inside_the_operator', '01c_gpu', '02_fully_connected', '02b_autograd', '03_minibatch_training'}
     assert lessons <= set(WITH_EXERCISES), f"lessons without exercises: {sorted(lessons - set(WITH_EXERCISES))}"
     few = {stem: len(checks(stem)) for stem in lessons if len(checks(stem)) < 4}
     assert not few, f"lessons with fewer than four exercises: {few}"

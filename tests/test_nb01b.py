@@ -127,9 +127,3 @@ def test_ladder_dicts():
     assert set(nb.COMPILED_RUNGS) <= set(nb.LADDER)
 
 
-def test_gpu_rungs_without_gpu():
-    rungs,note = nb.gpu_rungs()
-    if torch.cuda.is_available(): assert 'torch cuda' in rungs
-    else: assert rungs == {} and 'skipped' in note
-
-

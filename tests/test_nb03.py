@@ -363,3 +363,15 @@ def test_train_mnist_checks_its_arguments_up_front(kw, match, monkeypatch):
     import exp.nb_03 as nb03
     monkeypatch.setattr(nb03, 'fit', lambda *a, **k: pytest.fail('trained with a bad argument'))
     with pytest.raises(ValueError, match=match): train_mnist(data=tiny_data(), **kw)
+
+
+def test_train_mnist_takes_a_device():
+    "On the CPU, `device='cpu'` is the default here and trains the same network bit for bit; a missing GPU is named."
+    from exp.nb_03 import pick_device
+    data = tiny_data()
+    r1, r2 = (train_mnist(seed=1, nh=8, bs=16, epochs=1, data=data, device=d) for d in (None, 'cpu'))
+    for p, q in zip(r1.model.parameters(), r2.model.parameters()): assert torch.equal(p, q)
+    assert r2.model.parameters()[0].device.type == 'cpu'
+    if not torch.cuda.is_available():
+        assert pick_device() == torch.device('cpu')
+        with pytest.raises(ValueError, match="device 'cuda': PyTorch sees no CUDA GPU"): train_mnist(data=data, device='cuda')

@@ -1,0 +1,75 @@
+"The checks of notebook 01c's exercises reject typical wrong answers, each with a message that says what is wrong."
+import math
+
+import pytest
+from numba import cuda
+
+from exercise_checks import accepts, cases, checks, covered, rejects, right_cases
+
+EX = checks('01c_gpu')
+
+
+@cuda.jit
+def add_unguarded(a, b, out):      # no `if`: the grid's extra threads index past the edges
+    j,i = cuda.grid(2)
+    out[i,j] = a[i,j] + b[i,j]
+
+@cuda.jit
+def add_rows_first(a, b, out):     # the 2019 order, i = x, launched with x along the columns
+    i,j = cuda.grid(2)
+    if i < out.shape[0] and j < out.shape[1]: out[i,j] = a[i,j] + b[i,j]
+
+@cuda.jit
+def add_one_axis(a, b, out):       # cuda.grid(1): one row of threads only
+    j = cuda.grid(1)
+    if j < out.shape[1]: out[0,j] = a[0,j] + b[0,j]
+
+@cuda.jit
+def subtracts(a, b, out):
+    j,i = cuda.grid(2)
+    if i < out.shape[0] and j < out.shape[1]: out[i,j] = a[i,j] - b[i,j]
+
+def add_plain(a, b, out): out[:] = a + b     # no @cuda.jit
+
+@cuda.jit
+def add_with_bounds_first(a, b, out):        # right, written otherwise: the guard as an early return
+    x,y = cuda.grid(2)
+    if y >= out.shape[0] or x >= out.shape[1]: return
+    out[y,x] = a[y,x] + b[y,x]
+
+
+WRONG = {
+    'ex1': [(lambda m, n, threads=16: (n // threads, m // threads), 'some elements have no thread (round up)'),
+            (lambda m, n, threads=16: (math.ceil(m / threads), math.ceil(n / threads)), 'x runs along the columns of c'),
+            (lambda m, n, threads=16: (n // threads + 1, m // threads + 1), 'more blocks than needed'),
+            (lambda m, n, threads=16: math.ceil(m * n / threads**2), 'should return two numbers')],
+    'ex2': [(add_unguarded, 'check i < out.shape[0] and j < out.shape[1]'),
+            (add_rows_first, 'is your j the x of cuda.grid(2)'),
+            (add_one_axis, 'were never written'),
+            (subtracts, 'values differ'),
+            (add_plain, 'put @cuda.jit above its def')],
+    'ex3': [(lambda threads, regs, smem: max(2048 // threads, 65536 // (regs * threads)), 'All of them must hold at once'),
+            (lambda threads, regs, smem: min(2048 // threads, 65536 // regs, 32), 'registers 2'),
+            (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads)), 'blocks 32'),
+            (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads), 32), 'shared memory 4')],
+    'ex4': [(lambda m, k, n, peak, bw: max(peak, 2 * m * k * n / (4 * (m * k + k * n + m * n)) * bw), 'the lower of the two roofs'),
+            (lambda m, k, n, peak, bw: min(peak, 2 * m * k * n / (4 * (m * k + k * n)) * bw), 'reading a and b and writing c'),
+            (lambda m, k, n, peak, bw: min(peak, 2 * m * k * n / (m * k + k * n + m * n) * bw), 'float32: 4 bytes')],
+}
+
+RIGHT = {
+    'ex1': [lambda m, n, threads=16: ((n + threads - 1) // threads, (m + threads - 1) // threads),
+            lambda m, n, threads=16: [-(-n // threads), -(-m // threads)]],
+    'ex2': [add_with_bounds_first],
+    'ex3': [lambda threads, regs, smem: min(64 // (threads // 32), 2048 // (regs * threads // 32), 32, (233472 // smem) if smem else 99)],
+    'ex4': [lambda m, k, n, peak, bw: min(peak, bw * (2 * m * k * n) / (4 * m * k + 4 * k * n + 4 * m * n))],
+}
+
+
+@pytest.mark.parametrize('name,answer,msg', cases(WRONG))
+def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, msg)
+
+@pytest.mark.parametrize('name,answer', right_cases(RIGHT))
+def test_right_answers_accepted(name, answer): accepts(EX[name], answer)
+
+def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)

@@ -1,0 +1,144 @@
+"""Notebook 01c's GPU code, on a machine without a GPU: every kernel runs through numba's CUDA simulator or Triton's
+interpreter (as `exp.nb_01c` arranges where PyTorch sees no GPU) and is checked against `torch @`. Nothing is timed."""
+import os
+from types import SimpleNamespace
+
+import numpy as np, pytest, torch
+
+from exp.measure import LadderRow, Timing, add_ratios, gpu_peak, TARGETS
+from exp import nb_01c
+from exp.nb_01c import (BLOCK, CUDA_RUNGS, GPU_RUNGS, SIMULATED, THREADS, TRITON_CONFIGS, bandwidth, gpu_rungs,
+                        gpu_targets, matmul_intensity, matmul_precision, matmul_tf32, matmul_triton, round_to_tf32,
+                        stack_problem, triton, tune_triton)
+
+pytestmark = pytest.mark.skipif(not SIMULATED, reason='these tests run the kernels on the CPU, where PyTorch sees no GPU')
+
+# odd sizes: none a multiple of a block (16) or of the register kernel's tile (BLOCK = 128), one larger than a tile
+SHAPES = [(1, 1, 1), (33, 17, 21), (7, 40, 2), (BLOCK + 3, 9, 5)]
+
+
+def operands(m, k, n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(m, k, generator=g),torch.randn(k, n, generator=g)
+
+
+def test_the_kernels_run_on_the_cpu_here():
+    assert os.environ['NUMBA_ENABLE_CUDASIM'] == '1' and os.environ['TRITON_INTERPRET'] == '1'
+    from numba import cuda
+    assert cuda.simulator is not None and nb_01c.DEVICE == 'cpu'
+
+
+@pytest.mark.parametrize('name', list(CUDA_RUNGS))
+@pytest.mark.parametrize('m,k,n', SHAPES)
+def test_numba_cuda_kernels_match_torch(name, m, k, n):
+    a,b = operands(m, k, n)
+    c = CUDA_RUNGS[name](a, b)
+    assert c.shape == (m, n) and c.dtype == torch.float32
+    torch.testing.assert_close(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('name', list(CUDA_RUNGS))
+def test_numba_cuda_kernels_take_views_and_refuse_bad_input(name):
+    f = CUDA_RUNGS[name]
+    a,b = operands(20, 30, 20)
+    torch.testing.assert_close(f(b.t(), a.t()), b.t() @ a.t(), rtol=1e-4, atol=1e-4)     # transposed, non-contiguous
+    with pytest.raises(ValueError, match='float32 matrices, not torch.float64'): f(a.double(), b.double())
+    with pytest.raises(ValueError, match=r'\(20, 30\)'): f(a, a)
+    with pytest.raises(ValueError, match="on 'cpu'.*meta"): f(a.to('meta'), b.to('meta'))
+
+
+@pytest.mark.parametrize('tf32', [False, True])
+@pytest.mark.parametrize('m,k,n', SHAPES)
+def test_triton_kernel_matches_torch(m, k, n, tf32):
+    a,b = operands(m, k, n)
+    torch.testing.assert_close(matmul_triton(a, b, tf32=tf32), a @ b, rtol=1e-4, atol=1e-4)   # the interpreter multiplies exactly
+
+
+@pytest.mark.parametrize('cfg', TRITON_CONFIGS, ids=lambda c: f"{c['BM']}x{c['BN']}x{c['BK']}")
+def test_every_triton_config_is_correct(cfg):
+    a,b = operands(70, 45, 33)
+    torch.testing.assert_close(matmul_triton(a, b, config=cfg), a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_tuning_keeps_the_fastest_config():
+    best,times = tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)
+    assert set(times) == {0, 1} and best == TRITON_CONFIGS[-2:][min(times, key=times.get)]
+    assert nb_01c._TUNED[(20, 20, 20, False)] == best
+
+
+def test_round_to_tf32():
+    x = torch.tensor([1.0, 1 + 2**-10, 1 + 2**-11, 1 + 2**-12, -(1 + 2**-11), 3e38, 0.0, float('inf')])
+    assert round_to_tf32(x).tolist() == [1.0, 1 + 2**-10, 1 + 2**-10, 1.0, -(1 + 2**-10), round_to_tf32(x)[5].item(), 0.0, float('inf')]
+    y = round_to_tf32(torch.randn(1000, generator=torch.Generator().manual_seed(0)))
+    assert (y.view(torch.int32) & 0x1FFF).eq(0).all()                 # 13 of float32's 23 mantissa bits dropped
+    r = torch.randn(1000, generator=torch.Generator().manual_seed(1))
+    assert ((round_to_tf32(r) - r).abs() <= r.abs() * 2**-11).all()  # within half of TF32's last bit
+    with pytest.raises(ValueError, match='float32'): round_to_tf32(r.double())
+
+
+def test_matmul_precision_restores_the_setting():
+    before = torch.get_float32_matmul_precision()
+    with pytest.raises(KeyError):
+        with matmul_precision('high'):
+            assert torch.get_float32_matmul_precision() == 'high'
+            raise KeyError
+    assert torch.get_float32_matmul_precision() == before
+    a,b = operands(5, 6, 7)
+    torch.testing.assert_close(matmul_tf32(a, b), a @ b)              # a CPU ignores TF32
+
+
+def test_intensity_and_bandwidth():
+    assert matmul_intensity(2, 3, 4) == 2 * 2 * 3 * 4 / (4 * (6 + 12 + 8))
+    assert matmul_intensity(2, 3, 4, itemsize=8) == matmul_intensity(2, 3, 4) / 2
+    assert bandwidth('cpu', mb=8, repeats=2) > 0.1
+
+
+def test_a_failing_gpu_package_is_named_with_its_version():
+    msg = stack_problem('numba-cuda', AttributeError("module 'numpy' has no attribute 'row_stack'"))
+    assert msg.startswith('numba-cuda 0.') and f"numpy {np.__version__}" in msg and 'row_stack' in msg
+    assert 'pip install -U numba-cuda' in msg
+    assert "pip install -e '.[gpu]'" in stack_problem('no-such-package', None)
+
+
+def test_no_gpu_rungs_without_a_gpu():
+    rungs,note = gpu_rungs()
+    assert rungs == {} and 'no CUDA GPU' in note
+    assert set(CUDA_RUNGS) < set(GPU_RUNGS)
+
+
+def row(rung, size, seconds, **kw):
+    return LadderRow.timed(rung, size, Timing([seconds], 1), device='cuda', **kw)
+
+def test_gpu_targets_read_the_largest_size():
+    big,small = (4096,) * 3,(1024,) * 3
+    rows = [row('torch cuda', big, 1.0), row('torch cuda tf32', big, 0.2, dtype='tf32'), row('triton', big, 1.1),
+            row('triton tf32', big, 0.4, dtype='tf32'), row('cuda naive', big, 40.0), row('cuda regs', big, 3.0),
+            row('triton', small, 100.0), LadderRow('cuda shared', *big, device='cuda', skipped='too slow')]
+    t = gpu_targets(rows)
+    assert t['triton_fp32']['value'] == pytest.approx(1 / 1.1) and t['triton_fp32']['met']
+    assert t['triton_tf32']['value'] == pytest.approx(0.5) and not t['triton_tf32']['met']
+    assert t['numba_cuda']['rung'] == 'cuda regs' and t['numba_cuda']['value'] == pytest.approx(1 / 3)
+    assert {v['size'] for v in t.values()} == {'4096x4096x4096'}
+    assert gpu_targets([r for r in rows if r.rung != 'torch cuda tf32']).keys() == {'triton_fp32', 'numba_cuda'}
+    assert gpu_targets([]) == {}
+
+
+def test_tf32_rows_are_held_to_the_tf32_peak():
+    h100 = SimpleNamespace(multi_processor_count=132, major=9, minor=0)
+    fp32,tf32 = gpu_peak(h100, mhz=1980),gpu_peak(h100, mhz=1980, tf32=True)
+    rows = add_ratios([row('torch cuda', (4096,) * 3, 0.003), row('torch cuda tf32', (4096,) * 3, 0.0004, dtype='tf32')],
+                      base='cuda naive', ref='torch cuda', peaks={'cuda': fp32.gflops, 'cuda tf32': tf32.gflops})
+    assert rows[0].pct_peak == pytest.approx(100 * rows[0].gflops / fp32.gflops)
+    assert rows[1].pct_peak == pytest.approx(100 * rows[1].gflops / tf32.gflops)
+    assert TARGETS['triton_fp32'].met(0.85) and not TARGETS['numba_cuda'].met(0.2)
+
+
+def test_triton_imported_before_the_course_still_interprets():
+    "PyTorch's FLOP counter (notebook 01b) imports Triton; `exp.nb_01c` imported after it must still run Triton's interpreter."
+    import subprocess, sys
+    code = ("import torch; from torch.utils.flop_counter import FlopCounterMode; import sys; assert 'triton' in sys.modules\n"
+            "from exp.nb_01c import matmul_triton\n"
+            "a, b = torch.randn(9, 5), torch.randn(5, 3); torch.testing.assert_close(matmul_triton(a, b), a @ b); print('ok')")
+    env = {k: v for k,v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == 'ok', res.stderr[-2000:]

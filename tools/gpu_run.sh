@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The run on a machine with an NVIDIA GPU behind notebook 01c's saved outputs and `make bench`'s GPU figures:
+# one script of a few minutes (see CONTRIBUTING.md, "Measuring on a GPU").
+#
+#   tools/gpu_run.sh --wheels   here, where pip works: download into .whl/ the wheels (Python 3.12) that a GPU machine
+#                               without network may lack, and the MNIST cache, gzipped
+#   tools/gpu_run.sh            there: install those into /tmp/site, then write into $OUT (default gpu-run/)
+#                               bench/ (the matmul and train sections, all threads), bench-1thread/ (the CPU rungs
+#                               at 4096^3 on one thread: how they scale), 01c_gpu.ipynb (executed), log.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WHEELS=(numba-cuda==0.30.4 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18 ipython==9.18.1
+        ipython-pygments-lexers==1.1.1 jedi==0.20.1 parso==0.8.7 matplotlib-inline==0.2.2 pexpect==4.9.0 ptyprocess==0.7.0
+        prompt-toolkit==3.0.53 wcwidth==0.9.4 stack-data==0.6.3 asttokens==3.0.2 executing==2.3.0 pure-eval==0.2.4
+        traitlets==5.16.1)
+
+if [[ "${1:-}" == --wheels ]]; then
+    mkdir -p .whl
+    grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 --platform any -d .whl "${WHEELS[@]}"
+    cache="${DLF_DATA:-$HOME/.cache/dl-foundations/mnist}"
+    tar czf .whl/mnist.tgz -C "$cache" .
+    du -sh .whl
+    exit 0
+fi
+
+OUT="${OUT:-gpu-run}"
+mkdir -p "$OUT"
+exec > >(tee "$OUT/log.txt") 2>&1
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 DLF_DATA=/tmp/mnist
+mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA"
+nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv || true
+python3 -c "import torch, numba, numpy; print('torch', torch.__version__, 'numba', numba.__version__, 'numpy', numpy.__version__)"
+
+sizes=5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096
+python3 -m exp.bench --wide-vectors --only matmul,train --sizes "$sizes" --out "$OUT/bench"
+python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,torch \
+    --peak-sizes 4096 --repeats 3 --out "$OUT/bench-1thread"
+
+python3 - "$OUT" <<'EOF'
+"Execute notebook 01c top to bottom on this GPU, as nbdev_test would, and save it with its outputs."
+import sys, time
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+nb,start = read_nb('nbs/01c_gpu.ipynb'),time.time()
+CaptureShell().run_all(nb, exc_stop=True)
+write_nb(nb, f'{sys.argv[1]}/01c_gpu.ipynb')
+print(f"notebook 01c executed in {time.time() - start:.0f} s")
+EOF
