@@ -8,20 +8,21 @@ __all__ = ['SIMULATED', 'DEVICE', 'THREADS', 'REG', 'BLOCK', 'BK', 'CUDA_RUNGS',
            'matmul_triton', 'tune_triton', 'round_to_tf32', 'matmul_precision', 'matmul_tf32', 'matmul_intensity',
            'bandwidth', 'plot_roofline', 'gpu_rungs', 'gpu_targets']
 
-# %% ../nbs/01c_gpu.ipynb #ee6694f2
+# %% ../nbs/01c_gpu.ipynb #53615023
 from .nb_01b import *
 from . import nb_01b
 __all__ = nb_01b.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
-# %% ../nbs/01c_gpu.ipynb #e9ea5ddb
+# %% ../nbs/01c_gpu.ipynb #388e970b
 import contextlib, functools, importlib.metadata, os, sys
 import numba
 SIMULATED = not torch.cuda.is_available()   # no GPU: kernels run on the CPU, numba.cuda's in its simulator, Triton's in its interpreter
+os.environ.setdefault('NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS', '0')   # our small launches are checks, not meant to fill a GPU
 if SIMULATED:
     if os.environ.get('TRITON_INTERPRET') != '1':   # Triton reads it as it is imported, and PyTorch may have imported it
         for name in [m for m in sys.modules if m.split('.')[0] == 'triton' and not m.startswith('triton._C')]: del sys.modules[name]   # already: import it anew (its compiled core stays)
     for var in ('NUMBA_ENABLE_CUDASIM', 'TRITON_INTERPRET'): os.environ[var] = '1'
-    numba.core.config.reload_config()        # numba read its settings when it was imported: read them again
+numba.core.config.reload_config()            # numba read its settings when it was imported: read them again
 from numba import cuda, float32
 
 def _version(package):
@@ -29,12 +30,24 @@ def _version(package):
     try: return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError: return None
 
-# %% ../nbs/01c_gpu.ipynb #369d481d
+def _arg(t):
+    "What a numba.cuda kernel takes for the tensor `t`: the tensor itself on a GPU, a NumPy view of it in the simulator."
+    return t if t.is_cuda else t.numpy()
+
+def _synced(f):
+    "`f` followed by waiting for the GPU (kernels run asynchronously), so that a stopwatch around it times the GPU's work."
+    def g(*args, **kwargs):
+        out = f(*args, **kwargs)
+        if not SIMULATED: torch.cuda.synchronize()
+        return out
+    return g
+
+# %% ../nbs/01c_gpu.ipynb #c403bf8f
 try: import triton, triton.language as tl
 except ImportError: triton = tl = None       # an optional extra: pip install -e '.[gpu]'
 DEVICE = 'cpu' if SIMULATED else 'cuda'      # where the kernels' tensors live
 
-# %% ../nbs/01c_gpu.ipynb #bcaef52a
+# %% ../nbs/01c_gpu.ipynb #550ee6c4
 def stack_problem(package, e):
     "A message for the error `e` that GPU code from `package` raised: the package and its version, numpy's and torch's."
     if (v := _version(package)) is None:
@@ -46,7 +59,7 @@ def need_triton():
     "Raise `ImportError` saying how to install Triton, if it is missing."
     if triton is None: raise ImportError(stack_problem('triton', None))
 
-# %% ../nbs/01c_gpu.ipynb #f7eb4094
+# %% ../nbs/01c_gpu.ipynb #b66e0618
 THREADS = 16      # a block is THREADS x THREADS threads (256)
 
 def _check_kernel_args(a, b):
@@ -57,18 +70,6 @@ def _check_kernel_args(a, b):
         raise ValueError(f"the kernels' inputs must be on {DEVICE!r} ({'the simulator runs on the CPU' if SIMULATED else 'the GPU'}): "
                          f"a is on {a.device}, b on {b.device}")
 
-def _synced(f):
-    "`f` followed by waiting for the GPU (kernels run asynchronously), so that a stopwatch around it times the GPU's work."
-    def g(*args, **kwargs):
-        out = f(*args, **kwargs)
-        if not SIMULATED: torch.cuda.synchronize()
-        return out
-    return g
-
-def _arg(t):
-    "What a numba.cuda kernel takes for the tensor `t`: the tensor itself on a GPU, a NumPy view of it in the simulator."
-    return t if t.is_cuda else t.numpy()
-
 def _launch(kernel, a, b, per_block):
     "`a @ b` by a numba.cuda `kernel`, a grid of blocks of THREADS x THREADS threads, each block computing per_block x per_block of `c`."
     _check_kernel_args(a, b)
@@ -78,7 +79,7 @@ def _launch(kernel, a, b, per_block):
     kernel[grid, (THREADS, THREADS)](_arg(a), _arg(b), _arg(c))
     return c
 
-# %% ../nbs/01c_gpu.ipynb #f51efe73
+# %% ../nbs/01c_gpu.ipynb #524ea94c
 @cuda.jit
 def _naive_kernel(a, b, c):
     "One thread per element of `c`: x (the index that varies fastest in a warp) picks the column, y the row."
@@ -92,7 +93,7 @@ def matmul_cuda_naive(a, b):
     "`a @ b` with a numba.cuda kernel: one thread per element of `c`, every operand read from global memory."
     return _launch(_naive_kernel, a, b, THREADS)
 
-# %% ../nbs/01c_gpu.ipynb #a693187c
+# %% ../nbs/01c_gpu.ipynb #6aee95e1
 @cuda.jit
 def _shared_kernel(a, b, c):
     "One thread per element of `c`; a block loads THREADS x THREADS tiles of `a` and `b` into shared memory, one pair after another along k."
@@ -113,7 +114,7 @@ def matmul_cuda_shared(a, b):
     "`a @ b` with a numba.cuda kernel that reads `a` and `b` through tiles in shared memory."
     return _launch(_shared_kernel, a, b, THREADS)
 
-# %% ../nbs/01c_gpu.ipynb #c8d2d698
+# %% ../nbs/01c_gpu.ipynb #75d9d5e4
 REG = 8                    # each thread of the register-tiled kernel computes REG x REG elements of c
 BLOCK = THREADS * REG      # so a block computes BLOCK x BLOCK of them
 BK = 8                     # the depth (along k) of the tiles in shared memory
@@ -157,7 +158,7 @@ def matmul_cuda_regs(a, b):
 
 CUDA_RUNGS = {'cuda naive': matmul_cuda_naive, 'cuda shared': matmul_cuda_shared, 'cuda regs': matmul_cuda_regs}
 
-# %% ../nbs/01c_gpu.ipynb #374895e9
+# %% ../nbs/01c_gpu.ipynb #46b16707
 @functools.cache
 def _triton_kernel():
     "The Triton block matmul, compiled by Triton at its first call for each set of block sizes (Triton is an optional extra)."
@@ -181,7 +182,7 @@ def _triton_kernel():
         tl.store(c + rm[:, None] * scm + rn[None, :] * scn, acc, mask=(rm[:, None] < M) & (rn[None, :] < N))
     return kernel
 
-# %% ../nbs/01c_gpu.ipynb #eecdffc6
+# %% ../nbs/01c_gpu.ipynb #a1307986
 TRITON_CONFIGS = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn,bk,w,s in [
     (128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
     (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
@@ -215,12 +216,13 @@ def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
     _TUNED[(m, k, n, tf32)] = best
     return best,times
 
-# %% ../nbs/01c_gpu.ipynb #1cd35187
+# %% ../nbs/01c_gpu.ipynb #c87f70a0
 def round_to_tf32(x):
     "float32 `x` rounded to TF32's 10 mantissa bits (of float32's 23), to nearest, ties away from zero, as cuBLAS converts for the tensor cores."
     if x.dtype != torch.float32: raise ValueError(f"round_to_tf32 rounds float32 tensors, not {x.dtype}")
     bits = x.contiguous().view(torch.int32)
-    return ((bits + 0x1000) & ~0x1FFF).view(torch.float32)      # add half of the last kept bit, clear the 13 dropped bits
+    rounded = ((bits + 0x1000) & ~0x1FFF).view(torch.float32)   # add half of the last kept bit, clear the 13 dropped bits
+    return torch.where(x.isnan(), x, rounded)                   # a NaN's bits could carry over into the sign
 
 @contextlib.contextmanager
 def matmul_precision(precision):
@@ -234,7 +236,7 @@ def matmul_tf32(a, b):
     "`a @ b` by PyTorch with TF32 allowed (tensor cores on a GPU that has them; a CPU ignores it)."
     with matmul_precision('high'): return a @ b
 
-# %% ../nbs/01c_gpu.ipynb #9a6d3aa7
+# %% ../nbs/01c_gpu.ipynb #8055f2fe
 def matmul_intensity(m, k, n, itemsize=4):
     "FLOPs per byte of memory traffic of an `(m, k) @ (k, n)` product that reads `a` and `b` and writes `c` once: its least traffic."
     return matmul_flops(m, k, n) / (itemsize * (m * k + k * n + m * n))
@@ -256,7 +258,7 @@ def plot_roofline(peak, bw, points=(), ax=None, title='roofline'):
     ax.set_xlabel('arithmetic intensity (FLOPs per byte)'); ax.set_ylabel('GFLOP/s'); ax.set_title(title); ax.legend(fontsize=7)
     return ax
 
-# %% ../nbs/01c_gpu.ipynb #527b6bd4
+# %% ../nbs/01c_gpu.ipynb #f735f7f3
 class _OnGPU:
     "A rung that multiplies on the GPU, copying its inputs there at the first call for them (so timings exclude the copies)."
     device = 'cuda'     # `measure_ladder` records the rung's rows on this device
@@ -290,7 +292,7 @@ def gpu_rungs():
         except Exception as e: notes.append(f"{', '.join(fs)} skipped: {stack_problem(package, e)}")
     return rungs,'; '.join([f"GPU: {torch.cuda.get_device_name()}"] + notes)
 
-# %% ../nbs/01c_gpu.ipynb #109e40a4
+# %% ../nbs/01c_gpu.ipynb #13d2797b
 GPU_TARGETS = {'triton_fp32': (['triton'], 'torch cuda'), 'triton_tf32': (['triton tf32'], 'torch cuda tf32'),
                'numba_cuda': (list(CUDA_RUNGS), 'torch cuda')}   # target: (our rungs, the cuBLAS rung they are held to)
 

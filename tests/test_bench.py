@@ -158,3 +158,39 @@ def test_a_run_replaces_every_file_of_the_earlier_one(tmp_path, monkeypatch):
     bench.main(['--only', 'train', '--out', str(tmp_path)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ['results.json']    # no matmul files left from the earlier run
     assert 'train' in json.loads((tmp_path/'results.json').read_text())
+
+
+class FakeGPURung:
+    "A stand-in for a GPU rung on this CPU: `torch @`, recorded as running on 'cuda' (in `precision`), `slower` times over."
+    device = 'cuda'
+    def __init__(self, slower=1, precision='float32'): self.slower,self.precision = slower,precision
+    def __call__(self, a, b):
+        for _ in range(self.slower): c = a @ b
+        return c
+
+
+def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_path, capsys):
+    "The GPU path of the matmul section, which CI cannot run on a GPU: stand-in rungs, Triton's tuning recorded."
+    fakes = {'torch cuda': FakeGPURung(), 'torch cuda tf32': FakeGPURung(precision='tf32'), 'cuda naive': FakeGPURung(8),
+             'cuda regs': FakeGPURung(2), 'triton': FakeGPURung(), 'triton tf32': FakeGPURung(precision='tf32')}
+    monkeypatch.setattr(bench, 'gpu_rungs', lambda: (fakes, 'GPU: a stand-in'))
+    tuned = []
+    monkeypatch.setattr(bench, 'tune_triton', lambda *size: tuned.append(size))
+    tiny = [*TINY[:4], '--rungs', 'loops,torch,micro,' + ','.join(fakes), *TINY[6:]]
+    res = bench.main([*tiny, '--gpu-sizes', '16x16x16,64x64x64', '--out', str(tmp_path)])
+    gpu = [r for r in res['matmul']['rows'] if r.device == 'cuda']
+    assert [(r.rung, r.size) for r in gpu] == [(k, s) for s in [(16,) * 3, (64,) * 3] for k in fakes]
+    assert {r.dtype for r in gpu if r.rung.endswith('tf32')} == {'tf32'}
+    assert sorted(tuned) == sorted([(16, 16, 16, False), (16, 16, 16, True), (64, 64, 64, False), (64, 64, 64, True)])
+    t = res['matmul']['targets']
+    assert {'triton_fp32', 'triton_tf32', 'numba_cuda'} <= set(t) and t['numba_cuda']['rung'] == 'cuda regs'
+    assert {t[k]['size'] for k in ('triton_fp32', 'triton_tf32', 'numba_cuda')} == {'64x64x64'}
+    out = capsys.readouterr().out
+    assert 'GPU: a stand-in' in out and "triton_fp32: rung 'triton' (measured at 64x64x64, not 4096x4096x4096)" in out
+    rows = list(csv.DictReader(open(tmp_path/'matmul.csv')))
+    assert sum(r['device'] == 'cuda' for r in rows) == len(gpu)
+    monkeypatch.setattr(bench, 'tune_triton', lambda *size: pytest.fail('no tuning without a Triton rung'))
+    res = bench.main([*TINY[:4], '--rungs', 'torch,torch cuda,cuda naive', *TINY[6:], '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])
+    assert [r.rung for r in res['matmul']['rows'] if r.device == 'cuda'] == ['torch cuda', 'cuda naive']
+    res = bench.main([*tiny, '--dtype', 'float64', '--out', str(tmp_path)])
+    assert not any(r.device == 'cuda' for r in res['matmul']['rows']) and 'they multiply float32, not float64' in res['matmul']['gpu']

@@ -74,6 +74,8 @@ def test_round_to_tf32():
     r = torch.randn(1000, generator=torch.Generator().manual_seed(1))
     assert ((round_to_tf32(r) - r).abs() <= r.abs() * 2**-11).all()  # within half of TF32's last bit
     with pytest.raises(ValueError, match='float32'): round_to_tf32(r.double())
+    nan = torch.tensor([0x7FFFFFFF], dtype=torch.int32).view(torch.float32)   # a NaN whose rounding would carry into the sign
+    assert round_to_tf32(nan).isnan().all()
 
 
 def test_matmul_precision_restores_the_setting():
