@@ -110,7 +110,8 @@ def run_matmul(args, machine):
     dtype = getattr(torch, args.dtype)
     wanted = lambda k: not args.rungs or k in args.rungs
     rungs = {k: v for k,v in LADDER.items() if wanted(k)}
-    gpu,note = gpu_rungs()
+    if args.rungs and not set(args.rungs) & set(GPU_RUNGS): gpu,note = {},"GPU rungs: none in --rungs"   # nothing to compile
+    else: gpu,note = gpu_rungs()
     gpu = {k: v for k,v in gpu.items() if wanted(k)}
     if gpu and dtype != torch.float32: gpu,note = {},note + f"; GPU rungs skipped: they multiply float32, not {args.dtype}"
     print(f"  {note}", flush=True)
@@ -263,7 +264,9 @@ def _report(results):
     "The end-of-run summary: the matmul table and legend, the targets, the other sections' figures, the sections skipped."
     lines = []
     if mm := results.get('matmul'):
-        lines += ['', ladder_table(mm['rows']), '', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
+        cpu,gpu = [r for r in mm['rows'] if r.device == 'cpu'],[r for r in mm['rows'] if r.device != 'cpu']
+        lines += ['', ladder_table(cpu)] + (['', 'on the GPU:', ladder_table(gpu, base='cuda naive', ref='torch cuda', legend=False)] if gpu else [])
+        lines += ['', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else ''),
                   '', 'targets:'] + [_target_line(t) for t in mm['targets'].values()]

@@ -186,10 +186,13 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
     assert {'triton_fp32', 'triton_tf32', 'numba_cuda'} <= set(t) and t['numba_cuda']['rung'] == 'cuda regs'
     assert {t[k]['size'] for k in ('triton_fp32', 'triton_tf32', 'numba_cuda')} == {'64x64x64'}
     out = capsys.readouterr().out
+    assert 'on the GPU:' in out and 'x cuda naive' in out and 'vs torch cuda' in out
     assert 'GPU: a stand-in' in out and "triton_fp32: rung 'triton' (measured at 64x64x64, not 4096x4096x4096)" in out
     rows = list(csv.DictReader(open(tmp_path/'matmul.csv')))
     assert sum(r['device'] == 'cuda' for r in rows) == len(gpu)
     monkeypatch.setattr(bench, 'tune_triton', lambda *size: pytest.fail('no tuning without a Triton rung'))
+    res = bench.main([*TINY, '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])   # --rungs without GPU rungs: none compiled
+    assert res['matmul']['gpu'] == 'GPU rungs: none in --rungs' and not any(r.device == 'cuda' for r in res['matmul']['rows'])
     res = bench.main([*TINY[:4], '--rungs', 'torch,torch cuda,cuda naive', *TINY[6:], '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])
     assert [r.rung for r in res['matmul']['rows'] if r.device == 'cuda'] == ['torch cuda', 'cuda naive']
     res = bench.main([*tiny, '--dtype', 'float64', '--out', str(tmp_path)])

@@ -5,16 +5,18 @@
 #   tools/gpu_run.sh --wheels   here, where pip works: download into .whl/ the wheels (Python 3.12) that a GPU machine
 #                               without network may lack, and the MNIST cache, gzipped
 #   tools/gpu_run.sh            there: install those into /tmp/site, then write into $OUT (default gpu-run/)
-#                               bench/ (the matmul and train sections, all threads), bench-1thread/ (the CPU rungs
-#                               at 4096^3 on one thread: how they scale), 01c_gpu.ipynb (executed), log.txt
-set -euo pipefail
+#                               01c_gpu.ipynb (executed, written even when a cell fails), bench/ (the matmul and train
+#                               sections, all threads), bench-1thread/ (the CPU rungs at 4096^3 on one thread: how they
+#                               scale) and log.txt
+set -uo pipefail
 cd "$(dirname "$0")/.."
-WHEELS=(numba-cuda==0.30.4 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18 ipython==9.18.1
-        ipython-pygments-lexers==1.1.1 jedi==0.20.1 parso==0.8.7 matplotlib-inline==0.2.2 pexpect==4.9.0 ptyprocess==0.7.0
-        prompt-toolkit==3.0.53 wcwidth==0.9.4 stack-data==0.6.3 asttokens==3.0.2 executing==2.3.0 pure-eval==0.2.4
-        traitlets==5.16.1)
+WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
+        ipython==9.18.1 ipython-pygments-lexers==1.1.1 pygments==2.21.0 jedi==0.20.1 parso==0.8.7 matplotlib-inline==0.2.2
+        pexpect==4.9.0 ptyprocess==0.7.0 prompt-toolkit==3.0.53 wcwidth==0.9.4 stack-data==0.6.3 asttokens==3.0.2
+        executing==2.3.0 pure-eval==0.2.4 traitlets==5.16.1)
 
 if [[ "${1:-}" == --wheels ]]; then
+    set -e
     mkdir -p .whl
     grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -29,24 +31,43 @@ fi
 OUT="${OUT:-gpu-run}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 DLF_DATA=/tmp/mnist
 mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA"
-nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv || true
-python3 -c "import torch, numba, numpy; print('torch', torch.__version__, 'numba', numba.__version__, 'numpy', numpy.__version__)"
+nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv
+echo "== preflight: versions, and one numba.cuda kernel on the GPU"
+python3 - <<'EOF'
+import numba, numpy, torch, triton
+import numba.cuda as cuda, cuda.core
+print('torch', torch.__version__, 'triton', triton.__version__, 'numba', numba.__version__, 'numpy', numpy.__version__,
+      'cuda.core', cuda.core.__version__, '\nnumba.cuda from', cuda.__file__)
+@cuda.jit
+def add_one(x):
+    i = cuda.grid(1)
+    if i < x.shape[0]: x[i] += 1
+x = torch.zeros(100, device='cuda')
+add_one[1, 128](x)
+print('a numba.cuda kernel ran:', bool((x == 1).all()))
+EOF
 
-sizes=5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096
-python3 -m exp.bench --wide-vectors --only matmul,train --sizes "$sizes" --out "$OUT/bench"
-python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,torch \
-    --peak-sizes 4096 --repeats 3 --out "$OUT/bench-1thread"
-
+echo "== notebook 01c"
 python3 - "$OUT" <<'EOF'
-"Execute notebook 01c top to bottom on this GPU, as nbdev_test would, and save it with its outputs."
+"Execute notebook 01c top to bottom on this GPU, as nbdev_test would; save it with its outputs even if a cell fails."
 import sys, time
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 nb,start = read_nb('nbs/01c_gpu.ipynb'),time.time()
-CaptureShell().run_all(nb, exc_stop=True)
-write_nb(nb, f'{sys.argv[1]}/01c_gpu.ipynb')
-print(f"notebook 01c executed in {time.time() - start:.0f} s")
+try: CaptureShell().run_all(nb, exc_stop=True)
+finally:
+    write_nb(nb, f'{sys.argv[1]}/01c_gpu.ipynb')
+    errs = [(i, o.get('name') or o.get('ename')) for i,c in enumerate(nb.cells) for o in c.get('outputs', [])
+            if o.get('name') == 'stderr' or o.get('output_type') == 'error']
+    print(f"notebook 01c: {time.time() - start:.0f} s; stderr or error outputs in cells: {errs or 'none'}")
 EOF
+
+echo "== bench: CPU and GPU rungs, training on both"
+python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
+    --max-call 5 --out "$OUT/bench" || echo "bench exited with $?"
+echo "== bench: the CPU rungs on one thread at 4096^3"
+python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,tiled,torch \
+    --peak-sizes 4096 --repeats 3 --max-call 10 --out "$OUT/bench-1thread" || echo "bench exited with $?"
