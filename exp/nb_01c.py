@@ -26,6 +26,7 @@ numba.core.config.reload_config()            # numba read its settings when it w
 warnings.filterwarnings('ignore', message='Please use the new API settings to control TF32')   # some PyTorch versions say it once
 from numba import cuda, float32
 
+# %% ../nbs/01c_gpu.ipynb #576afc33
 def _version(package):
     "The installed version of `package`, or None."
     try: return importlib.metadata.version(package)
