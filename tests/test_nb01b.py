@@ -67,19 +67,71 @@ def test_threaded_path(matmul):
     assert_matmul_close(matmul(a, b), a, b)
 
 
-def test_tiles_and_packing_on_bigger_shapes():
-    "Several panels in the tiled kernel; the blocked packing of a big `b`."
+def test_tiles_and_panels_on_bigger_shapes():
+    "Several panels in the tiled kernel; several panels of columns of `c` in the micro-kernel."
     torch.manual_seed(0)
     a,b = torch.randn(5, 70),torch.randn(70, 4096)            # panels of 32 rows of b: 3 of them
     assert nb.TILE_BYTES // (4096 * 4) < 70
     assert_matmul_close(torch.from_numpy(nb._tiled_kernel(a.numpy(), b.numpy())), a, b)
-    a,b = torch.randn(9, 4096),torch.randn(4096, 150)           # panels of 64 columns of c in the micro-kernel: 3 of them
-    assert nb._panel(nb._pack_transposed(b.numpy())) == 64
+    a,b = torch.randn(9, 4096),torch.randn(4096, 600)           # 4 blocks of depth of 1,024 terms, several panels of columns of c
+    p = nb._panel(nb._buffers(a.numpy(), b.numpy())[1][0])
+    assert p == nb.PANEL_BYTES // (1024 * 4) and 600 > 2 * p and 600 % p
     for kernel in (nb._micro_kernel, nb._micro_kernel_parallel):
         assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
-    big = np.random.default_rng(0).standard_normal((301, 257)).astype(np.float32)
-    assert big.size > 2**16
-    assert np.array_equal(nb._pack_transposed(big), big.T)
+
+
+@pytest.mark.parametrize('itemsize', [4, 8])
+def test_depth_blocks(itemsize):
+    "The fewest blocks of at most DEPTH_BYTES per row, all of one length, that hold the whole sum."
+    most = nb.DEPTH_BYTES // itemsize
+    for k in [0, 1, 7, most - 1, most, most + 1, 2 * most, 2 * most + 1, 5 * most - 3, 100_000]:
+        nk,kd = nb._depth(k, itemsize)
+        assert nk == max(1, -(-k // most)), k
+        assert kd * itemsize <= nb.DEPTH_BYTES and nk * kd >= k, (k, nk, kd)
+        assert nk == 1 or (nk - 1) * kd < k, "no block left empty"
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('cols', [13, 300])                      # b under PANEL_BYTES (one pass) and over it
+def test_packing(dtype, cols):
+    "Packed a and b hold a's rows and b's columns block of depth after block, zeros past their end; one block is a itself."
+    rng = np.random.default_rng(0)
+    k = nb.DEPTH_BYTES // np.dtype(dtype).itemsize * 2 + 3        # 3 blocks, the last one padded
+    a,b = rng.standard_normal((7, k)).astype(dtype),rng.standard_normal((k, cols)).astype(dtype)
+    assert (b.nbytes <= nb.PANEL_BYTES) == (cols == 13)
+    ap,bt,c = nb._buffers(a, b)
+    nk,kd = nb._depth(k, a.itemsize)
+    assert ap.shape == (nk, 7, kd) and bt.shape == (nk, cols, kd) and c.shape == (7, cols) and nk == 3
+    nb._pack_rows(ap, a, 0, 4); nb._pack_rows(ap, a, 4, 7)       # in tasks, as threads would
+    for j0 in range(0, cols, nb.PACK_COLS): nb._pack_cols(bt, b, j0, min(j0 + nb.PACK_COLS, cols))
+    flat = lambda p: p.transpose(1, 0, 2).reshape(p.shape[1], nk * kd)
+    assert np.array_equal(flat(ap), np.pad(a, ((0, 0), (0, nk * kd - k))))
+    assert np.array_equal(flat(bt), np.pad(b.T, ((0, 0), (0, nk * kd - k))))
+    ap1,bt1,_ = nb._buffers(a, b)
+    nb._pack(ap1, bt1, a, b)                                     # on one core, as the one-core kernel packs
+    assert np.array_equal(ap1, ap) and np.array_equal(bt1, bt)
+    small = a[:, :5].copy()
+    assert np.shares_memory(nb._buffers(small, b[:5])[0], small), "one block of depth: no copy of a"
+
+
+def test_packing_an_empty_last_block():
+    "A block of depth past the end of a and b (possible only in buffers laid out by hand) is all zeros."
+    a,b = np.ones((2, 4), np.float32),np.ones((4, 3), np.float32)
+    ap,bt = np.full((3, 2, 2), np.nan, np.float32),np.full((3, 3, 2), np.nan, np.float32)
+    nb._pack_rows(ap, a, 0, 2); nb._pack_cols(bt, b, 0, 3)
+    assert np.array_equal(ap[2], np.zeros((2, 2))) and np.array_equal(bt[2], np.zeros((3, 2)))
+    assert np.array_equal(ap[:2], np.ones((2, 2, 2))) and np.array_equal(bt[:2], np.ones((2, 3, 2)))
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+@pytest.mark.parametrize('shapes', [((37, 2500), (2500, 29)), ((3, 5000), (5000, 2)), ((130, 1025), (1025, 67))])
+def test_micro_kernels_with_blocks_of_depth(dtype, shapes):
+    "Sums cut into several blocks of depth, with leftover rows and columns, on one core and on all."
+    torch.manual_seed(0)
+    a,b = torch.randn(*shapes[0], dtype=dtype),torch.randn(*shapes[1], dtype=dtype)
+    for kernel in (nb._micro_kernel, nb._micro_kernel_parallel):
+        assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
+    assert_matmul_close(nb.matmul_micro(a, b), a, b)
 
 
 @pytest.mark.parametrize('matmul', RUNGS, ids=ids)
