@@ -138,54 +138,42 @@ def _depth(k, itemsize):
     return nk, (k + nk - 1) // nk
 
 @njit(cache=True)
-def _pack_rows(ap, a, i0, i1):
-    "Rows `i0:i1` of `a` into `ap`, one block of depth after the other: `ap[kb,i,k] = a[i, kb*kd + k]` (`kd` terms a block), zeros past the end."
-    nk,_,kd = ap.shape
-    for i in range(i0, i1):
-        for kb in range(nk):
-            n = max(0, min(kd, a.shape[1] - kb * kd))    # terms of block `kb` inside `a`
-            ap[kb,i,:n] = a[i,kb * kd:kb * kd + n]
-            ap[kb,i,n:] = 0
-
-@njit(cache=True)
 def _pack_cols(bt, b, j0, j1):
-    "Columns `j0:j1` of `b` into `bt`, transposed, one block of depth after the other: `bt[kb,j,k] = b[kb*kd + k, j]` (`kd` terms a block), zeros past the end."
+    "Columns `j0:j1` of `b` into `bt`, transposed, one block of depth after the other: `bt[kb,j,k] = b[kb*kd + k, j]` (`kd` terms a block) for the terms inside `b`; the end of a shorter last block is left unwritten."
     nk,_,kd = bt.shape
     for kb in range(nk):
         n = max(0, min(kd, b.shape[0] - kb * kd))
         for k in range(n):
             for j in range(j0, j1): bt[kb,j,k] = b[kb * kd + k,j]
-        bt[kb,j0:j1,n:] = 0
 
 @njit(cache=True)
 def _buffers(a, b):
-    "Room for packed `a` (`a` itself when one block of depth holds its rows), packed `b` and `c`, not filled in."
+    "Room for packed `b` and for `c`, not filled in."
     nk,kd = _depth(a.shape[1], a.itemsize)
-    ap = a.reshape((1, a.shape[0], a.shape[1])) if nk == 1 else np.empty((nk, a.shape[0], kd), a.dtype)
-    return ap,np.empty((nk, b.shape[1], kd), b.dtype),np.empty((a.shape[0], b.shape[1]), a.dtype)
+    return np.empty((nk, b.shape[1], kd), b.dtype),np.empty((a.shape[0], b.shape[1]), a.dtype)
 
 @njit(cache=True)
-def _pack(ap, bt, a, b):
-    "Pack `a` (unless `ap` is `a` itself) and `b` on one core: a `b` that fits in L2 in one pass, a bigger one `PACK_COLS` columns at a time."
-    if len(ap) > 1: _pack_rows(ap, a, 0, a.shape[0])
+def _pack(bt, b):
+    "Pack `b` on one core: in one pass if it fits in L2, else `PACK_COLS` columns at a time."
     if b.size * b.itemsize <= PANEL_BYTES: _pack_cols(bt, b, 0, b.shape[1])
     else:
         for j0 in range(0, b.shape[1], PACK_COLS): _pack_cols(bt, b, j0, min(j0 + PACK_COLS, b.shape[1]))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #9b5a9b0e
 @njit(cache=True, fastmath=True)
-def _dot(a, bt, i, j):
-    "Row `i` of `a` times row `j` of `bt`: one block of depth's part of `c[i,j]`."
-    s = a.dtype.type(0)
-    for k in range(a.shape[1]): s += a[i,k] * bt[j,k]
+def _dot(a, bt, i, j, k0, k1):
+    "`a[i, k0:k1] @ bt[j, :k1-k0]`: one block of depth's part of `c[i,j]`."
+    r,s = a[i,k0:k1],a.dtype.type(0)
+    for k in range(len(r)): s += r[k] * bt[j,k]
     return s
 
 @njit(cache=True, fastmath=True)
-def _block_4x4(c, a, bt, i, j):
-    "Add `a[i:i+4] @ bt[j:j+4].T` into `c[i:i+4, j:j+4]`, as 16 sums kept in registers: for each `k`, 8 loads feed 16 multiply-adds."
+def _block_4x4(c, a, bt, i, j, k0, k1):
+    "Add `a[i:i+4, k0:k1] @ bt[j:j+4, :k1-k0].T` into `c[i:i+4, j:j+4]`, as 16 sums kept in registers: for each `k`, 8 loads feed 16 multiply-adds."
+    r0,r1,r2,r3 = a[i,k0:k1],a[i+1,k0:k1],a[i+2,k0:k1],a[i+3,k0:k1]
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = a.dtype.type(0)
-    for k in range(a.shape[1]):
-        a0,a1,a2,a3 = a[i,k],a[i+1,k],a[i+2,k],a[i+3,k]
+    for k in range(len(r0)):
+        a0,a1,a2,a3 = r0[k],r1[k],r2[k],r3[k]
         b0,b1,b2,b3 = bt[j,k],bt[j+1,k],bt[j+2,k],bt[j+3,k]
         s00 += a0*b0; s01 += a0*b1; s02 += a0*b2; s03 += a0*b3
         s10 += a1*b0; s11 += a1*b1; s12 += a1*b2; s13 += a1*b3
@@ -197,17 +185,17 @@ def _block_4x4(c, a, bt, i, j):
     c[i+3,j] += s30; c[i+3,j+1] += s31; c[i+3,j+2] += s32; c[i+3,j+3] += s33
 
 @njit(cache=True, fastmath=True)
-def _micro_rows(c, a, bt, i0, i1, j0, j1):
-    "Add `a[i0:i1] @ bt[j0:j1].T` into `c[i0:i1, j0:j1]`: 4x4 blocks, then leftover rows and columns one dot product at a time."
+def _micro_rows(c, a, bt, i0, i1, j0, j1, k0, k1):
+    "Add `a[i0:i1, k0:k1] @ bt[j0:j1, :k1-k0].T` into `c[i0:i1, j0:j1]`: 4x4 blocks, then leftover rows and columns one dot product at a time."
     j4 = j0 + (j1 - j0) // 4 * 4
     i = i0
     while i + 4 <= i1:
-        for j in range(j0, j4, 4): _block_4x4(c, a, bt, i, j)
+        for j in range(j0, j4, 4): _block_4x4(c, a, bt, i, j, k0, k1)
         for ii in range(i, i + 4):
-            for j in range(j4, j1): c[ii,j] += _dot(a, bt, ii, j)
+            for j in range(j4, j1): c[ii,j] += _dot(a, bt, ii, j, k0, k1)
         i += 4
     for ii in range(i, i1):
-        for j in range(j0, j1): c[ii,j] += _dot(a, bt, ii, j)
+        for j in range(j0, j1): c[ii,j] += _dot(a, bt, ii, j, k0, k1)
 
 @njit(cache=True)
 def _panel(bt):
@@ -217,34 +205,33 @@ def _panel(bt):
 # %% ../nbs/01b_inside_the_operator.ipynb #84558c6f
 @njit(cache=True)
 def _micro_kernel(a, b):
-    "`a @ b` on one core: pack `a` and `b`, then add each block of depth's product into `c`, a panel of columns at a time."
-    ap,bt,c = _buffers(a, b)
-    _pack(ap, bt, a, b)
+    "`a @ b` on one core: pack `b`, then add each block of depth's product into `c`, a panel of columns at a time."
+    bt,c = _buffers(a, b)
+    _pack(bt, b)
     c[:] = 0
-    m,n,p = c.shape[0],c.shape[1],_panel(bt[0])
-    for kb in range(len(ap)):
-        for j0 in range(0, n, p): _micro_rows(c, ap[kb], bt[kb], 0, m, j0, min(j0 + p, n))
+    m,n,p,kd = c.shape[0],c.shape[1],_panel(bt[0]),bt.shape[2]
+    for kb in range(len(bt)):
+        k0,k1 = kb * kd,min(kb * kd + kd, a.shape[1])
+        for j0 in range(0, n, p): _micro_rows(c, a, bt[kb], 0, m, j0, min(j0 + p, n), k0, k1)
     return c
 
 @njit(cache=True, parallel=True)
 def _micro_kernel_parallel(a, b):
-    "`a @ b` on all cores: pack `a` and zero `c` `MICRO_ROWS` rows a task, pack `b` `PACK_COLS` columns a task, then for each block of depth and panel share out blocks of `MICRO_ROWS` rows of `c`."
-    ap,bt,c = _buffers(a, b)
-    m,n,p = c.shape[0],c.shape[1],_panel(bt[0])
-    for blk in prange((m + MICRO_ROWS - 1) // MICRO_ROWS):
-        i0,i1 = blk * MICRO_ROWS,min(blk * MICRO_ROWS + MICRO_ROWS, m)
-        if len(ap) > 1: _pack_rows(ap, a, i0, i1)
-        c[i0:i1] = 0
+    "`a @ b` on all cores: zero `c` `MICRO_ROWS` rows a task, pack `b` `PACK_COLS` columns a task, then for each block of depth and panel share out blocks of `MICRO_ROWS` rows of `c`."
+    bt,c = _buffers(a, b)
+    m,n,p,kd = c.shape[0],c.shape[1],_panel(bt[0]),bt.shape[2]
+    for blk in prange((m + MICRO_ROWS - 1) // MICRO_ROWS): c[blk * MICRO_ROWS:(blk + 1) * MICRO_ROWS] = 0
     for blk in prange((n + PACK_COLS - 1) // PACK_COLS):
         _pack_cols(bt, b, blk * PACK_COLS, min(blk * PACK_COLS + PACK_COLS, n))
-    for kb in range(len(ap)):
+    for kb in range(len(bt)):
+        k0,k1 = kb * kd,min(kb * kd + kd, a.shape[1])
         for j0 in range(0, n, p):
             for blk in prange((m + MICRO_ROWS - 1) // MICRO_ROWS):
-                _micro_rows(c, ap[kb], bt[kb], blk * MICRO_ROWS, min(blk * MICRO_ROWS + MICRO_ROWS, m), j0, min(j0 + p, n))
+                _micro_rows(c, a, bt[kb], blk * MICRO_ROWS, min(blk * MICRO_ROWS + MICRO_ROWS, m), j0, min(j0 + p, n), k0, k1)
     return c
 
 def matmul_micro(a, b):
-    "Matrix product with packed `a` and `b`, blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products)."
+    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products)."
     a,b = _as_arrays(a, b)
     return torch.from_numpy((_micro_kernel if _small(a, b) else _micro_kernel_parallel)(a, b))
 

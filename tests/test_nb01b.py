@@ -74,10 +74,14 @@ def test_tiles_and_panels_on_bigger_shapes():
     assert nb.TILE_BYTES // (4096 * 4) < 70
     assert_matmul_close(torch.from_numpy(nb._tiled_kernel(a.numpy(), b.numpy())), a, b)
     a,b = torch.randn(9, 4096),torch.randn(4096, 600)           # 4 blocks of depth of 1,024 terms, several panels of columns of c
-    p = nb._panel(nb._buffers(a.numpy(), b.numpy())[1][0])
+    p = nb._panel(nb._buffers(a.numpy(), b.numpy())[0][0])
     assert p == nb.PANEL_BYTES // (1024 * 4) and 600 > 2 * p and 600 % p
     for kernel in (nb._micro_kernel, nb._micro_kernel_parallel):
         assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
+    a = torch.randn(9, 4001)                                    # 4 blocks of 1,001 terms, the last one 998, and several panels
+    assert nb._depth(4001, 4) == (4, 1001)
+    for kernel in (nb._micro_kernel, nb._micro_kernel_parallel):
+        assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b[:4001].numpy())), a, b[:4001])
 
 
 @pytest.mark.parametrize('itemsize', [4, 8])
@@ -94,33 +98,33 @@ def test_depth_blocks(itemsize):
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 @pytest.mark.parametrize('cols', [13, 300])                      # b under PANEL_BYTES (one pass) and over it
 def test_packing(dtype, cols):
-    "Packed a and b hold a's rows and b's columns block of depth after block, zeros past their end; one block is a itself."
+    "Packed b holds b's columns block of depth after block, the last block shorter; in tasks or on one core alike."
     rng = np.random.default_rng(0)
-    k = nb.DEPTH_BYTES // np.dtype(dtype).itemsize * 2 + 3        # 3 blocks, the last one padded
+    k = nb.DEPTH_BYTES // np.dtype(dtype).itemsize * 2 + 3        # 3 blocks, the last one shorter
     a,b = rng.standard_normal((7, k)).astype(dtype),rng.standard_normal((k, cols)).astype(dtype)
     assert (b.nbytes <= nb.PANEL_BYTES) == (cols == 13)
-    ap,bt,c = nb._buffers(a, b)
+    bt,c = nb._buffers(a, b)
     nk,kd = nb._depth(k, a.itemsize)
-    assert ap.shape == (nk, 7, kd) and bt.shape == (nk, cols, kd) and c.shape == (7, cols) and nk == 3
-    nb._pack_rows(ap, a, 0, 4); nb._pack_rows(ap, a, 4, 7)       # in tasks, as threads would
-    for j0 in range(0, cols, nb.PACK_COLS): nb._pack_cols(bt, b, j0, min(j0 + nb.PACK_COLS, cols))
-    flat = lambda p: p.transpose(1, 0, 2).reshape(p.shape[1], nk * kd)
-    assert np.array_equal(flat(ap), np.pad(a, ((0, 0), (0, nk * kd - k))))
-    assert np.array_equal(flat(bt), np.pad(b.T, ((0, 0), (0, nk * kd - k))))
-    ap1,bt1,_ = nb._buffers(a, b)
-    nb._pack(ap1, bt1, a, b)                                     # on one core, as the one-core kernel packs
-    assert np.array_equal(ap1, ap) and np.array_equal(bt1, bt)
-    small = a[:, :5].copy()
-    assert np.shares_memory(nb._buffers(small, b[:5])[0], small), "one block of depth: no copy of a"
+    last = k - (nk - 1) * kd
+    assert bt.shape == (nk, cols, kd) and c.shape == (7, cols) and nk == 3 and 0 < last < kd
+    for j0 in range(0, cols, nb.PACK_COLS): nb._pack_cols(bt, b, j0, min(j0 + nb.PACK_COLS, cols))   # in tasks, as threads would
+    assert np.array_equal(bt.transpose(1, 0, 2).reshape(cols, nk * kd)[:, :k], b.T)
+    bt1,_ = nb._buffers(a, b)
+    nb._pack(bt1, b)                                             # on one core, as the one-core kernel packs
+    assert np.array_equal(bt1[:2], bt[:2]) and np.array_equal(bt1[2, :, :last], bt[2, :, :last])   # the end of the last block is left unwritten: compare the terms packed
 
 
-def test_packing_an_empty_last_block():
-    "A block of depth past the end of a and b (possible only in buffers laid out by hand) is all zeros."
-    a,b = np.ones((2, 4), np.float32),np.ones((4, 3), np.float32)
-    ap,bt = np.full((3, 2, 2), np.nan, np.float32),np.full((3, 3, 2), np.nan, np.float32)
-    nb._pack_rows(ap, a, 0, 2); nb._pack_cols(bt, b, 0, 3)
-    assert np.array_equal(ap[2], np.zeros((2, 2))) and np.array_equal(bt[2], np.zeros((3, 2)))
-    assert np.array_equal(ap[:2], np.ones((2, 2, 2))) and np.array_equal(bt[:2], np.ones((2, 3, 2)))
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_room_past_the_end_is_never_read(dtype):
+    "A shorter last block of depth, and an empty one past the end (possible only in buffers laid out by hand): nothing packed there, nothing read."
+    rng = np.random.default_rng(0)
+    a,b = rng.standard_normal((6, 5)).astype(dtype),rng.standard_normal((5, 7)).astype(dtype)
+    bt = np.full((4, 7, 2), np.nan, dtype)                 # blocks of 2 terms: 0:2, 2:4, 4:5 and an empty one
+    nb._pack_cols(bt, b, 0, 7)
+    assert np.isnan(bt[2, :, 1]).all() and np.isnan(bt[3]).all() and not np.isnan(bt[:2]).any()
+    c = np.zeros((6, 7), dtype)
+    for kb in range(4): nb._micro_rows(c, a, bt[kb], 0, 6, 0, 7, 2 * kb, min(2 * kb + 2, 5))   # a 4x4 block and leftovers
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
