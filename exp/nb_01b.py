@@ -128,7 +128,7 @@ def matmul_tiled(a, b):
 MICRO_ROWS = 16            # rows of `c` per parallel task in the micro-kernel rung (a multiple of 4)
 PANEL_BYTES = 2**19        # bytes of packed `b` per panel of columns of `c`: half a core's L2, room left for `a` and `c`
 DEPTH_BYTES = 2**12        # bytes of a row of `a` per block of depth: 4 rows of a block stay in L1
-PACK_COLS = 8              # columns of `b` per parallel packing task: 8 rows of `bt` written side by side
+PACK_COLS = 8              # columns of `b` packed at a time (a task on all cores): 8 rows of `bt` written side by side
 
 @njit(cache=True)
 def _depth(k, itemsize):
@@ -140,11 +140,11 @@ def _depth(k, itemsize):
 @njit(cache=True)
 def _pack_cols(bt, b, j0, j1):
     "Columns `j0:j1` of `b` into `bt`, transposed, one block of depth after the other: `bt[kb,j,k] = b[kb*kd + k, j]` (`kd` terms a block) for the terms inside `b`; the end of a shorter last block is left unwritten."
-    nk,_,kd = bt.shape
-    for kb in range(nk):
-        n = max(0, min(kd, b.shape[0] - kb * kd))
-        for k in range(n):
-            for j in range(j0, j1): bt[kb,j,k] = b[kb * kd + k,j]
+    kd = bt.shape[2]
+    for kb in range(len(bt)):
+        src,dst = b[kb * kd:(kb + 1) * kd, j0:j1],bt[kb,j0:j1]    # views indexed from 0, as in the micro-kernel below
+        for k in range(len(src)):
+            for j in range(len(dst)): dst[j,k] = src[k,j]
 
 @njit(cache=True)
 def _buffers(a, b):
@@ -154,10 +154,8 @@ def _buffers(a, b):
 
 @njit(cache=True)
 def _pack(bt, b):
-    "Pack `b` on one core: in one pass if it fits in L2, else `PACK_COLS` columns at a time."
-    if b.size * b.itemsize <= PANEL_BYTES: _pack_cols(bt, b, 0, b.shape[1])
-    else:
-        for j0 in range(0, b.shape[1], PACK_COLS): _pack_cols(bt, b, j0, min(j0 + PACK_COLS, b.shape[1]))
+    "Pack `b` on one core, `PACK_COLS` columns at a time."
+    for j0 in range(0, b.shape[1], PACK_COLS): _pack_cols(bt, b, j0, min(j0 + PACK_COLS, b.shape[1]))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #9b5a9b0e
 @njit(cache=True, fastmath=True)

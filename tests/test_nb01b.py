@@ -96,13 +96,12 @@ def test_depth_blocks(itemsize):
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
-@pytest.mark.parametrize('cols', [13, 300])                      # b under PANEL_BYTES (one pass) and over it
+@pytest.mark.parametrize('cols', [3, 13, 300])                   # fewer columns than PACK_COLS, a tile and a part, many tiles
 def test_packing(dtype, cols):
     "Packed b holds b's columns block of depth after block, the last block shorter; in tasks or on one core alike."
     rng = np.random.default_rng(0)
     k = nb.DEPTH_BYTES // np.dtype(dtype).itemsize * 2 + 3        # 3 blocks, the last one shorter
     a,b = rng.standard_normal((7, k)).astype(dtype),rng.standard_normal((k, cols)).astype(dtype)
-    assert (b.nbytes <= nb.PANEL_BYTES) == (cols == 13)
     bt,c = nb._buffers(a, b)
     nk,kd = nb._depth(k, a.itemsize)
     last = k - (nk - 1) * kd
