@@ -132,10 +132,11 @@ PACK_COLS = 8              # columns of `b` packed at a time (a task on all core
 
 @njit(cache=True)
 def _depth(k, itemsize):
-    "A sum over `k` terms cut into the fewest blocks of at most `DEPTH_BYTES` per row: (blocks, terms per block)."
-    most = max(1, DEPTH_BYTES // itemsize)
+    "A sum over `k` terms cut into the fewest blocks of at most `DEPTH_BYTES` per row, each a whole number of 64-byte cache lines: (blocks, terms per block)."
+    most,line = max(1, DEPTH_BYTES // itemsize),max(1, 64 // itemsize)
     nk = max(1, (k + most - 1) // most)
-    return nk, (k + nk - 1) // nk
+    kd = (k + nk - 1) // nk                    # terms per block, were all blocks one length
+    return nk, (kd + line - 1) // line * line   # rounded up to whole lines
 
 @njit(cache=True)
 def _pack_cols(bt, b, j0, j1):

@@ -78,20 +78,21 @@ def test_tiles_and_panels_on_bigger_shapes():
     assert p == nb.PANEL_BYTES // (1024 * 4) and 600 > 2 * p and 600 % p
     for kernel in (nb._micro_kernel, nb._micro_kernel_parallel):
         assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
-    a = torch.randn(9, 4001)                                    # 4 blocks of 1,001 terms, the last one 998, and several panels
-    assert nb._depth(4001, 4) == (4, 1001)
+    a = torch.randn(9, 4001)                                    # 4 blocks of 1,008 terms, the last one 977, and several panels
+    assert nb._depth(4001, 4) == (4, 1008)
     for kernel in (nb._micro_kernel, nb._micro_kernel_parallel):
         assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b[:4001].numpy())), a, b[:4001])
 
 
 @pytest.mark.parametrize('itemsize', [4, 8])
 def test_depth_blocks(itemsize):
-    "The fewest blocks of at most DEPTH_BYTES per row, all of one length, that hold the whole sum."
+    "The fewest blocks of at most DEPTH_BYTES per row, all of one length in whole cache lines, that hold the whole sum."
     most = nb.DEPTH_BYTES // itemsize
     for k in [0, 1, 7, most - 1, most, most + 1, 2 * most, 2 * most + 1, 5 * most - 3, 100_000]:
         nk,kd = nb._depth(k, itemsize)
         assert nk == max(1, -(-k // most)), k
         assert kd * itemsize <= nb.DEPTH_BYTES and nk * kd >= k, (k, nk, kd)
+        assert kd * itemsize % 64 == 0, (k, kd)
         assert nk == 1 or (nk - 1) * kd < k, "no block left empty"
 
 
