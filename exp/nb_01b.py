@@ -148,10 +148,18 @@ def _pack_cols(bt, b, j0, j1):
             for j in range(len(dst)): dst[j,k] = src[k,j]
 
 @njit(cache=True)
+def _empty_on_a_line(nk, n, kd, like):
+    "Room for `nk x n x kd` numbers of `like`'s dtype, not filled in, starting on a 64-byte cache line."
+    size = nk * n * kd
+    raw = np.empty(size + 64 // like.itemsize, like.dtype)
+    skip = (64 - raw.ctypes.data % 64) % 64 // like.itemsize     # numbers before the first line starts
+    return raw[skip:skip + size].reshape((nk, n, kd))
+
+@njit(cache=True)
 def _buffers(a, b):
-    "Room for packed `b` and for `c`, not filled in."
+    "Room for packed `b` (starting on a cache line) and for `c`, not filled in."
     nk,kd = _depth(a.shape[1], a.itemsize)
-    return np.empty((nk, b.shape[1], kd), b.dtype),np.empty((a.shape[0], b.shape[1]), a.dtype)
+    return _empty_on_a_line(nk, b.shape[1], kd, b),np.empty((a.shape[0], b.shape[1]), a.dtype)
 
 @njit(cache=True)
 def _pack(bt, b):

@@ -97,6 +97,20 @@ def test_depth_blocks(itemsize):
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_packed_b_starts_on_a_cache_line(dtype):
+    "numba's arrays start on 32 bytes; the room for packed b always starts on 64, with the shape asked for."
+    like = np.ones(1, dtype)
+    for shape in [(1, 1, 1), (3, 7, 16), (2, 5, 1008), (1, 0, 0), (4, 13, 8)]:
+        for _ in range(5):
+            bt = nb._empty_on_a_line(*shape, like)
+            assert bt.shape == shape and bt.dtype == dtype and bt.flags['C_CONTIGUOUS']
+            assert bt.size == 0 or bt.ctypes.data % 64 == 0, (shape, bt.ctypes.data % 64)
+            bt[...] = 1                                           # all of it is writable room
+    a,b = np.ones((3, 2500), dtype),np.ones((2500, 5), dtype)
+    assert nb._buffers(a, b)[0].ctypes.data % 64 == 0
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
 @pytest.mark.parametrize('cols', [3, 13, 300])                   # fewer columns than PACK_COLS, a tile and a part, many tiles
 def test_packing(dtype, cols):
     "Packed b holds b's columns block of depth after block, the last block shorter; in tasks or on one core alike."
