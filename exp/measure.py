@@ -329,13 +329,14 @@ def _measure_rung(name, f, size, a, b, per_flop, repeats, min_time, max_call):
 
 # %% ../nbs/00b_measure.ipynb #2cde0886
 def add_ratios(rows, base='loops', ref='torch', peaks=None):
-    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[row.device]` GFLOP/s, or of `peaks['cuda tf32']` for a TF32 row on `'cuda'`)."
-    by = {(r.rung, r.size): r for r in rows if r.measured}
+    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[row.device]` GFLOP/s, or of `peaks['cuda tf32']` for a TF32 row on `'cuda'`; none where that peak is None)."
+    by,peaks = {(r.rung, r.size): r for r in rows if r.measured},peaks or {}
     for r in rows:
         if not r.measured: continue
         if (b := by.get((base, r.size))): r.x_base = b.median / r.median
         if (f := by.get((ref, r.size))): r.vs_ref = f.median / r.median
-        if (peak := (peaks or {}).get(f'{r.device} {r.dtype}') or (peaks or {}).get(r.device)): r.pct_peak = 100 * r.gflops / peak
+        own = f'{r.device} {r.dtype}'                     # e.g. 'cuda tf32': a TF32 row is never held to the FP32 peak
+        if (peak := peaks[own] if own in peaks else peaks.get(r.device)): r.pct_peak = 100 * r.gflops / peak
     return rows
 
 def ladder_legend(base='loops', ref='torch'):

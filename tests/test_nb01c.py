@@ -133,6 +133,9 @@ def test_tf32_rows_are_held_to_the_tf32_peak():
     assert rows[0].pct_peak == pytest.approx(100 * rows[0].gflops / fp32.gflops)
     assert rows[1].pct_peak == pytest.approx(100 * rows[1].gflops / tf32.gflops)
     assert TARGETS['triton_fp32'].met(0.85) and not TARGETS['numba_cuda'].met(0.2)
+    rows[1].pct_peak = None
+    add_ratios(rows, base='cuda naive', ref='torch cuda', peaks={'cuda': fp32.gflops, 'cuda tf32': None})
+    assert rows[1].pct_peak is None, "a GPU whose TF32 peak is unknown: no % for a TF32 row, never the FP32 peak's"
 
 
 def test_triton_imported_before_the_course_still_interprets():
