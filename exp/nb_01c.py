@@ -193,6 +193,7 @@ _TUNED = {}    # (m, k, n, tf32) -> the fastest config found by `tune_triton`
 
 def matmul_triton(a, b, tf32=False, config=None):
     "`a @ b` with our Triton kernel; TF32 products if `tf32`; block sizes from `config`, else those `tune_triton` chose for this shape, else the first config."
+    need_triton()
     _check_kernel_args(a, b)
     (m,k),n = a.shape,b.shape[1]
     cfg = config or _TUNED.get((m, k, n, tf32), TRITON_CONFIGS[0])

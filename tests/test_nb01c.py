@@ -138,6 +138,14 @@ def test_tf32_rows_are_held_to_the_tf32_peak():
     assert rows[1].pct_peak is None, "a GPU whose TF32 peak is unknown: no % for a TF32 row, never the FP32 peak's"
 
 
+def test_matmul_triton_without_triton_says_how_to_install_it(monkeypatch):
+    "A learner without the GPU extra gets an ImportError naming Triton and the install command, not an AttributeError."
+    monkeypatch.setattr(nb_01c, 'triton', None)
+    monkeypatch.setattr(nb_01c, '_version', lambda package: None)
+    with pytest.raises(ImportError, match=r"triton is not installed: pip install -e '\.\[gpu\]'"):
+        matmul_triton(*operands(3, 4, 5))
+
+
 def test_triton_imported_before_the_course_still_interprets():
     "PyTorch's FLOP counter (notebook 01b) imports Triton; `exp.nb_01c` imported after it must still run Triton's interpreter."
     import subprocess, sys
