@@ -211,15 +211,20 @@ def _panel(bt):
 
 # %% ../nbs/01b_inside_the_operator.ipynb #84558c6f
 @njit(cache=True)
-def _micro_kernel(a, b):
-    "`a @ b` on one core: pack `b`, then add each block of depth's product into `c`, a panel of columns at a time."
-    bt,c = _buffers(a, b)
-    _pack(bt, b)
-    c[:] = 0
+def _micro_blocks(c, a, bt):
+    "Add `a @ b` into `c` on one core, `b` packed in `bt`: each block of depth's product, a panel of columns at a time."
     m,n,p,kd = c.shape[0],c.shape[1],_panel(bt[0]),bt.shape[2]
     for kb in range(len(bt)):
         k0,k1 = kb * kd,min(kb * kd + kd, a.shape[1])
         for j0 in range(0, n, p): _micro_rows(c, a, bt[kb], 0, m, j0, min(j0 + p, n), k0, k1)
+
+@njit(cache=True)
+def _micro_kernel(a, b):
+    "`a @ b` on one core: pack `b`, zero `c`, then add the products of the blocks of depth into it."
+    bt,c = _buffers(a, b)
+    _pack(bt, b)
+    c[:] = 0
+    _micro_blocks(c, a, bt)
     return c
 
 @njit(cache=True, parallel=True)
