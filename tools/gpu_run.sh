@@ -35,19 +35,14 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 DLF_DATA=/tmp/mnist
 mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA"
 nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv
-echo "== preflight: versions, and one numba.cuda kernel on the GPU"
+echo "== preflight: versions, and every GPU rung checked against torch @ (a failing package is named)"
 python3 - <<'EOF'
-import numba, numpy, torch, triton
-import numba.cuda as cuda, cuda.core
+import numba, numba.cuda, numpy, torch, triton, cuda.core
 print('torch', torch.__version__, 'triton', triton.__version__, 'numba', numba.__version__, 'numpy', numpy.__version__,
-      'cuda.core', cuda.core.__version__, '\nnumba.cuda from', cuda.__file__)
-@cuda.jit
-def add_one(x):
-    i = cuda.grid(1)
-    if i < x.shape[0]: x[i] += 1
-x = torch.zeros(100, device='cuda')
-add_one[1, 128](x)
-print('a numba.cuda kernel ran:', bool((x == 1).all()))
+      'cuda.core', cuda.core.__version__, '\nnumba.cuda from', numba.cuda.__file__)
+from exp.nb_01c import gpu_rungs
+rungs,note = gpu_rungs()
+print(note, '\nGPU rungs that work:', ', '.join(rungs) or 'none')
 EOF
 
 echo "== notebook 01c"
