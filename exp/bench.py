@@ -126,39 +126,21 @@ def run_matmul(args, machine):
     if best_torch and best_torch.gflops > (practical or 0):      # the best torch @ seen anywhere
         practical,practical_n = best_torch.gflops,'x'.join(map(str, best_torch.size))
     add_ratios(rows, peaks={'cpu': machine['theoretical_peak_gflops']})
-    gpu_rows = _run_gpu(gpu, args) if gpu else []
-    add_ratios(gpu_rows, base='cuda naive', ref='torch cuda', peaks={'cuda': machine['gpu_peak_gflops'], 'cuda tf32': machine['gpu_tf32_peak_gflops']})
+    if gpu: print(f"  the GPU rungs at {', '.join('x'.join(map(str, s)) for s in args.gpu_sizes)} (the Triton kernel tuned for each size first) ...", flush=True)
+    gpu_rows = gpu_ladder(gpu, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call, progress=_progress) if gpu else []
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
                 targets={**matmul_targets(rows), **gpu_targets(gpu_rows)})
 
-def _run_gpu(rungs, args):
-    "The GPU rungs' `LadderRow`s at `args.gpu_sizes`, after tuning the Triton kernel for each size (so that no timing includes the tuning)."
-    if any(k.startswith('triton') for k in rungs):
-        print(f"  tuning the Triton kernel for {', '.join('x'.join(map(str, s)) for s in args.gpu_sizes)} ...", flush=True)
-        for size in args.gpu_sizes:
-            for tf32 in (False, True): tune_triton(*size, tf32)
-    return measure_ladder(rungs, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call, progress=_progress)
-
 # %% ../nbs/99_bench.ipynb #06862b1a
-def _target(name, row, value):
-    "One target's figure, read from the `LadderRow` `row`."
-    return dict(target=name, size='x'.join(map(str, row.size)), rung=row.rung, value=value, met=TARGETS[name].met(value))
-
 def matmul_targets(rows, compiled=tuple(COMPILED_RUNGS)):
     "The matmul targets read from the `LadderRow` rows: 'small' and 'loops' at the smallest size, 'large' at the largest (CPU rows)."
     done = [r for r in rows if r.measured and r.device == 'cpu']
     sizes = sorted({r.size for r in done}, key=lambda s: matmul_flops(*s))
     def best(size): return max((r for r in done if r.size == size and r.rung in compiled), key=lambda r: r.gflops, default=None)
     out = {}
-    if sizes and (b := best(sizes[0])): out.update(small=_target('small', b, b.vs_ref), loops=_target('loops', b, b.x_base))
-    if len(sizes) > 1 and (b := best(sizes[-1])): out['large'] = _target('large', b, b.vs_ref)
+    if sizes and (b := best(sizes[0])): out.update(small=target_figure('small', b, b.vs_ref), loops=target_figure('loops', b, b.x_base))
+    if len(sizes) > 1 and (b := best(sizes[-1])): out['large'] = target_figure('large', b, b.vs_ref)
     return out
-
-def _target_line(t):
-    "A matmul target's figure in words, saying where it was measured at another size than the target's."
-    target = TARGETS[t['target']]
-    where = '' if t['size'] == target.size else f" (measured at {t['size']}, not {target.size})"
-    return f"{t['target']}: rung '{t['rung']}'{where}: " + target.report(t['value'])
 
 # %% ../nbs/99_bench.ipynb #4f8871d0
 def _normalized_rows(args):
@@ -269,7 +251,7 @@ def _report(results):
         lines += ['', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else ''),
-                  '', 'targets:'] + [_target_line(t) for t in mm['targets'].values()]
+                  '', 'targets:'] + [target_line(t) for t in mm['targets'].values()]
     if (bw := results.get('backward')) is not None:
         lines.append(f"backward, on {bw['rows']:,} images (fastest runs): " + TARGETS['backward'].report(bw['hand_vs_autograd']))
     if (ag := results.get('autograd')) is not None: lines.append(_autograd_line(ag))

@@ -6,7 +6,7 @@
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
            'speedup_table', 'plot_timings', 'torch_threads', 'check_faster', 'check_similar', 'matmul_flops', 'gflops',
            'Peak', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'measure_ladder', 'add_ratios',
-           'ladder_legend', 'ladder_table', 'plot_ladder', 'Target']
+           'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'target_figure', 'target_line']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -417,3 +417,14 @@ TARGETS = {
     'triton_tf32': Target("our Triton kernel's speed relative to cuBLAS, both TF32", '>=', 0.6, size='4096x4096x4096'),
     'numba_cuda': Target("the best numba.cuda kernel's speed relative to cuBLAS, FP32", '>=', 0.25, size='4096x4096x4096'),
 }
+
+# %% ../nbs/00b_measure.ipynb #50debfcc
+def target_figure(name, row, value):
+    "Target `name`'s figure `value`, read from the `LadderRow` `row`: `dict(target, size, rung, value, met)`."
+    return dict(target=name, size='x'.join(map(str, row.size)), rung=row.rung, value=value, met=TARGETS[name].met(value))
+
+def target_line(t):
+    "The figure `t` (from `target_figure`) in words, saying where it was measured at another size than the target's."
+    target = TARGETS[t['target']]
+    where = '' if t['size'] == target.size else f" (measured at {t['size']}, not {target.size})"
+    return f"{t['target']}: rung '{t['rung']}'{where}: " + target.report(t['value'])

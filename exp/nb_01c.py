@@ -6,7 +6,7 @@
 __all__ = ['SIMULATED', 'DEVICE', 'THREADS', 'REG', 'BLOCK', 'BK', 'CUDA_RUNGS', 'TRITON_CONFIGS', 'GPU_RUNGS', 'GPU_TARGETS',
            'stack_problem', 'need_triton', 'matmul_cuda_naive', 'matmul_cuda_shared', 'matmul_cuda_regs',
            'matmul_triton', 'tune_triton', 'round_to_tf32', 'matmul_precision', 'matmul_tf32', 'matmul_intensity',
-           'bandwidth', 'plot_roofline', 'gpu_rungs', 'gpu_targets']
+           'bandwidth', 'plot_roofline', 'gpu_rungs', 'gpu_ladder', 'gpu_targets']
 
 # %% ../nbs/01c_gpu.ipynb #53615023
 from .nb_01b import *
@@ -261,16 +261,14 @@ def plot_roofline(peak, bw, points=(), ax=None, title='roofline'):
 
 # %% ../nbs/01c_gpu.ipynb #f735f7f3
 class _OnGPU:
-    "A rung that multiplies on the GPU, copying its inputs there at the first call for them (so timings exclude the copies)."
-    device = 'cuda'     # `measure_ladder` records the rung's rows on this device
-    def __init__(self, f, precision='float32'): self.f,self.precision,self.key,self.args = f,precision,None,None
+    "A rung that multiplies on `DEVICE` (the GPU, or the CPU where kernels are simulated), copying its inputs there at the first call for them (so timings exclude the copies), and waits for the result."
+    device = DEVICE     # `measure_ladder` records the rung's rows on this device
+    def __init__(self, f, precision='float32'): self.f,self.precision,self.key,self.args = _synced(f),precision,None,None
     def __call__(self, a, b):
         check_matmul_args(a, b)
         key = (a.data_ptr(), b.data_ptr(), a.shape, b.shape, a.dtype)
-        if key != self.key: self.key,self.args = key,(a.cuda(), b.cuda())
-        c = self.f(*self.args)
-        torch.cuda.synchronize()
-        return c
+        if key != self.key: self.key,self.args = key,(a.to(DEVICE), b.to(DEVICE))
+        return self.f(*self.args)
 
 def _works(f):
     "Does `f` multiply correctly on the GPU? Raise if not: a product of odd shapes against `torch @`."
@@ -278,34 +276,45 @@ def _works(f):
     a,b = torch.randn(67, 45, generator=g),torch.randn(45, 131, generator=g)
     if not near(f(a, b).cpu(), a @ b, rtol=1e-2, atol=1e-2): raise RuntimeError("its result differs from torch @")
 
-GPU_RUNGS = ['torch cuda', 'torch cuda tf32', *CUDA_RUNGS, 'triton', 'triton tf32']   # the rungs `gpu_rungs` can give
+def _rungs_by_package():
+    "Every GPU rung, `{package it needs: {rung name: rung}}`: cuBLAS through `torch @`, our numba.cuda kernels, our Triton kernel; FP32 and TF32."
+    return {'torch': {'torch cuda': _OnGPU(torch.matmul), 'torch cuda tf32': _OnGPU(matmul_tf32, 'tf32')},
+            'numba-cuda': {k: _OnGPU(f) for k,f in CUDA_RUNGS.items()},
+            'triton': {'triton': _OnGPU(matmul_triton), 'triton tf32': _OnGPU(functools.partial(matmul_triton, tf32=True), 'tf32')}}
+
+GPU_RUNGS = [k for fs in _rungs_by_package().values() for k in fs]   # the rungs `gpu_rungs` can give
 
 def gpu_rungs():
-    "GPU rungs where PyTorch sees a CUDA GPU (cuBLAS through `torch @`, our numba.cuda and Triton kernels, FP32 and TF32), and a note naming the GPU and what was skipped, and why."
+    "The GPU rungs whose package works, where PyTorch sees a CUDA GPU, and a note naming the GPU and what was skipped, and why."
     if SIMULATED: return {},"no CUDA GPU visible to PyTorch: GPU rungs skipped"
-    rungs,notes = {'torch cuda': _OnGPU(torch.matmul), 'torch cuda tf32': _OnGPU(matmul_tf32, 'tf32')},[]
-    candidates = [('numba-cuda', {k: _OnGPU(f) for k,f in CUDA_RUNGS.items()}),
-                  ('triton', {'triton': _OnGPU(matmul_triton), 'triton tf32': _OnGPU(functools.partial(matmul_triton, tf32=True), 'tf32')})]
-    for package,fs in candidates:
+    rungs,notes = {},[]
+    for package,fs in _rungs_by_package().items():
         try:
             for f in fs.values(): _works(f)
             rungs.update(fs)
         except Exception as e: notes.append(f"{', '.join(fs)} skipped: {stack_problem(package, e)}")
     return rungs,'; '.join([f"GPU: {torch.cuda.get_device_name()}"] + notes)
 
+def gpu_ladder(rungs, sizes, repeats=5, min_time=0.05, max_call=2.0, progress=None):
+    "`measure_ladder` for GPU `rungs`: the Triton kernel tuned for each size first (so no timing includes the tuning), then ratios to 'cuda naive' and 'torch cuda' and % of the GPU's FP32 and TF32 peaks."
+    for size in sizes if any(k.startswith('triton') for k in rungs) else []:
+        for tf32 in (False, True): tune_triton(*size, tf32)
+    rows = measure_ladder(rungs, sizes, repeats=repeats, min_time=min_time, max_call=max_call, progress=progress)
+    fp32,tf32 = gpu_peak(),gpu_peak(tf32=True)
+    return add_ratios(rows, base='cuda naive', ref='torch cuda', peaks={'cuda': fp32 and fp32.gflops, 'cuda tf32': tf32 and tf32.gflops})
+
 # %% ../nbs/01c_gpu.ipynb #13d2797b
 GPU_TARGETS = {'triton_fp32': (['triton'], 'torch cuda'), 'triton_tf32': (['triton tf32'], 'torch cuda tf32'),
                'numba_cuda': (list(CUDA_RUNGS), 'torch cuda')}   # target: (our rungs, the cuBLAS rung they are held to)
 
 def gpu_targets(rows):
-    "The GPU targets read from `LadderRow` rows at the largest size timed on the GPU: `{name: dict(target, size, rung, value, met)}`."
-    done = [r for r in rows if r.measured and r.device == 'cuda']
+    "The GPU targets read from the rows of `gpu_ladder` at its largest size: `{name: target_figure(...)}`."
+    done = [r for r in rows if r.measured]
     if not done: return {}
     size = max({r.size for r in done}, key=lambda s: matmul_flops(*s))
     at,out = {r.rung: r for r in done if r.size == size},{}
     for name,(ours,ref) in GPU_TARGETS.items():
         if ref not in at or not (mine := [at[k] for k in ours if k in at]): continue
         best = max(mine, key=lambda r: r.gflops)
-        value = best.gflops / at[ref].gflops
-        out[name] = dict(target=name, size='x'.join(map(str, size)), rung=best.rung, value=value, met=TARGETS[name].met(value))
+        out[name] = target_figure(name, best, best.gflops / at[ref].gflops)
     return out

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest, torch
 
 import exp.bench as bench
+from exp import nb_01c
 from exp.nb_03 import TrainResult
 
 TINY = ['--only', 'matmul', '--sizes', '3x5x4,9x7x6', '--rungs', 'loops,torch,fastmath,micro',
@@ -175,7 +176,7 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
              'cuda regs': FakeGPURung(2), 'triton': FakeGPURung(), 'triton tf32': FakeGPURung(precision='tf32')}
     monkeypatch.setattr(bench, 'gpu_rungs', lambda: (fakes, 'GPU: a stand-in'))
     tuned = []
-    monkeypatch.setattr(bench, 'tune_triton', lambda *size: tuned.append(size))
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size: tuned.append(size))   # gpu_ladder tunes
     tiny = [*TINY[:4], '--rungs', 'loops,torch,micro,' + ','.join(fakes), *TINY[6:]]
     res = bench.main([*tiny, '--gpu-sizes', '16x16x16,64x64x64', '--out', str(tmp_path)])
     gpu = [r for r in res['matmul']['rows'] if r.device == 'cuda']
@@ -190,7 +191,7 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
     assert 'GPU: a stand-in' in out and "triton_fp32: rung 'triton' (measured at 64x64x64, not 4096x4096x4096)" in out
     rows = list(csv.DictReader(open(tmp_path/'matmul.csv')))
     assert sum(r['device'] == 'cuda' for r in rows) == len(gpu)
-    monkeypatch.setattr(bench, 'tune_triton', lambda *size: pytest.fail('no tuning without a Triton rung'))
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size: pytest.fail('no tuning without a Triton rung'))
     res = bench.main([*TINY, '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])   # --rungs without GPU rungs: none compiled
     assert res['matmul']['gpu'] == 'GPU rungs: none in --rungs' and not any(r.device == 'cuda' for r in res['matmul']['rows'])
     res = bench.main([*TINY[:4], '--rungs', 'torch,torch cuda,cuda naive', *TINY[6:], '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])

@@ -1,5 +1,6 @@
 """Notebook 01c's GPU code, on a machine without a GPU: every kernel runs through numba's CUDA simulator or Triton's
-interpreter (as `exp.nb_01c` arranges where PyTorch sees no GPU) and is checked against `torch @`. Nothing is timed."""
+interpreter (as `exp.nb_01c` arranges where PyTorch sees no GPU) and is checked against `torch @`. The GPU ladder
+runs here too, simulated; its timings mean nothing and no test reads them."""
 import os
 from types import SimpleNamespace
 
@@ -7,8 +8,8 @@ import numpy as np, pytest, torch
 
 from exp.measure import LadderRow, Timing, add_ratios, gpu_peak, TARGETS
 from exp import nb_01c
-from exp.nb_01c import (BLOCK, CUDA_RUNGS, GPU_RUNGS, SIMULATED, THREADS, TRITON_CONFIGS, bandwidth, gpu_rungs,
-                        gpu_targets, matmul_intensity, matmul_precision, matmul_tf32, matmul_triton, round_to_tf32,
+from exp.nb_01c import (BLOCK, CUDA_RUNGS, DEVICE, GPU_RUNGS, GPU_TARGETS, SIMULATED, THREADS, TRITON_CONFIGS, bandwidth,
+                        gpu_ladder, gpu_rungs, gpu_targets, matmul_intensity, matmul_precision, matmul_tf32, matmul_triton, round_to_tf32,
                         stack_problem, triton, tune_triton)
 
 pytestmark = pytest.mark.skipif(not SIMULATED, reason='these tests run the kernels on the CPU, where PyTorch sees no GPU')
@@ -106,6 +107,24 @@ def test_no_gpu_rungs_without_a_gpu():
     rungs,note = gpu_rungs()
     assert rungs == {} and 'no CUDA GPU' in note
     assert set(CUDA_RUNGS) < set(GPU_RUNGS)
+
+
+def test_the_gpu_ladder_runs_simulated(monkeypatch):
+    "What `make bench` and 01c run on a GPU, here on the CPU: every GPU rung, the Triton kernel tuned first, ratios and targets read."
+    monkeypatch.setattr(nb_01c, '_TUNED', {})
+    rungs = {k: f for fs in nb_01c._rungs_by_package().values() for k,f in fs.items()}
+    assert list(rungs) == GPU_RUNGS
+    size = (8, 20, 12)
+    rows = gpu_ladder(rungs, [size], repeats=1, min_time=0, max_call=60)
+    assert [r.rung for r in rows] == GPU_RUNGS and all(r.measured for r in rows), [r.skipped for r in rows]
+    assert set(nb_01c._TUNED) == {(*size, False), (*size, True)}
+    by = {r.rung: r for r in rows}
+    assert by['cuda naive'].x_base == 1 and by['torch cuda'].vs_ref == 1 and by['triton'].vs_ref > 0
+    assert {r.device for r in rows} == {DEVICE} and by['triton tf32'].dtype == 'tf32'
+    assert all(r.pct_peak is None for r in rows), "no GPU, no GPU peak: no row is read against the CPU's"
+    t = gpu_targets(rows)
+    assert t.keys() == GPU_TARGETS.keys() and t['numba_cuda']['rung'] in CUDA_RUNGS
+    assert t['triton_fp32']['value'] == pytest.approx(by['triton'].gflops / by['torch cuda'].gflops)
 
 
 def row(rung, size, seconds, **kw):
