@@ -71,7 +71,7 @@ def test_tiles_and_panels_on_bigger_shapes():
     "Several panels in the tiled kernel; several panels of columns of `c` in the micro-kernel."
     torch.manual_seed(0)
     a,b = torch.randn(5, 70),torch.randn(70, 4096)            # panels of 32 rows of b: 3 of them
-    assert nb.TILE_BYTES // (4096 * 4) < 70
+    assert nb.PANEL_BYTES // (4096 * 4) < 70
     assert_matmul_close(torch.from_numpy(nb._tiled_kernel(a.numpy(), b.numpy())), a, b)
     a,b = torch.randn(9, 4096),torch.randn(4096, 600)           # 4 blocks of depth of 1,024 terms, several panels of columns of c
     p = nb._panel(nb._buffers(a.numpy(), b.numpy())[0][0])
