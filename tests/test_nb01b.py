@@ -1,5 +1,5 @@
 "Tests for exp.nb_01b: every compiled matmul rung and kernel against torch, the argument checks, the peak and the ladder helpers."
-import math, time
+import math, os, subprocess, sys, time
 
 import numpy as np, pytest, torch
 from hypothesis import given, settings, strategies as st
@@ -139,6 +139,28 @@ def test_room_past_the_end_is_never_read(dtype):
     c = np.zeros((6, 7), dtype)
     for kb in range(4): nb._micro_rows(c, a, bt[kb], 0, 6, 0, 7, 2 * kb, min(2 * kb + 2, 5))   # a 4x4 block and leftovers
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_the_micro_kernels_zero_c_themselves():
+    "`c` comes from np.empty, and fresh memory is often zero already: here the kernels get a `c` full of NaN instead."
+    # compiled code cannot be handed another `_buffers`: the kernels run as Python (NUMBA_DISABLE_JIT), in a process of their own
+    code = """if True:
+        import numpy as np, torch
+        from exp import nb_01b as nb
+        real = nb._buffers
+        def dirty(a, b):
+            bt,c = real(a, b)
+            c[:] = np.nan
+            return bt,c
+        nb._buffers = dirty
+        g = torch.Generator().manual_seed(0)
+        a,b = torch.randn(37, 70, generator=g),torch.randn(70, 29, generator=g)
+        for kernel in (nb._micro_kernel, nb._micro_kernel_parallel):
+            torch.testing.assert_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a @ b, msg=kernel.__name__)
+        print('ok')"""
+    env = {**os.environ, 'NUMBA_DISABLE_JIT': '1'}
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == 'ok', res.stderr[-2000:]
 
 
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
