@@ -142,8 +142,12 @@ def _pack_cols(bt, b, j0, j1):
     kd = bt.shape[2]
     for kb in range(len(bt)):
         src,dst = b[kb * kd:(kb + 1) * kd, j0:j1],bt[kb,j0:j1]    # views indexed from 0, as in the micro-kernel below
-        for k in range(len(src)):
-            for j in range(len(dst)): dst[j,k] = src[k,j]
+        if len(dst) == PACK_COLS:              # a whole tile: for each term, a loop whose length is known when compiled
+            for k in range(len(src)):
+                for j in range(PACK_COLS): dst[j,k] = src[k,j]
+        else:                                  # fewer columns: one row of `bt` at a time
+            for j in range(len(dst)):
+                for k in range(len(src)): dst[j,k] = src[k,j]
 
 @njit(cache=True)
 def _empty_on_a_line(nk, n, kd, like):
@@ -241,9 +245,10 @@ def _micro_kernel_parallel(a, b):
     return c
 
 def matmul_micro(a, b):
-    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products)."
+    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products); with fewer than 4 rows, the fastmath i-k-j loops (packing would not pay)."
     a,b = _as_arrays(a, b)
-    return torch.from_numpy((_micro_kernel if _small(a, b) else _micro_kernel_parallel)(a, b))
+    kernel = _fastmath_kernel if len(a) < 4 else _micro_kernel if _small(a, b) else _micro_kernel_parallel
+    return torch.from_numpy(kernel(a, b))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #139c51e7
 COMPILED_RUNGS = {'jit': matmul_jit, 'ikj': matmul_ikj, 'fastmath': matmul_fastmath,

@@ -132,12 +132,12 @@ def test_packing(dtype, cols):
 def test_room_past_the_end_is_never_read(dtype):
     "A shorter last block of depth, and an empty one past the end (possible only in buffers laid out by hand): nothing packed there, nothing read."
     rng = np.random.default_rng(0)
-    a,b = rng.standard_normal((6, 5)).astype(dtype),rng.standard_normal((5, 7)).astype(dtype)
-    bt = np.full((4, 7, 2), np.nan, dtype)                 # blocks of 2 terms: 0:2, 2:4, 4:5 and an empty one
-    nb._pack_cols(bt, b, 0, 7)
-    assert np.isnan(bt[2, :, 1]).all() and np.isnan(bt[3]).all() and not np.isnan(bt[:2]).any()
-    c = np.zeros((6, 7), dtype)
-    for kb in range(4): nb._micro_rows(c, a, bt[kb], 0, 6, 0, 7, 2 * kb, min(2 * kb + 2, 5))   # a 4x4 block and leftovers
+    a,b = rng.standard_normal((6, 5)).astype(dtype),rng.standard_normal((5, 11)).astype(dtype)
+    bt = np.full((4, 11, 2), np.nan, dtype)                # blocks of 2 terms: 0:2, 2:4, 4:5 and an empty one
+    nb._pack(bt, b)                                        # a whole tile of PACK_COLS columns, then the last 3 one by one
+    assert np.isnan(bt[2, :, 1]).all() and np.isnan(bt[3]).all() and not np.isnan(bt[:2]).any() and not np.isnan(bt[2, :, 0]).any()
+    c = np.zeros((6, 11), dtype)
+    for kb in range(4): nb._micro_rows(c, a, bt[kb], 0, 6, 0, 11, 2 * kb, min(2 * kb + 2, 5))   # 4x4 blocks and leftovers
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
 
 
