@@ -138,8 +138,8 @@ def matmul_targets(rows, compiled=tuple(COMPILED_RUNGS)):
     sizes = sorted({r.size for r in done}, key=lambda s: matmul_flops(*s))
     def best(size): return max((r for r in done if r.size == size and r.rung in compiled), key=lambda r: r.gflops, default=None)
     out = {}
-    if sizes and (b := best(sizes[0])): out.update(small=target_figure('small', b, b.vs_ref), loops=target_figure('loops', b, b.x_base))
-    if len(sizes) > 1 and (b := best(sizes[-1])): out['large'] = target_figure('large', b, b.vs_ref)
+    if sizes and (b := best(sizes[0])): out.update(small=TargetFigure.from_row('small', b, b.vs_ref), loops=TargetFigure.from_row('loops', b, b.x_base))
+    if len(sizes) > 1 and (b := best(sizes[-1])): out['large'] = TargetFigure.from_row('large', b, b.vs_ref)
     return out
 
 # %% ../nbs/99_bench.ipynb #4f8871d0
@@ -192,8 +192,8 @@ def run_train(args):
 
 # %% ../nbs/99_bench.ipynb #ff7a55d9
 def _plain(x):
-    "`x` with every `LadderRow` in it turned into a dict, for JSON."
-    if isinstance(x, LadderRow): return asdict(x)
+    "`x` with every `LadderRow` and `TargetFigure` in it turned into a dict, for JSON."
+    if isinstance(x, (LadderRow, TargetFigure)): return asdict(x)
     if isinstance(x, dict): return {k: _plain(v) for k,v in x.items()}
     if isinstance(x, (list, tuple)): return [_plain(v) for v in x]
     return x
@@ -251,7 +251,7 @@ def _report(results):
         lines += ['', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else ''),
-                  '', 'targets:'] + [target_line(t) for t in mm['targets'].values()]
+                  '', 'targets:'] + [str(t) for t in mm['targets'].values()]
     if (bw := results.get('backward')) is not None:
         lines.append(f"backward, on {bw['rows']:,} images (fastest runs): " + TARGETS['backward'].report(bw['hand_vs_autograd']))
     if (ag := results.get('autograd')) is not None: lines.append(_autograd_line(ag))

@@ -6,7 +6,7 @@
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
            'speedup_table', 'plot_timings', 'torch_threads', 'check_faster', 'check_similar', 'matmul_flops', 'gflops',
            'Peak', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'measure_ladder', 'add_ratios',
-           'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'target_figure', 'target_line']
+           'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -419,12 +419,19 @@ TARGETS = {
 }
 
 # %% ../nbs/00b_measure.ipynb #50debfcc
-def target_figure(name, row, value):
-    "Target `name`'s figure `value`, read from the `LadderRow` `row`: `dict(target, size, rung, value, met)`."
-    return dict(target=name, size='x'.join(map(str, row.size)), rung=row.rung, value=value, met=TARGETS[name].met(value))
-
-def target_line(t):
-    "The figure `t` (from `target_figure`) in words, saying where it was measured at another size than the target's."
-    target = TARGETS[t['target']]
-    where = '' if t['size'] == target.size else f" (measured at {t['size']}, not {target.size})"
-    return f"{t['target']}: rung '{t['rung']}'{where}: " + target.report(t['value'])
+@dataclass(frozen=True)
+class TargetFigure:
+    "The figure `value` measured for `target` (a key of `TARGETS`) on `rung` at `size`, and whether it meets the target."
+    target: str
+    size: str
+    rung: str
+    value: float
+    met: bool
+    @classmethod
+    def from_row(cls, target, row, value):
+        "The figure `value` for `target`, read from the `LadderRow` `row`."
+        return cls(target, 'x'.join(map(str, row.size)), row.rung, value, TARGETS[target].met(value))
+    def __str__(self):
+        goal = TARGETS[self.target]
+        where = '' if goal.size in (None, self.size) else f" (measured at {self.size}, not {goal.size})"
+        return f"{self.target}: rung '{self.rung}'{where}: " + goal.report(self.value)

@@ -245,7 +245,7 @@ def _micro_kernel_parallel(a, b):
     return c
 
 def matmul_micro(a, b):
-    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products); with fewer than 4 rows, the fastmath i-k-j loops (packing would not pay)."
+    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products); with fewer than 4 rows (no 4x4 block to fill), the fastmath i-k-j loops."
     a,b = _as_arrays(a, b)
     kernel = _fastmath_kernel if len(a) < 4 else _micro_kernel if _small(a, b) else _micro_kernel_parallel
     return torch.from_numpy(kernel(a, b))

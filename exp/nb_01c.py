@@ -261,13 +261,12 @@ def plot_roofline(peak, bw, points=(), ax=None, title='roofline'):
 
 # %% ../nbs/01c_gpu.ipynb #f735f7f3
 class _OnGPU:
-    "A rung that multiplies on `DEVICE` (the GPU, or the CPU where kernels are simulated), copying its inputs there at the first call for them (so timings exclude the copies), and waits for the result."
+    "A rung that multiplies on `DEVICE` (the GPU, or the CPU where kernels are simulated), copying its inputs there at the first call for those very tensors (so timings exclude the copies; a change made to them in place is not seen), and waits for the result."
     device = DEVICE     # `measure_ladder` records the rung's rows on this device
-    def __init__(self, f, precision='float32'): self.f,self.precision,self.key,self.args = _synced(f),precision,None,None
+    def __init__(self, f, precision='float32'): self.f,self.precision,self.inputs,self.args = _synced(f),precision,(None, None),None
     def __call__(self, a, b):
         check_matmul_args(a, b)
-        key = (a.data_ptr(), b.data_ptr(), a.shape, b.shape, a.dtype)
-        if key != self.key: self.key,self.args = key,(a.to(DEVICE), b.to(DEVICE))
+        if self.inputs[0] is not a or self.inputs[1] is not b: self.inputs,self.args = (a, b),(a.to(DEVICE), b.to(DEVICE))
         return self.f(*self.args)
 
 def _works(f):
@@ -297,8 +296,9 @@ def gpu_rungs():
 
 def gpu_ladder(rungs, sizes, repeats=5, min_time=0.05, max_call=2.0, progress=None):
     "`measure_ladder` for GPU `rungs`: the Triton kernel tuned for each size first (so no timing includes the tuning), then ratios to 'cuda naive' and 'torch cuda' and % of the GPU's FP32 and TF32 peaks."
-    for size in sizes if any(k.startswith('triton') for k in rungs) else []:
-        for tf32 in (False, True): tune_triton(*size, tf32)
+    if any(k.startswith('triton') for k in rungs):
+        for size in sizes:
+            for tf32 in (False, True): tune_triton(*size, tf32)
     rows = measure_ladder(rungs, sizes, repeats=repeats, min_time=min_time, max_call=max_call, progress=progress)
     fp32,tf32 = gpu_peak(),gpu_peak(tf32=True)
     return add_ratios(rows, base='cuda naive', ref='torch cuda', peaks={'cuda': fp32 and fp32.gflops, 'cuda tf32': tf32 and tf32.gflops})
@@ -308,7 +308,7 @@ GPU_TARGETS = {'triton_fp32': (['triton'], 'torch cuda'), 'triton_tf32': (['trit
                'numba_cuda': (list(CUDA_RUNGS), 'torch cuda')}   # target: (our rungs, the cuBLAS rung they are held to)
 
 def gpu_targets(rows):
-    "The GPU targets read from the rows of `gpu_ladder` at its largest size: `{name: target_figure(...)}`."
+    "The GPU targets read from the rows of `gpu_ladder` at its largest size: `{name: TargetFigure}`."
     done = [r for r in rows if r.measured]
     if not done: return {}
     size = max({r.size for r in done}, key=lambda s: matmul_flops(*s))
@@ -316,5 +316,5 @@ def gpu_targets(rows):
     for name,(ours,ref) in GPU_TARGETS.items():
         if ref not in at or not (mine := [at[k] for k in ours if k in at]): continue
         best = max(mine, key=lambda r: r.gflops)
-        out[name] = target_figure(name, best, best.gflops / at[ref].gflops)
+        out[name] = TargetFigure.from_row(name, best, best.gflops / at[ref].gflops)
     return out

@@ -172,7 +172,7 @@ class FakeGPURung:
 
 def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_path, capsys):
     "The GPU path of the matmul section, which CI cannot run on a GPU: stand-in rungs, Triton's tuning recorded."
-    fakes = {'torch cuda': FakeGPURung(), 'torch cuda tf32': FakeGPURung(precision='tf32'), 'cuda naive': FakeGPURung(8),
+    fakes = {'torch cuda': FakeGPURung(), 'torch cuda tf32': FakeGPURung(precision='tf32'), 'cuda naive': FakeGPURung(50),
              'cuda regs': FakeGPURung(2), 'triton': FakeGPURung(), 'triton tf32': FakeGPURung(precision='tf32')}
     monkeypatch.setattr(bench, 'gpu_rungs', lambda: (fakes, 'GPU: a stand-in'))
     tuned = []
@@ -184,8 +184,8 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
     assert {r.dtype for r in gpu if r.rung.endswith('tf32')} == {'tf32'}
     assert sorted(tuned) == sorted([(16, 16, 16, False), (16, 16, 16, True), (64, 64, 64, False), (64, 64, 64, True)])
     t = res['matmul']['targets']
-    assert {'triton_fp32', 'triton_tf32', 'numba_cuda'} <= set(t) and t['numba_cuda']['rung'] == 'cuda regs'
-    assert {t[k]['size'] for k in ('triton_fp32', 'triton_tf32', 'numba_cuda')} == {'64x64x64'}
+    assert {'triton_fp32', 'triton_tf32', 'numba_cuda'} <= set(t) and t['numba_cuda'].rung == 'cuda regs'
+    assert {t[k].size for k in ('triton_fp32', 'triton_tf32', 'numba_cuda')} == {'64x64x64'}
     out = capsys.readouterr().out
     assert 'on the GPU:' in out and 'x cuda naive' in out and 'vs torch cuda' in out
     assert 'GPU: a stand-in' in out and "triton_fp32: rung 'triton' (measured at 64x64x64, not 4096x4096x4096)" in out

@@ -109,6 +109,15 @@ def test_no_gpu_rungs_without_a_gpu():
     assert set(CUDA_RUNGS) < set(GPU_RUNGS)
 
 
+def test_a_gpu_rung_copies_each_new_pair_of_inputs():
+    "A rung keeps its copies of the inputs only for the very same tensors: a transposed view shares memory and shape, yet is another matrix."
+    rung = nb_01c._OnGPU(torch.matmul)
+    a,b = operands(6, 6, 6)
+    assert torch.equal(rung(a, b), a @ b)
+    assert torch.equal(rung(a.T, b), a.T @ b)
+    assert torch.equal(rung(a, b.clone()), a @ b) and rung(a, b).device.type == DEVICE
+
+
 def test_the_gpu_ladder_runs_simulated(monkeypatch):
     "What `make bench` and 01c run on a GPU, here on the CPU: every GPU rung, the Triton kernel tuned first, ratios and targets read."
     monkeypatch.setattr(nb_01c, '_TUNED', {})
@@ -123,8 +132,8 @@ def test_the_gpu_ladder_runs_simulated(monkeypatch):
     assert {r.device for r in rows} == {DEVICE} and by['triton tf32'].dtype == 'tf32'
     assert all(r.pct_peak is None for r in rows), "no GPU, no GPU peak: no row is read against the CPU's"
     t = gpu_targets(rows)
-    assert t.keys() == GPU_TARGETS.keys() and t['numba_cuda']['rung'] in CUDA_RUNGS
-    assert t['triton_fp32']['value'] == pytest.approx(by['triton'].gflops / by['torch cuda'].gflops)
+    assert t.keys() == GPU_TARGETS.keys() and t['numba_cuda'].rung in CUDA_RUNGS
+    assert t['triton_fp32'].value == pytest.approx(by['triton'].gflops / by['torch cuda'].gflops)
 
 
 def row(rung, size, seconds, **kw):
@@ -136,10 +145,10 @@ def test_gpu_targets_read_the_largest_size():
             row('triton tf32', big, 0.4, dtype='tf32'), row('cuda naive', big, 40.0), row('cuda regs', big, 3.0),
             row('triton', small, 100.0), LadderRow('cuda shared', *big, device='cuda', skipped='too slow')]
     t = gpu_targets(rows)
-    assert t['triton_fp32']['value'] == pytest.approx(1 / 1.1) and t['triton_fp32']['met']
-    assert t['triton_tf32']['value'] == pytest.approx(0.5) and not t['triton_tf32']['met']
-    assert t['numba_cuda']['rung'] == 'cuda regs' and t['numba_cuda']['value'] == pytest.approx(1 / 3)
-    assert {v['size'] for v in t.values()} == {'4096x4096x4096'}
+    assert t['triton_fp32'].value == pytest.approx(1 / 1.1) and t['triton_fp32'].met
+    assert t['triton_tf32'].value == pytest.approx(0.5) and not t['triton_tf32'].met
+    assert t['numba_cuda'].rung == 'cuda regs' and t['numba_cuda'].value == pytest.approx(1 / 3)
+    assert {v.size for v in t.values()} == {'4096x4096x4096'}
     assert gpu_targets([r for r in rows if r.rung != 'torch cuda tf32']).keys() == {'triton_fp32', 'numba_cuda'}
     assert gpu_targets([]) == {}
 
