@@ -425,7 +425,7 @@ class TargetFigure:
     target: str
     size: str
     rung: str
-    value: float
+    value: float | None      # None: the rows had no figure for it
     met: bool
     @classmethod
     def from_row(cls, target, row, value):

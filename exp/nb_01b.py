@@ -103,7 +103,7 @@ def matmul_parallel(a, b):
     return torch.from_numpy((_fastmath_kernel if _small(a, b) else _parallel_kernel)(a, b))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #26465574
-PANEL_BYTES = 2**19        # bytes of `b` per panel: half a core's L2 cache, room left for the rows of `a` and `c` that use it
+PANEL_BYTES = 2**19        # bytes of `b` per panel: half of a 1 MiB L2 cache, room left for the rows of `a` and `c`
 
 @njit(cache=True, fastmath=True, parallel=True)
 def _tiled_kernel(a, b):
@@ -245,7 +245,7 @@ def _micro_kernel_parallel(a, b):
     return c
 
 def matmul_micro(a, b):
-    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products); with fewer than 4 rows (no 4x4 block to fill), the fastmath i-k-j loops."
+    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products); with fewer than 4 rows, too few to reuse the packed `b` (no 4x4 block to fill), the fastmath i-k-j loops."
     a,b = _as_arrays(a, b)
     kernel = _fastmath_kernel if len(a) < 4 else _micro_kernel if _small(a, b) else _micro_kernel_parallel
     return torch.from_numpy(kernel(a, b))

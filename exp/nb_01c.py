@@ -261,7 +261,7 @@ def plot_roofline(peak, bw, points=(), ax=None, title='roofline'):
 
 # %% ../nbs/01c_gpu.ipynb #f735f7f3
 class _OnGPU:
-    "A rung that multiplies on `DEVICE` (the GPU, or the CPU where kernels are simulated), copying its inputs there at the first call for those very tensors (so timings exclude the copies; a change made to them in place is not seen), and waits for the result."
+    "A rung that multiplies on `DEVICE` (the GPU, or the CPU where kernels are simulated), copying its inputs there at the first call for those very tensors (so timings exclude the copies; on a GPU, a change made to them in place afterwards is not seen), and waits for the result."
     device = DEVICE     # `measure_ladder` records the rung's rows on this device
     def __init__(self, f, precision='float32'): self.f,self.precision,self.inputs,self.args = _synced(f),precision,(None, None),None
     def __call__(self, a, b):
@@ -295,10 +295,10 @@ def gpu_rungs():
     return rungs,'; '.join([f"GPU: {torch.cuda.get_device_name()}"] + notes)
 
 def gpu_ladder(rungs, sizes, repeats=5, min_time=0.05, max_call=2.0, progress=None):
-    "`measure_ladder` for GPU `rungs`: the Triton kernel tuned for each size first (so no timing includes the tuning), then ratios to 'cuda naive' and 'torch cuda' and % of the GPU's FP32 and TF32 peaks."
-    if any(k.startswith('triton') for k in rungs):
-        for size in sizes:
-            for tf32 in (False, True): tune_triton(*size, tf32)
+    "`measure_ladder` for GPU `rungs`: the Triton rungs tuned first for each size not tuned yet (so no timing includes the tuning), then ratios to 'cuda naive' and 'torch cuda' and % of the GPU's FP32 and TF32 peaks."
+    for size in sizes:
+        for tf32,rung in ((False, 'triton'), (True, 'triton tf32')):
+            if rung in rungs and (*size, tf32) not in _TUNED: tune_triton(*size, tf32)
     rows = measure_ladder(rungs, sizes, repeats=repeats, min_time=min_time, max_call=max_call, progress=progress)
     fp32,tf32 = gpu_peak(),gpu_peak(tf32=True)
     return add_ratios(rows, base='cuda naive', ref='torch cuda', peaks={'cuda': fp32 and fp32.gflops, 'cuda tf32': tf32 and tf32.gflops})
@@ -309,7 +309,7 @@ GPU_TARGETS = {'triton_fp32': (['triton'], 'torch cuda'), 'triton_tf32': (['trit
 
 def gpu_targets(rows):
     "The GPU targets read from the rows of `gpu_ladder` at its largest size: `{name: TargetFigure}`."
-    done = [r for r in rows if r.measured]
+    done = [r for r in rows if r.measured and r.rung in GPU_RUNGS]
     if not done: return {}
     size = max({r.size for r in done}, key=lambda s: matmul_flops(*s))
     at,out = {r.rung: r for r in done if r.size == size},{}

@@ -177,6 +177,7 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
     monkeypatch.setattr(bench, 'gpu_rungs', lambda: (fakes, 'GPU: a stand-in'))
     tuned = []
     monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size: tuned.append(size))   # gpu_ladder tunes
+    monkeypatch.setattr(nb_01c, '_TUNED', {})                                        # nothing tuned yet, whatever ran before
     tiny = [*TINY[:4], '--rungs', 'loops,torch,micro,' + ','.join(fakes), *TINY[6:]]
     res = bench.main([*tiny, '--gpu-sizes', '16x16x16,64x64x64', '--out', str(tmp_path)])
     gpu = [r for r in res['matmul']['rows'] if r.device == 'cuda']

@@ -141,6 +141,17 @@ def test_room_past_the_end_is_never_read(dtype):
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
 
 
+def test_matmul_micro_leaves_fewer_than_4_rows_to_the_fastmath_loops(monkeypatch):
+    "No 4x4 block to fill with 1 to 3 rows: no packing; from 4 rows on, the micro-kernel."
+    def packing(a, b): raise AssertionError('the micro-kernel ran')
+    monkeypatch.setattr(nb, '_micro_kernel', packing)
+    torch.manual_seed(0)
+    for m in (1, 2, 3):
+        a,b = torch.randn(m, 50),torch.randn(50, 7)
+        assert_matmul_close(nb.matmul_micro(a, b), a, b)
+    with pytest.raises(AssertionError, match='micro-kernel ran'): nb.matmul_micro(torch.randn(4, 50), torch.randn(50, 7))
+
+
 def test_the_micro_kernels_zero_c_themselves():
     "`c` comes from np.empty, and fresh memory is often zero already: here the kernels get a `c` full of NaN instead."
     # compiled code cannot be handed another `_buffers`: the kernels run as Python (NUMBA_DISABLE_JIT), in a process of their own

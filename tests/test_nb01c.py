@@ -134,6 +134,8 @@ def test_the_gpu_ladder_runs_simulated(monkeypatch):
     t = gpu_targets(rows)
     assert t.keys() == GPU_TARGETS.keys() and t['numba_cuda'].rung in CUDA_RUNGS
     assert t['triton_fp32'].value == pytest.approx(by['triton'].gflops / by['torch cuda'].gflops)
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size: pytest.fail(f'{size} tuned twice'))
+    assert gpu_ladder({'triton': rungs['triton']}, [size], repeats=1, min_time=0, max_call=60)[0].measured   # tuned already
 
 
 def row(rung, size, seconds, **kw):
@@ -151,6 +153,8 @@ def test_gpu_targets_read_the_largest_size():
     assert {v.size for v in t.values()} == {'4096x4096x4096'}
     assert gpu_targets([r for r in rows if r.rung != 'torch cuda tf32']).keys() == {'triton_fp32', 'numba_cuda'}
     assert gpu_targets([]) == {}
+    cpu = [LadderRow.timed(k, (8192,) * 3, Timing([9.0], 1)) for k in ('torch', 'micro')]   # CPU rows, larger: not read
+    assert gpu_targets(rows + cpu) == t
 
 
 def test_tf32_rows_are_held_to_the_tf32_peak():
