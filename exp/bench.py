@@ -127,7 +127,7 @@ def run_matmul(args, machine):
         practical,practical_n = best_torch.gflops,'x'.join(map(str, best_torch.size))
     add_ratios(rows, peaks={'cpu': machine['theoretical_peak_gflops']})
     if gpu: print(f"  the GPU rungs at {', '.join('x'.join(map(str, s)) for s in args.gpu_sizes)}"
-                  + (" (the Triton kernel tuned for each size first)" if 'triton' in gpu or 'triton tf32' in gpu else '') + " ...", flush=True)
+                  + (" (the Triton kernel tuned for each size first)" if any(k.startswith('triton') for k in gpu) else '') + " ...", flush=True)
     gpu_rows = gpu_ladder(gpu, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call, progress=_progress) if gpu else []
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
                 targets={**matmul_targets(rows), **gpu_targets(gpu_rows)})
