@@ -67,7 +67,7 @@ def parse_args(argv=None):
     p.add_argument('--max-call', type=_number(float, 0, above=True), help=f"skip a rung where one call would take longer than this many seconds (default {FULL['max_call']}; quick: {QUICK['max_call']})")
     p.add_argument('--peak-sizes', type=_list(_number(int, 1)), help=f"square sizes for the practical peak (default {FULL['peak_sizes']}; quick: {QUICK['peak_sizes']})")
     p.add_argument('--rows', type=_number(int, 1, TRAIN_ROWS), help=f"training images for the backward and autograd sections (default {FULL['rows']:,}; quick: {QUICK['rows']:,})")
-    p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba, and cores counted in the theoretical peak (default: all cores)')
+    p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba, and cores counted in the theoretical peak, at most the cores there are (default: all cores)')
     p.add_argument('--wide-vectors', action='store_true', help="let numba use 512-bit vectors on AVX-512 CPUs (runs the benchmark in a new process)")
     p.add_argument('--out', type=Path, default=Path('bench-results'), help='folder for results.json, matmul.csv, matmul.png')
     args = p.parse_args(argv)
@@ -87,10 +87,12 @@ def _cpu_model():
     except (OSError, AttributeError): return platform.processor() or platform.machine()
 
 def machine_info(dtype=torch.float32, threads=None):
-    "What a benchmark ran on: CPU, cores, threads, SIMD, library versions, BLAS and the theoretical peaks (CPU on `threads` cores, GPU)."
-    peak,gpu,tf32 = cpu_peak(dtype, cores=threads),gpu_peak(),gpu_peak(tf32=True)
+    "What a benchmark ran on: CPU, cores, threads, SIMD, library versions, BLAS and the theoretical peaks (CPU on the cores `threads` threads can use, GPU)."
+    cores = min(threads, cpu_cores()) if threads else None     # more threads than cores share the cores' FMA units
+    peak,gpu,tf32 = cpu_peak(dtype, cores=cores),gpu_peak(),gpu_peak(tf32=True)
     blas = re.search(r'BLAS_INFO=(\w+)', torch.__config__.show())
-    return dict(cpu=_cpu_model(), cores=peak.cores, torch_threads=torch.get_num_threads(), numba_threads=numba.get_num_threads(),
+    return dict(cpu=_cpu_model(), cores=peak.cores, logical_cpus=os.cpu_count(),
+                torch_threads=torch.get_num_threads(), numba_threads=numba.get_num_threads(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), blas=blas.group(1) if blas else None,
                 python=platform.python_version(), torch=torch.__version__, numba=numba.__version__,
                 theoretical_peak=repr(peak), theoretical_peak_gflops=peak.gflops,

@@ -1,5 +1,5 @@
 "Tests for exp.measure: the stopwatch, side-by-side timing, timing checks, FLOPs and peaks, the ladder runner, the targets."
-import math, time
+import math, os, time
 from types import SimpleNamespace
 
 import pytest, torch
@@ -127,6 +127,24 @@ def test_flops_and_peak():
     best,n = ms.practical_peak((16, 32), repeats=1)
     assert best > 0 and n in (16, 32)
 
+
+
+def _topology(root, cpus):
+    "A fake Linux CPU topology under `root`: `cpus` is `{cpu: (package, core)}`."
+    for c,(pkg,core) in cpus.items():
+        d = root/f'cpu{c}'/'topology'
+        d.mkdir(parents=True)
+        (d/'physical_package_id').write_text(f'{pkg}\n'); (d/'core_id').write_text(f'{core}\n')
+    return root
+
+def test_cpu_cores_counts_a_core_once(tmp_path):
+    "Two hardware threads of one core count once; cores with the same id in two packages count twice."
+    top = _topology(tmp_path, {0: (0, 0), 1: (0, 1), 2: (0, 0), 3: (0, 1), 4: (1, 0), 5: (1, 0)})
+    assert ms.cpu_cores(range(6), top) == 3
+    assert ms.cpu_cores([0, 2], top) == 1 and ms.cpu_cores([0, 1], top) == 2
+    assert ms.cpu_cores(range(8), top) == 8            # no topology for cpu6 and cpu7: count the logical CPUs
+    assert ms.cpu_cores(range(3), tmp_path/'none') == 3
+    assert 1 <= ms.cpu_cores() <= len(os.sched_getaffinity(0))
 
 @pytest.mark.parametrize('major,minor,lanes', [(7, 0, 64), (8, 0, 64), (8, 6, 128), (9, 0, 128)])
 def test_gpu_peak_from_properties(major, minor, lanes):

@@ -35,6 +35,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 DLF_DATA=/tmp/mnist
 mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA"
 nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv
+lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|CPU max MHz|L2|L3)'   # the host CPU: are its cores hardware threads?
 echo "== preflight: versions, and every GPU rung checked against torch @ (a failing package is named)"
 python3 - <<'EOF'
 import numba, numba.cuda, numpy, torch, triton, cuda.core
