@@ -75,10 +75,17 @@ def test_fail(f, msg='', contains=''):
 class Incorrect(AssertionError):
     "A wrong answer to an exercise; the message says what is wrong."
 
+def _a(word):
+    "The article for `word`: 'an int64', 'a float32'."
+    return 'an' if word[:1].lower() in 'aeio' else 'a'
+
 def describe(x):
-    "How `x` looks in a check's message: `None`, a tensor's shape and dtype, or its type and a short repr."
-    if isinstance(x, torch.Tensor): return f"a tensor of shape {tuple(x.shape)} ({x.dtype})"
-    return 'None' if x is None else f"{type(x).__name__} {x!r:.60}"
+    "How `x` looks in a message, a check's or an error's: `None`, a tensor by its dtype and shape (`a float32 tensor of shape (5, 784)`), anything else by its type and a short repr (`a str 'x'`)."
+    if x is None: return 'None'
+    if isinstance(x, torch.Tensor):
+        dtype = str(x.dtype).removeprefix('torch.')
+        return f"{_a(dtype)} {dtype} tensor of shape {tuple(x.shape)}"
+    return f"{_a(type(x).__name__)} {type(x).__name__} {x!r:.60}"
 
 # %% ../nbs/00_exports.ipynb #a480f8a8
 def expect_tensor(got, what='the result'):

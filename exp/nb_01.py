@@ -18,11 +18,6 @@ import matplotlib as mpl
 _all_ = ['mpl']
 
 # %% ../nbs/01_matmul.ipynb #f820419c
-def _describe(x):
-    "A tensor by its shape and dtype, e.g. `of shape (5, 784) (float32)`; anything else by its type."
-    if not isinstance(x, torch.Tensor): return f"of type {type(x).__name__}"
-    return f"of shape {tuple(x.shape)} ({str(x.dtype).removeprefix('torch.')})"
-
 def check_matmul_args(a, b):
     "Raise `ValueError`, naming both shapes and dtypes, unless `a @ b` is a product of two matrices."
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)): problem = "both must be tensors"
@@ -30,7 +25,7 @@ def check_matmul_args(a, b):
     elif a.shape[1] != b.shape[0]: problem = f"a has {a.shape[1]} columns but b has {b.shape[0]} rows"
     elif a.dtype != b.dtype: problem = "their dtypes differ"
     else: return
-    raise ValueError(f"cannot multiply a {_describe(a)} by b {_describe(b)}: {problem}")
+    raise ValueError(f"cannot multiply a ({describe(a)}) by b ({describe(b)}): {problem}")
 
 # %% ../nbs/01_matmul.ipynb #2c8ae343
 def matmul_loops(a, b):

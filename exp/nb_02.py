@@ -115,16 +115,11 @@ class Module:
     def __repr__(self): return f"{type(self).__name__}()"
 
 # %% ../nbs/02_fully_connected.ipynb #4c162207
-def _describe(x):
-    "A tensor as `shape (3, 4) float32`; anything else by its type."
-    if not isinstance(x, torch.Tensor): return f"a {type(x).__name__}"
-    return f"shape {tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}"
-
 def _check_float(what, x, ndim=None):
     "Raise `ValueError` unless `x` is a floating-point tensor (with `ndim` dimensions, if given)."
     if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
-        raise ValueError(f"{what} must be a floating-point tensor, got {_describe(x)}")
-    if ndim is not None and x.ndim != ndim: raise ValueError(f"{what} must be {ndim}-D, got {_describe(x)}")
+        raise ValueError(f"{what} must be a floating-point tensor, got {describe(x)}")
+    if ndim is not None and x.ndim != ndim: raise ValueError(f"{what} must be {ndim}-D, got {describe(x)}")
 
 class Relu(Module):
     "The rectified linear unit, max(x, 0) elementwise."
@@ -140,10 +135,10 @@ class Mse(Module):
         _check_float('Mse output', inp)
         ints = isinstance(targ, torch.Tensor) and not (targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool)
         if not (ints or isinstance(targ, torch.Tensor) and targ.dtype == inp.dtype):
-            raise ValueError(f"Mse targets must be a tensor of the output's dtype ({str(inp.dtype).removeprefix('torch.')}) or of integers, got {_describe(targ)}")
+            raise ValueError(f"Mse targets must be a tensor of the output's dtype ({str(inp.dtype).removeprefix('torch.')}) or of integers, got {describe(targ)}")
         if not (targ.ndim == 1 and len(targ) > 0 and inp.shape in ((len(targ), 1), targ.shape)):
             raise ValueError(f"Mse needs an output of shape (N, 1) or (N,) and targets of shape (N,), N > 0; "
-                             f"got output {_describe(inp)} and targets {_describe(targ)}")
+                             f"got {describe(inp)} for the output and {describe(targ)} for the targets")
         return (inp.squeeze(-1) - targ).pow(2).mean()
     def bwd(self, out, inp, targ): inp.g = (2. * (inp.squeeze(-1) - targ) / targ.shape[0]).view(inp.shape)
 
@@ -153,13 +148,13 @@ class Lin(Module):
     def __init__(self, w, b):
         _check_float('Lin weight w', w, 2); _check_float('Lin bias b', b, 1)
         if b.shape != w.shape[1:] or b.dtype != w.dtype:
-            raise ValueError(f"Lin bias b ({_describe(b)}) does not match weight w ({_describe(w)}): "
+            raise ValueError(f"Lin bias b ({describe(b)}) does not match weight w ({describe(w)}): "
                              f"it needs shape ({w.shape[1]},) and dtype {str(w.dtype).removeprefix('torch.')}")
         self.w,self.b = w,b
     def forward(self, inp):
         _check_float('Lin input', inp, 2)
         if inp.shape[1] != self.w.shape[0] or inp.dtype != self.w.dtype:
-            raise ValueError(f"Lin input ({_describe(inp)}) does not fit weight w ({_describe(self.w)}): "
+            raise ValueError(f"Lin input ({describe(inp)}) does not fit weight w ({describe(self.w)}): "
                              f"it needs {self.w.shape[0]} columns and dtype {str(self.w.dtype).removeprefix('torch.')}")
         return inp @ self.w + self.b
     def bwd(self, out, inp):
@@ -174,7 +169,7 @@ class Model:
     def __init__(self, w1, b1, w2, b2):
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
         if w2.shape[0] != w1.shape[1]:
-            raise ValueError(f"Model: w1 ({_describe(w1)}) has {w1.shape[1]} outputs but w2 ({_describe(w2)}) takes {w2.shape[0]} inputs")
+            raise ValueError(f"Model: w1 ({describe(w1)}) has {w1.shape[1]} outputs but w2 ({describe(w2)}) takes {w2.shape[0]} inputs")
         self.loss = Mse()
     def __call__(self, x, targ):
         for l in self.layers: x = l(x)

@@ -13,7 +13,7 @@ __all__ = nb_02.__all__ + globals().get('__all__', [])   # keep the chain (see 0
 # %% ../nbs/02b_autograd.ipynb #68d0ef1c
 from contextlib import contextmanager
 from fastcore.basics import patch
-from .nb_02 import _describe, _is_number   # how notebook 02's errors show a tensor; a number that is not a bool
+from .nb_02 import _is_number   # a number that is not a bool
 
 # %% ../nbs/02b_autograd.ipynb #65e382cb
 def unbroadcast(g, shape):
@@ -53,7 +53,7 @@ def _lift(x, like):
     if isinstance(x, torch.Tensor): return Tensor(x)
     if _is_number(x):   # an int takes the tensor's dtype; a float keeps its own unless the tensor is a float too
         return Tensor(torch.tensor(x, dtype=like.dtype if like.dtype.is_floating_point or isinstance(x, int) else None))
-    raise TypeError(f"a Tensor combines with a Tensor, a torch tensor or a number, not {_describe(x)}")
+    raise TypeError(f"a Tensor combines with a Tensor, a torch tensor or a number, not {describe(x)}")
 
 def _elementwise(op, a, b, f, vjp_a, vjp_b):
     "`f(a.data, b.data)`, broadcasting; each VJP `(g, a, b) -> gradient` is unbroadcast to its input's shape."
@@ -73,7 +73,7 @@ class Tensor:
         self.data = data.detach() if isinstance(data, torch.Tensor) else torch.tensor(data)
         if not isinstance(requires_grad, bool): raise TypeError(f"requires_grad must be True or False, got {requires_grad!r}")
         if requires_grad and not self.data.is_floating_point():
-            raise ValueError(f"only a floating-point tensor can require a gradient, got {_describe(self.data)}")
+            raise ValueError(f"only a floating-point tensor can require a gradient, got {describe(self.data)}")
         self.requires_grad,self.grad = requires_grad,None
         self._op,self._parents,self._vjps = '',(),()     # a leaf: made by us, not by an operation
 
@@ -85,7 +85,7 @@ class Tensor:
     def item(self): return self.data.item()
     def zero_grad(self): self.grad = None
     def __repr__(self):
-        shown = repr(self.data) if self.data.numel() <= 6 else _describe(self.data)
+        shown = repr(self.data) if self.data.numel() <= 6 else describe(self.data)
         return f"Tensor({shown}" + (f", op={self._op!r}" if self._op else '') + (", requires_grad=True" if self.requires_grad else '') + ")"
 
     def __add__(self, o): return _elementwise('+', self, o, torch.add, lambda g,a,b: g, lambda g,a,b: g)
@@ -98,7 +98,7 @@ class Tensor:
     def __neg__(self): return _make(-self.data, 'neg', (self,), (lambda g: -g,))
 
     def __pow__(self, n):
-        if not _is_number(n): raise TypeError(f"** takes a number as its exponent, got {_describe(n)}")
+        if not _is_number(n): raise TypeError(f"** takes a number as its exponent, got {describe(n)}")
         a = self.data
         return _make(a**n, f'**{n}', (self,), (lambda g: g * n * a**(n - 1) if n != 0 else torch.zeros_like(g),))
     def relu(self):
@@ -114,7 +114,7 @@ class Tensor:
     def __matmul__(self, o):
         a,b = self,_lift(o, self)
         if not (a.ndim == b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype == b.dtype):
-            raise ValueError(f"@ multiplies 2-D tensors of one dtype whose inner sizes match, got {_describe(a.data)} @ {_describe(b.data)}")
+            raise ValueError(f"@ multiplies 2-D tensors of one dtype whose inner sizes match, got {describe(a.data)} @ {describe(b.data)}")
         ad,bd = a.data,b.data
         return _make(ad @ bd, '@', (a, b), (lambda g: g @ bd.T, lambda g: ad.T @ g))
     def __rmatmul__(self, o): return _lift(o, self) @ self
@@ -122,7 +122,7 @@ class Tensor:
     def sum(self, dim=None, keepdim=False):
         shape,n = self.shape,self.ndim
         dims = range(n) if dim is None else [dim] if isinstance(dim, int) else dim
-        if not all(isinstance(d, int) and -n <= d < n for d in dims): raise ValueError(f"sum: dim {dim!r} does not fit {_describe(self.data)}")
+        if not all(isinstance(d, int) and -n <= d < n for d in dims): raise ValueError(f"sum: dim {dim!r} does not fit {describe(self.data)}")
         dims = sorted(d % n for d in dims)
         def vjp(g):
             if not keepdim:
@@ -137,7 +137,7 @@ class Tensor:
         return _make(self.data.reshape(*shape), 'reshape', (self,), (lambda g: g.reshape(old),))
     @property
     def T(self):
-        if self.ndim != 2: raise ValueError(f".T transposes a 2-D tensor, got {_describe(self.data)}")
+        if self.ndim != 2: raise ValueError(f".T transposes a 2-D tensor, got {describe(self.data)}")
         return _make(self.data.T, 'T', (self,), (lambda g: g.T,))
     def __getitem__(self, idx):
         ix = idx if isinstance(idx, tuple) else (idx,)
@@ -165,7 +165,7 @@ def backward(self: Tensor):
     "Add to `.grad` of every leaf this scalar was computed from the gradient of this scalar with respect to it."
     if not self.requires_grad:
         raise RuntimeError("backward: this tensor does not require a gradient (no input did, or it was computed under no_grad)")
-    if self.ndim != 0: raise RuntimeError(f"backward starts from a scalar, such as a loss; got {_describe(self.data)}: sum or average it first")
+    if self.ndim != 0: raise RuntimeError(f"backward starts from a scalar, such as a loss; got {describe(self.data)}: sum or average it first")
     grads = {self: torch.ones_like(self.data)}
     for node in reversed(_topo(self)):
         g = grads.pop(node)

@@ -18,15 +18,15 @@ from collections import namedtuple
 from torch import nn, optim
 import torch.nn.functional as F
 from fastprogress.fastprogress import master_bar, progress_bar
-from .nb_02 import _describe, _check_sizes, _check_positive   # notebook 02's checks, and how its errors show a tensor
+from .nb_02 import _check_sizes, _check_positive   # notebook 02's checks
 
 # %% ../nbs/03_minibatch_training.ipynb #01d2654d
 def _check_logits(inp, targ):
     "Raise `ValueError` unless `inp` is a float (N, C) tensor, N > 0, and `targ` N integer classes in [0, C)."
     if not (isinstance(inp, torch.Tensor) and inp.is_floating_point() and inp.ndim == 2 and len(inp) > 0):
-        raise ValueError(f"expected scores of shape (N, C) with N > 0, floating point; got {_describe(inp)}")
+        raise ValueError(f"expected scores of shape (N, C) with N > 0, floating point; got {describe(inp)}")
     if not (isinstance(targ, torch.Tensor) and targ.dtype == torch.int64 and targ.shape == inp.shape[:1]):
-        raise ValueError(f"expected int64 targets of shape ({inp.shape[0]},) for scores of shape {tuple(inp.shape)}; got {_describe(targ)}")
+        raise ValueError(f"expected int64 targets of shape ({inp.shape[0]},) for scores of shape {tuple(inp.shape)}; got {describe(targ)}")
     if targ.min() < 0 or targ.max() >= inp.shape[1]:
         raise ValueError(f"targets must be classes in [0, {inp.shape[1]}); got values from {targ.min().item()} to {targ.max().item()}")
 
@@ -65,7 +65,7 @@ class CrossEntropy(Module):
 def accuracy(out, targ):
     "The fraction of rows of `out` (N, C) whose largest score is at the class `targ` (N,)."
     if not (isinstance(out, torch.Tensor) and out.ndim == 2 and len(out) > 0 and isinstance(targ, torch.Tensor) and targ.shape == out.shape[:1]):
-        raise ValueError(f"accuracy needs scores of shape (N, C), N > 0, and targets of shape (N,); got {_describe(out)} and {_describe(targ)}")
+        raise ValueError(f"accuracy needs scores of shape (N, C), N > 0, and targets of shape (N,); got {describe(out)} and {describe(targ)}")
     return (out.argmax(-1) == targ).float().mean()
 
 # %% ../nbs/03_minibatch_training.ipynb #f0f4707c

@@ -22,7 +22,7 @@ WRONG = {
     'ex2': [(lambda y: torch.bincount(y), 'on 40 labels without a 3 or a 9 has shape (9,), expected (10,): one count for each digit'),
             (lambda y: y.unique(return_counts=True)[1], 'has shape (8,), expected (10,)'),
             (lambda y: torch.bincount(y, minlength=10) / len(y), 'digit_counts(y) on 137 labels: 10 of 10 values differ'),
-            (counts_loop, 'should be a tensor, but is list'),
+            (counts_loop, 'should be a tensor, but is a list'),
             (lambda y: None, 'is None: does your function `return` it?')],
     'ex3': [(lambda y: torch.bincount(y, minlength=10).argmax(), 'is 7: that is the most common digit itself'),
             (lambda y: torch.bincount(y, minlength=10).max(), 'divide by the number of labels'),

@@ -31,7 +31,8 @@ WRONG = {
             (lambda x, w, b: None, 'is None')],
     'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
             (lambda A, B: torch.einsum('ik,ki->i', A, B), 'has shape (40,), expected ()'),
-            (lambda A, B: torch.einsum('ik,kj->', A, B), 'where')],
+            (lambda A, B: torch.einsum('ik,kj->', A, B), 'where'),
+            (lambda A, B: (A * B.T).sum(), 'correct, but it does not call `torch.einsum` itself')],
     'ex5': [(lambda x: x - x.mean(1, keepdim=True), 'values differ'),
             (lambda x: x - x.mean(), 'values differ'),
             (loop_centre, 'uses a Python loop'),
@@ -60,7 +61,7 @@ def gram_distances(x):     # |a|² + |b|² - 2 a·b
 RIGHT = {'ex1': [lambda: [torch.Size([8, 7, 6, 5]), None, [3, 3], (256, 256, 3), None, None]],
          'ex2': [gram_distances, lambda x: torch.cdist(x, x) ** 2],
          'ex3': [lambda x, w, b: torch.einsum('bi,io->bo', x, w) + b[None]],
-         'ex4': [lambda A, B: torch.einsum('ik,ki->', A, B).item(), lambda A, B: (A * B.T).sum()],
+         'ex4': [lambda A, B: torch.einsum('ik,ki->', A, B).item(), lambda A, B: torch.einsum('ij,ji', A, B)],
          'ex5': [lambda x: x - x.mean(0, keepdim=True), lambda x: x - x.sum(0) / x.shape[0]],
          'ex6': [lambda: 'bi, bj -> bij', lambda: '...i,...j->...ij']}
 

@@ -94,7 +94,7 @@ WRONG = {
             (lambda: 'blows up', 'give a list of 4 predictions')],
     'ex5': [(ItemByItem, 'fetches the items one at a time'),
             (IgnoresSampler, 'it ignores the shuffle: take the indices from self.sampler'),
-            (InputsOnly, 'should be a pair (xb, yb), but is a tensor of shape (5, 3)')],
+            (InputsOnly, 'should be a pair (xb, yb), but is a float32 tensor of shape (5, 3)')],
     'ex6': [(no_zero_grad, 'the gradients of earlier batches were not cleared?'),
             (zero_grad_once, 'the gradients of earlier batches were not cleared?'),
             (zero_grad_before_step, 'opt.step() found no gradient'),

@@ -225,7 +225,7 @@ def test_relu_forward_and_backward():
     out.g = torch.tensor([[5., 6., 7.]])
     r.backward()
     assert torch.equal(x.g, torch.tensor([[0., 0., 7.]]))   # derivative 0 at exactly 0, as in PyTorch
-    with pytest.raises(ValueError, match='Relu input must be a floating-point tensor, got shape \\(3,\\) int64'):
+    with pytest.raises(ValueError, match='Relu input must be a floating-point tensor, got an int64 tensor of shape \\(3,\\)'):
         r(torch.tensor([1, 2, 3]))
 
 
@@ -246,14 +246,14 @@ def test_lin_gradients_match_autograd_and_finite_differences(n, n_in, n_out, see
 
 def test_lin_rejects_bad_shapes_and_dtypes():
     w, b = torch.zeros(4, 3), torch.zeros(3)
-    with pytest.raises(ValueError, match=r'bias b \(shape \(2,\) float32\) does not match weight w \(shape \(4, 3\)'):
+    with pytest.raises(ValueError, match=r'bias b \(a float32 tensor of shape \(2,\)\) does not match weight w \(a float32 tensor of shape \(4, 3\)'):
         Lin(w, torch.zeros(2))
     with pytest.raises(ValueError, match='dtype float32'): Lin(w, b.double())
     with pytest.raises(ValueError, match='weight w must be 2-D'): Lin(torch.zeros(4), b)
-    with pytest.raises(ValueError, match='weight w must be a floating-point tensor, got shape \\(4, 3\\) int64'):
+    with pytest.raises(ValueError, match='weight w must be a floating-point tensor, got an int64 tensor of shape \\(4, 3\\)'):
         Lin(w.long(), b)
     lin = Lin(w, b)
-    with pytest.raises(ValueError, match=r'input \(shape \(2, 5\) float32\) does not fit .* needs 4 columns'): lin(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match=r'input \(a float32 tensor of shape \(2, 5\)\) does not fit .* needs 4 columns'): lin(torch.zeros(2, 5))
     with pytest.raises(ValueError, match='dtype float32'): lin(torch.zeros(2, 4, dtype=f64))
     with pytest.raises(ValueError, match='Lin input must be 2-D'): lin(torch.zeros(4))
     with pytest.raises(ValueError, match='floating-point'): lin([[0., 0., 0., 0.]])
@@ -279,7 +279,7 @@ def test_mse_accepts_integer_targets():
 
 
 @pytest.mark.parametrize('out,targ,match', [
-    (torch.zeros(3, 1), torch.zeros(4), r'output shape \(3, 1\) float32 and targets shape \(4,\)'),
+    (torch.zeros(3, 1), torch.zeros(4), r'a float32 tensor of shape \(3, 1\) for the output and a float32 tensor of shape \(4,\) for the targets'),
     (torch.zeros(3, 2), torch.zeros(3), r'\(N, 1\) or \(N,\)'),
     (torch.zeros(3, 1), torch.zeros(3, 1), r'targets of shape \(N,\)'),
     (torch.zeros(0, 1), torch.zeros(0), 'N > 0'),
