@@ -80,12 +80,13 @@ def _a(word):
     return 'an' if word[:1].lower() in 'aeio' else 'a'
 
 def describe(x):
-    "How `x` looks in a message, a check's or an error's: `None`, a tensor by its dtype and shape (`a float32 tensor of shape (5, 784)`), anything else by its type and a short repr (`a str 'x'`)."
+    "How `x` looks in a message, a check's or an error's: `None`, a tensor by its dtype and shape (`a float32 tensor of shape (5, 784)`), anything else by its type and a short repr (`a str 'x'`, `a Tensor(...)`)."
     if x is None: return 'None'
     if isinstance(x, torch.Tensor):
         dtype = str(x.dtype).removeprefix('torch.')
         return f"{_a(dtype)} {dtype} tensor of shape {tuple(x.shape)}"
-    return f"{_a(type(x).__name__)} {type(x).__name__} {x!r:.60}"
+    name,shown = type(x).__name__,f"{x!r:.60}"
+    return f"{_a(name)} {shown if shown.startswith(name) else name + ' ' + shown}"
 
 # %% ../nbs/00_exports.ipynb #a480f8a8
 def expect_tensor(got, what='the result'):
@@ -174,7 +175,7 @@ class Exercise:
             raise Incorrect(f"{self.name}: the name you gave the check holds None, not a function (a decorator such as "
                             "`@patch` leaves its name None: define a plain function, then attach it)")
         if not callable(answer):
-            raise Incorrect(f"{self.name}: give the check your function itself, without calling it (got {describe(answer)})")
+            raise Incorrect(f"{self.name}: give the check your function itself, without calling it: got {describe(answer)}")
         try: self.checker(answer)
         except NotImplementedError: return 'not attempted'
         except AssertionError as e:   # `Incorrect`, or a course test helper's failure inside the check

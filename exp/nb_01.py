@@ -25,7 +25,7 @@ def check_matmul_args(a, b):
     elif a.shape[1] != b.shape[0]: problem = f"a has {a.shape[1]} columns but b has {b.shape[0]} rows"
     elif a.dtype != b.dtype: problem = "their dtypes differ"
     else: return
-    raise ValueError(f"cannot multiply a ({describe(a)}) by b ({describe(b)}): {problem}")
+    raise ValueError(f"cannot multiply a, {describe(a)}, by b, {describe(b)}: {problem}")
 
 # %% ../nbs/01_matmul.ipynb #2c8ae343
 def matmul_loops(a, b):

@@ -148,13 +148,13 @@ class Lin(Module):
     def __init__(self, w, b):
         _check_float('Lin weight w', w, 2); _check_float('Lin bias b', b, 1)
         if b.shape != w.shape[1:] or b.dtype != w.dtype:
-            raise ValueError(f"Lin bias b ({describe(b)}) does not match weight w ({describe(w)}): "
+            raise ValueError(f"Lin bias b, {describe(b)}, does not match weight w, {describe(w)}: "
                              f"it needs shape ({w.shape[1]},) and dtype {str(w.dtype).removeprefix('torch.')}")
         self.w,self.b = w,b
     def forward(self, inp):
         _check_float('Lin input', inp, 2)
         if inp.shape[1] != self.w.shape[0] or inp.dtype != self.w.dtype:
-            raise ValueError(f"Lin input ({describe(inp)}) does not fit weight w ({describe(self.w)}): "
+            raise ValueError(f"Lin input, {describe(inp)}, does not fit weight w, {describe(self.w)}: "
                              f"it needs {self.w.shape[0]} columns and dtype {str(self.w.dtype).removeprefix('torch.')}")
         return inp @ self.w + self.b
     def bwd(self, out, inp):
@@ -169,7 +169,7 @@ class Model:
     def __init__(self, w1, b1, w2, b2):
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
         if w2.shape[0] != w1.shape[1]:
-            raise ValueError(f"Model: w1 ({describe(w1)}) has {w1.shape[1]} outputs but w2 ({describe(w2)}) takes {w2.shape[0]} inputs")
+            raise ValueError(f"Model: w1, {describe(w1)}, has {w1.shape[1]} outputs but w2, {describe(w2)}, takes {w2.shape[0]} inputs")
         self.loss = Mse()
     def __call__(self, x, targ):
         for l in self.layers: x = l(x)

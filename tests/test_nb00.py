@@ -78,7 +78,7 @@ def test_exercise_three_outcomes(capsys):
     assert out[2] == 'ex9, a hint: times two'
     with pytest.raises(Incorrect, match=r'^ex9: double\(x\): 5 of 6 values differ; the worst, at \[1, 2\], is 6 where 10'):
         ex.check(lambda x: x + 1)
-    with pytest.raises(Incorrect, match=r'^ex9: give the check your function itself, without calling it \(got a float32 tensor of shape \(2,\)\)'):
+    with pytest.raises(Incorrect, match=r'^ex9: give the check your function itself, without calling it: got a float32 tensor of shape \(2,\)'):
         ex.grade(torch.ones(2))
 
 
