@@ -48,7 +48,7 @@ exercises: ## Write your copy of each lesson into exercises/, answers replaced b
 run: $(STAMP) $(GPU_EXTRA) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
 	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)
 
-bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s)
+bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s without a GPU)
 	$(PY) -m exp.bench $(WIDE) $(ARGS)
 
 docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)
@@ -72,8 +72,11 @@ test: $(GPU_STAMP) data ## Run everything CI checks: gates, every notebook top t
 test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
 	$(PY) tools/busy.py $(BUSY) -- $(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
 
-outputs: $(GPU_STAMP) data ## Re-run notebooks and save their outputs (NBS=... to pick some), then clean them
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NBS)
+# the notebooks `make outputs` re-runs: NB=, else NBS=; by default all, less 01c where there is no GPU (its saved outputs come from one)
+OUT_NBS = $(or $(NB),$(if $(filter file,$(origin NBS)),$(if $(shell command -v nvidia-smi),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))),$(NBS)))
+
+outputs: $(GPU_STAMP) data ## Re-run notebooks and save their outputs (NB=nbs/01_matmul.ipynb for one; 01c only on a GPU unless named), then clean them
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(OUT_NBS)
 	$(BIN)/nbdev_clean
 
 docs: $(STAMP) ## Build the course website into _docs/ from the notebooks and their saved outputs (offline)

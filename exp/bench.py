@@ -56,7 +56,7 @@ def _number(conv, least, most=math.inf, above=False):
 def parse_args(argv=None):
     "The benchmark's options, with `--quick`'s defaults where it is given and an option is not."
     p = argparse.ArgumentParser(prog='python -m exp.bench', description=__doc__ or "The course's benchmark.")
-    p.add_argument('--quick', action='store_true', help='a smaller run, under half a minute')
+    p.add_argument('--quick', action='store_true', help='a smaller run, under half a minute without a GPU (with one, tuning Triton takes longer)')
     p.add_argument('--only', type=_list(), help=f"sections to run, from {','.join(SECTIONS)} (default: {FULL['only']}; quick: {QUICK['only']})")
     p.add_argument('--sizes', type=_list(parse_size), help=f"matmul sizes MxKxN (default {FULL['sizes']}; quick: {QUICK['sizes']})")
     p.add_argument('--gpu-sizes', type=_list(parse_size), help=f"matmul sizes for the GPU rungs, where there is a GPU (default {FULL['gpu_sizes']}; quick: {QUICK['gpu_sizes']})")
@@ -212,7 +212,7 @@ def write_results(results, out):
             w = csv.DictWriter(f, LADDER_FIELDS)
             w.writeheader(); w.writerows(asdict(r) for r in mm['rows'])
         peaks = {'CPU theoretical peak': results['machine']['theoretical_peak_gflops'], 'torch @ peak': mm['practical_peak_gflops'],
-                 'GPU theoretical peak': results['machine']['gpu_peak_gflops']}
+                 'GPU theoretical peak': results['machine']['gpu_peak_gflops'], 'GPU TF32 peak': results['machine']['gpu_tf32_peak_gflops']}
         ax = plot_ladder(mm['rows'], peaks, title=f"GFLOP/s, {results['machine']['cpu']}")
         ax.figure.tight_layout(); ax.figure.savefig(out/'matmul.png', dpi=120); plt.close(ax.figure)
         files += [out/'matmul.csv', out/'matmul.png']

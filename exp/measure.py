@@ -368,7 +368,7 @@ def ladder_table(rows, base='loops', ref='torch', legend=True):
 
 # %% ../nbs/00b_measure.ipynb #4ca1c8a4
 def plot_ladder(rows, peaks=None, ax=None, title='GFLOP/s of each rung (log scale)'):
-    "Bars of GFLOP/s per rung, grouped by size, an x where a rung was skipped, and a line for each of the `peaks` `{label: GFLOP/s}`."
+    "Bars of GFLOP/s per rung, grouped by size, an x where a rung was skipped, and a line for each of the `peaks` `{label: GFLOP/s}` (up to four)."
     sizes = list(dict.fromkeys(r.size for r in rows))
     rungs = list(dict.fromkeys(r.rung for r in rows))
     by = {(r.rung, r.size): r for r in rows}
@@ -384,7 +384,7 @@ def plot_ladder(rows, peaks=None, ax=None, title='GFLOP/s of each rung (log scal
         if skip:
             ax.plot(x[skip], [floor] * len(skip), 'x', color=bars.patches[0].get_facecolor(), ms=8, mew=2, label=skipped_label)
             skipped_label = None
-    for (label,v),style in zip((peaks or {}).items(), ['--', ':', '-.']):
+    for (label,v),style in zip((peaks or {}).items(), ['--', ':', '-.', (0, (3, 1, 1, 1, 1, 1))]):
         if v: ax.axhline(v, color='k', ls=style, lw=1, label=f'{label}: {v:,.0f}')
     ax.set_yscale('log'); ax.set_ylim(bottom=floor / 2)
     ax.set_xticks(range(len(rungs))); ax.set_xticklabels(rungs, rotation=30, ha='right')

@@ -15,7 +15,7 @@ def add_unguarded(a, b, out):      # no `if`: the grid's extra threads index pas
     out[i,j] = a[i,j] + b[i,j]
 
 @cuda.jit
-def add_rows_first(a, b, out):     # the 2019 order, i = x, launched with x along the columns
+def add_rows_first(a, b, out):     # the 2022 lesson's order, i = x, launched with x along the columns
     i,j = cuda.grid(2)
     if i < out.shape[0] and j < out.shape[1]: out[i,j] = a[i,j] + b[i,j]
 

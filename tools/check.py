@@ -24,10 +24,14 @@ def checks():
         d = fetch_mnist()
         return f"MNIST verified in {d} ({len(read_idx(d/'t10k-labels-idx1-ubyte')):,} test labels read)"
     def kernel():
+        import jupyterlab
         out = subprocess.run([sys.executable, '-m', 'jupyter', 'kernelspec', 'list', '--json'], capture_output=True, text=True, timeout=60)
         specs = json.loads(out.stdout or '{}').get('kernelspecs', {})
         if 'python3' not in specs: raise RuntimeError("no python3 kernel is registered")
-        return f"Jupyter kernel 'python3' in {specs['python3']['resource_dir']}"
+        runs = specs['python3']['spec']['argv'][0]       # the Python the notebooks' kernel starts
+        if Path(runs).absolute() != Path(sys.executable).absolute():
+            raise RuntimeError(f"the notebooks' kernel would run {runs}, not this environment's Python ({sys.executable})")
+        return f"JupyterLab {jupyterlab.__version__}; kernel 'python3' runs this environment's Python"
     def a_cell():
         from exp.nb_01 import matmul_loops, test_near
         import torch
