@@ -54,8 +54,11 @@ def stack_problem(package, e):
     "A message for the error `e` that GPU code from `package` raised: the package and its version, numpy's and torch's."
     if (v := _version(package)) is None:
         return f"{package} is not installed: pip install -e '.[gpu]' in the course's folder installs it"
-    return (f"{package} {v} failed (with numpy {np.__version__}, torch {torch.__version__}): {type(e).__name__}: {e}; "
-            f"a newer {package} may fix it (pip install -U {package})")
+    failed = f"{package} {v} failed (with numpy {np.__version__}, torch {torch.__version__}): {type(e).__name__}: {e}; "
+    if 'nvvm' in str(e).lower():       # numba-cuda compiles through NVVM, which comes with a CUDA toolkit or a pip extra
+        return failed + (f"it needs NVVM, the CUDA compiler library: install a CUDA toolkit, or pip install "
+                         f"'{package}[cu13]' ('[cu12]' with a CUDA 12 driver; nvidia-smi shows the driver's CUDA version)")
+    return failed + f"a newer {package} may fix it (pip install -U {package})"
 
 def need_triton():
     "Raise `ImportError` saying how to install Triton, if it is missing."
