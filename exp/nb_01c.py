@@ -297,11 +297,11 @@ def gpu_rungs():
         except Exception as e: notes.append(f"{', '.join(fs)} skipped: {stack_problem(package, e)}")
     return rungs,'; '.join([f"GPU: {torch.cuda.get_device_name()}"] + notes)
 
-def gpu_ladder(rungs, sizes, repeats=5, min_time=0.05, max_call=2.0, progress=None):
-    "`measure_ladder` for GPU `rungs`: the Triton rungs tuned first for each size not tuned yet (so no timing includes the tuning), then ratios to 'cuda naive' and 'torch cuda' and % of the GPU's FP32 and TF32 peaks."
+def gpu_ladder(rungs, sizes, repeats=5, min_time=0.05, max_call=2.0, progress=None, configs=None):
+    "`measure_ladder` for GPU `rungs`: the Triton rungs tuned first (over `configs`, default all) for each size not tuned yet (so no timing includes the tuning), then ratios to 'cuda naive' and 'torch cuda' and % of the GPU's FP32 and TF32 peaks."
     for size in sizes:
         for tf32,rung in ((False, 'triton'), (True, 'triton tf32')):
-            if rung in rungs and (*size, tf32) not in _TUNED: tune_triton(*size, tf32)
+            if rung in rungs and (*size, tf32) not in _TUNED: tune_triton(*size, tf32, configs=configs)
     rows = measure_ladder(rungs, sizes, repeats=repeats, min_time=min_time, max_call=max_call, progress=progress)
     fp32,tf32 = gpu_peak(),gpu_peak(tf32=True)
     return add_ratios(rows, base='cuda naive', ref='torch cuda', peaks={'cuda': fp32 and fp32.gflops, 'cuda tf32': tf32 and tf32.gflops})

@@ -176,7 +176,7 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
              'cuda regs': FakeGPURung(2), 'triton': FakeGPURung(), 'triton tf32': FakeGPURung(precision='tf32')}
     monkeypatch.setattr(bench, 'gpu_rungs', lambda: (fakes, 'GPU: a stand-in'))
     tuned = []
-    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size: tuned.append(size))   # gpu_ladder tunes
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size, configs=None: tuned.append(size))   # gpu_ladder tunes
     monkeypatch.setattr(nb_01c, '_TUNED', {})                                        # nothing tuned yet, whatever ran before
     tiny = [*TINY[:4], '--rungs', 'loops,torch,micro,' + ','.join(fakes), *TINY[6:]]
     res = bench.main([*tiny, '--gpu-sizes', '16x16x16,64x64x64', '--out', str(tmp_path)])
@@ -199,3 +199,16 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
     assert [r.rung for r in res['matmul']['rows'] if r.device == 'cuda'] == ['torch cuda', 'cuda naive']
     res = bench.main([*tiny, '--dtype', 'float64', '--out', str(tmp_path)])
     assert not any(r.device == 'cuda' for r in res['matmul']['rows']) and 'they multiply float32, not float64' in res['matmul']['gpu']
+
+
+def test_quick_tunes_triton_over_a_few_configs(monkeypatch, tmp_path):
+    "`--quick` on a GPU: Triton tuned over the first `QUICK_TRITON_CONFIGS` configs; a full run tunes over all of them (None)."
+    fakes = {'torch cuda': FakeGPURung(), 'triton': FakeGPURung()}
+    monkeypatch.setattr(bench, 'gpu_rungs', lambda: (fakes, 'GPU: a stand-in'))
+    seen = []
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size, configs=None: seen.append(configs))
+    for quick in (True, False):
+        monkeypatch.setattr(nb_01c, '_TUNED', {})
+        bench.main([*(['--quick'] if quick else []), '--only', 'matmul', '--sizes', '3x5x4', '--rungs', 'torch,' + ','.join(fakes),
+                    '--peak-sizes', '32', '--repeats', '1', '--min-time', '0.001', '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])
+    assert seen == [nb_01c.TRITON_CONFIGS[:bench.QUICK_TRITON_CONFIGS], None]

@@ -136,7 +136,7 @@ def test_the_gpu_ladder_runs_simulated(monkeypatch):
     t = gpu_targets(rows)
     assert t.keys() == GPU_TARGETS.keys() and t['numba_cuda'].rung in CUDA_RUNGS
     assert t['triton_fp32'].value == pytest.approx(by['triton'].gflops / by['torch cuda'].gflops)
-    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size: pytest.fail(f'{size} tuned twice'))
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size, **kw: pytest.fail(f'{size} tuned twice'))
     assert gpu_ladder({'triton': rungs['triton']}, [size], repeats=1, min_time=0, max_call=60)[0].measured   # tuned already
 
 
