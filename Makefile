@@ -73,7 +73,7 @@ test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom while BU
 	$(PY) tools/busy.py $(BUSY) -- $(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
 
 # the notebooks `make outputs` re-runs: NB=, else NBS=; by default all, less 01c where there is no GPU (its saved outputs come from one)
-OUT_NBS = $(or $(NB),$(if $(filter file,$(origin NBS)),$(if $(shell command -v nvidia-smi),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))),$(NBS)))
+OUT_NBS = $(or $(NB),$(if $(filter file,$(origin NBS)),$(if $(GPU_EXTRA),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))),$(NBS)))
 
 outputs: $(GPU_STAMP) data ## Re-run notebooks and save their outputs (NB=nbs/01_matmul.ipynb for one; 01c only on a GPU unless named), then clean them
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(OUT_NBS)

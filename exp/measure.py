@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
            'speedup_table', 'plot_timings', 'torch_threads', 'check_faster', 'check_similar', 'matmul_flops', 'gflops',
-           'Peak', 'cpu_cores', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'measure_ladder', 'add_ratios',
-           'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
+           'Peak', 'usable_cpus', 'cpu_cores', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'measure_ladder',
+           'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -194,12 +194,16 @@ class Peak:
         units = 'cores' if self.device == 'cpu' else 'SMs'
         return f'{self.cores} {units} x {self.lanes} lanes x {self.fma_units} FMA units x 2 FLOPs x {clock}'
 
+def usable_cpus():
+    "The logical CPUs this process may run on (its affinity where the OS has one, else all of them)."
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else list(range(os.cpu_count() or 1))
+
 def cpu_cores(cpus=None, topology='/sys/devices/system/cpu'):
-    "How many cores the logical CPUs `cpus` (default: those this process may use) sit on: two hardware threads of one core share its FMA units, so they count once. From Linux's CPU topology; elsewhere, the number of logical CPUs."
-    if cpus is None: cpus = os.sched_getaffinity(0) if hasattr(os, 'sched_getaffinity') else range(os.cpu_count() or 1)
-    try: return len({tuple(Path(topology, f'cpu{c}', 'topology', f).read_text().strip() for f in ('physical_package_id', 'core_id'))
-                     for c in cpus})
-    except OSError: return len(cpus)
+    "How many cores the logical CPUs `cpus` (default: `usable_cpus()`) sit on: the hardware threads of one core share its FMA units, so they count once. Linux lists each CPU's siblings on its core; a CPU it does not describe counts as a core of its own."
+    def core(c):
+        try: return Path(topology, f'cpu{c}', 'topology', 'thread_siblings_list').read_text().strip()
+        except OSError: return f'cpu{c}'
+    return len({core(c) for c in (usable_cpus() if cpus is None else cpus)})
 
 def cpu_peak(dtype=torch.float32, fma_units=2, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); clock from the OS, SIMD width from PyTorch."

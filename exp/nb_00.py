@@ -80,11 +80,11 @@ def _a(word):
     return 'an' if word[:1].lower() in 'aeio' else 'a'
 
 def describe(x):
-    "How `x` looks in a message, a check's or an error's: `None`, a tensor by its dtype and shape (`a float32 tensor of shape (5, 784)`), anything else by its type and a short repr (`a str 'x'`, `a Tensor(...)`)."
+    "How `x` looks in a message, a check's or an error's: `None`, a tensor or a NumPy array by its dtype and shape (`a float32 tensor of shape (5, 784)`), anything else by its type and a short repr (`a str 'x'`, `a Tensor(...)`)."
     if x is None: return 'None'
-    if isinstance(x, torch.Tensor):
+    if isinstance(x, (torch.Tensor, np.ndarray)):
         dtype = str(x.dtype).removeprefix('torch.')
-        return f"{_a(dtype)} {dtype} tensor of shape {tuple(x.shape)}"
+        return f"{_a(dtype)} {dtype} {'tensor' if isinstance(x, torch.Tensor) else 'NumPy array'} of shape {tuple(x.shape)}"
     name,shown = type(x).__name__,f"{x!r:.60}"
     return f"{_a(name)} {shown if shown.startswith(name) else name + ' ' + shown}"
 

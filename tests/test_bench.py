@@ -202,13 +202,13 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
 
 
 def test_quick_tunes_triton_over_a_few_configs(monkeypatch, tmp_path):
-    "`--quick` on a GPU: Triton tuned over the first `QUICK_TRITON_CONFIGS` configs; a full run tunes over all of them (None)."
+    "`--quick` on a GPU: Triton tuned over its first few configs; a full run over all of them; `--triton-configs` says how many."
     fakes = {'torch cuda': FakeGPURung(), 'triton': FakeGPURung()}
     monkeypatch.setattr(bench, 'gpu_rungs', lambda: (fakes, 'GPU: a stand-in'))
     seen = []
     monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size, configs=None: seen.append(configs))
-    for quick in (True, False):
+    for extra in (['--quick'], [], ['--triton-configs', '2']):
         monkeypatch.setattr(nb_01c, '_TUNED', {})
-        bench.main([*(['--quick'] if quick else []), '--only', 'matmul', '--sizes', '3x5x4', '--rungs', 'torch,' + ','.join(fakes),
+        bench.main([*extra, '--only', 'matmul', '--sizes', '3x5x4', '--rungs', 'torch,' + ','.join(fakes),
                     '--peak-sizes', '32', '--repeats', '1', '--min-time', '0.001', '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])
-    assert seen == [nb_01c.TRITON_CONFIGS[:bench.QUICK_TRITON_CONFIGS], None]
+    assert seen == [nb_01c.TRITON_CONFIGS[:bench.QUICK['triton_configs']], nb_01c.TRITON_CONFIGS, nb_01c.TRITON_CONFIGS[:2]]

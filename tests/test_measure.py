@@ -129,22 +129,22 @@ def test_flops_and_peak():
 
 
 
-def _topology(root, cpus):
-    "A fake Linux CPU topology under `root`: `cpus` is `{cpu: (package, core)}`."
-    for c,(pkg,core) in cpus.items():
+def _topology(root, siblings):
+    "A fake Linux CPU topology under `root`: `siblings` is `{cpu: the list of the CPUs on its core, as Linux writes it}`."
+    for c,sib in siblings.items():
         d = root/f'cpu{c}'/'topology'
         d.mkdir(parents=True)
-        (d/'physical_package_id').write_text(f'{pkg}\n'); (d/'core_id').write_text(f'{core}\n')
+        (d/'thread_siblings_list').write_text(f'{sib}\n')
     return root
 
 def test_cpu_cores_counts_a_core_once(tmp_path):
-    "Two hardware threads of one core count once; cores with the same id in two packages count twice."
-    top = _topology(tmp_path, {0: (0, 0), 1: (0, 1), 2: (0, 0), 3: (0, 1), 4: (1, 0), 5: (1, 0)})
+    "Two hardware threads of one core count once; a CPU with no topology counts as a core of its own."
+    top = _topology(tmp_path, {0: '0,2', 1: '1,3', 2: '0,2', 3: '1,3', 4: '4-5', 5: '4-5'})
     assert ms.cpu_cores(range(6), top) == 3
     assert ms.cpu_cores([0, 2], top) == 1 and ms.cpu_cores([0, 1], top) == 2
-    assert ms.cpu_cores(range(8), top) == 8            # no topology for cpu6 and cpu7: count the logical CPUs
+    assert ms.cpu_cores(range(8), top) == 5            # cpu6 and cpu7 undescribed: one core each
     assert ms.cpu_cores(range(3), tmp_path/'none') == 3
-    assert 1 <= ms.cpu_cores() <= len(os.sched_getaffinity(0))
+    assert 1 <= ms.cpu_cores() <= len(ms.usable_cpus()) <= os.cpu_count()
 
 @pytest.mark.parametrize('major,minor,lanes', [(7, 0, 64), (8, 0, 64), (8, 6, 128), (9, 0, 128)])
 def test_gpu_peak_from_properties(major, minor, lanes):

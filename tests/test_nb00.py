@@ -96,6 +96,7 @@ def test_expect_helpers_name_what_is_wrong():
     expect_near(torch.tensor([1., 2.]), torch.tensor([1.0001, 2.0001]))   # rounding is not a difference
     with pytest.raises(Incorrect, match=r"your answer is a tuple \(1, 2\), expected a tuple \(2, 1\)"): expect_eq((1, 2), (2, 1))
     assert describe(None) == 'None' and describe(torch.zeros(2, 3)) == 'a float32 tensor of shape (2, 3)'
+    assert describe(np.ones(2)) == 'a float64 NumPy array of shape (2,)' and describe(torch.ones(1, dtype=torch.int8)) == 'an int8 tensor of shape (1,)'
 
 
 def test_python_loops_finds_every_kind_of_loop():

@@ -29,7 +29,7 @@ def checks():
         specs = json.loads(out.stdout or '{}').get('kernelspecs', {})
         if 'python3' not in specs: raise RuntimeError("no python3 kernel is registered")
         runs = specs['python3']['spec']['argv'][0]       # the Python the notebooks' kernel starts
-        if Path(runs).absolute() != Path(sys.executable).absolute():
+        if runs not in ('python', 'python3') and Path(runs).parent.absolute() != Path(sys.executable).parent.absolute():   # this environment's bin/
             raise RuntimeError(f"the notebooks' kernel would run {runs}, not this environment's Python ({sys.executable})")
         return f"JupyterLab {jupyterlab.__version__}; kernel 'python3' runs this environment's Python"
     def a_cell():
