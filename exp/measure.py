@@ -327,7 +327,7 @@ def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, 
 
 def _measure_rung(name, f, size, a, b, per_flop, repeats, min_time, max_call):
     "The `LadderRow` of rung `f` at `size`; `per_flop` carries each rung's seconds per FLOP on to the next size."
-    info = dict(dtype=getattr(f, 'precision', None) or str(a.dtype).removeprefix('torch.'), device=getattr(f, 'device', 'cpu'))   # a rung may say it multiplies in TF32
+    info = dict(dtype=getattr(f, 'precision', None) or dtype_name(a), device=getattr(f, 'device', 'cpu'))   # a rung may say it multiplies in TF32
     guess = _estimate(f, a, b, per_flop.get(name, 0), max_call)
     if guess > max_call: return LadderRow(name, *size, skipped=f"about {fmt_time(guess)} per call", **info)
     first = _first_call(f, a, b, max_call)

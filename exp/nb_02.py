@@ -135,7 +135,7 @@ class Mse(Module):
         _check_float('Mse output', inp)
         ints = isinstance(targ, torch.Tensor) and not (targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool)
         if not (ints or isinstance(targ, torch.Tensor) and targ.dtype == inp.dtype):
-            raise ValueError(f"Mse targets must be a tensor of the output's dtype ({str(inp.dtype).removeprefix('torch.')}) or of integers, got {describe(targ)}")
+            raise ValueError(f"Mse targets must be a tensor of the output's dtype ({dtype_name(inp)}) or of integers, got {describe(targ)}")
         if not (targ.ndim == 1 and len(targ) > 0 and inp.shape in ((len(targ), 1), targ.shape)):
             raise ValueError(f"Mse needs an output of shape (N, 1) or (N,) and targets of shape (N,), N > 0; "
                              f"got {describe(inp)} for the output and {describe(targ)} for the targets")
@@ -149,13 +149,13 @@ class Lin(Module):
         _check_float('Lin weight w', w, 2); _check_float('Lin bias b', b, 1)
         if b.shape != w.shape[1:] or b.dtype != w.dtype:
             raise ValueError(f"Lin bias b, {describe(b)}, does not match weight w, {describe(w)}: "
-                             f"it needs shape ({w.shape[1]},) and dtype {str(w.dtype).removeprefix('torch.')}")
+                             f"it needs shape ({w.shape[1]},) and dtype {dtype_name(w)}")
         self.w,self.b = w,b
     def forward(self, inp):
         _check_float('Lin input', inp, 2)
         if inp.shape[1] != self.w.shape[0] or inp.dtype != self.w.dtype:
             raise ValueError(f"Lin input, {describe(inp)}, does not fit weight w, {describe(self.w)}: "
-                             f"it needs {self.w.shape[0]} columns and dtype {str(self.w.dtype).removeprefix('torch.')}")
+                             f"it needs {self.w.shape[0]} columns and dtype {dtype_name(self.w)}")
         return inp @ self.w + self.b
     def bwd(self, out, inp):
         inp.g = out.g @ self.w.t()

@@ -45,8 +45,6 @@ def _make(data, op, parents, vjps):
         out._versions = tuple(p.data._version for p in parents)   # to notice an input changed in place before backward
     return out
 
-def _dtype(t): return str(t.dtype).removeprefix('torch.')
-
 def _lift(x, like):
     "`x` as a `Tensor`: a torch tensor wrapped, a Python number as a tensor of `like`'s dtype."
     if isinstance(x, Tensor): return x
@@ -58,7 +56,7 @@ def _lift(x, like):
 def _elementwise(op, a, b, f, vjp_a, vjp_b):
     "`f(a.data, b.data)`, broadcasting; each VJP `(g, a, b) -> gradient` is unbroadcast to its input's shape."
     b = _lift(b, a)
-    if a.dtype != b.dtype: raise TypeError(f"{op}: the operands have dtypes {_dtype(a)} and {_dtype(b)}; convert one first")
+    if a.dtype != b.dtype: raise TypeError(f"{op}: the operands have dtypes {dtype_name(a)} and {dtype_name(b)}; convert one first")
     try: torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError: raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast") from None
     ad,bd = a.data,b.data                          # the values this result was computed from

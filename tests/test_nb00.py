@@ -56,7 +56,7 @@ def test_fail_checks_raise_and_message():
 
 
 # --- exercises: Exercise and the expect_ helpers ---
-from exp.nb_00 import (Exercise, Incorrect, describe, expect_eq, expect_near, expect_no_loops, expect_shape,
+from exp.nb_00 import (Exercise, Incorrect, describe, dtype_name, expect_eq, expect_near, expect_no_loops, expect_shape,
                        expect_tensor, python_loops)
 
 
@@ -97,6 +97,7 @@ def test_expect_helpers_name_what_is_wrong():
     with pytest.raises(Incorrect, match=r"your answer is a tuple \(1, 2\), expected a tuple \(2, 1\)"): expect_eq((1, 2), (2, 1))
     assert describe(None) == 'None' and describe(torch.zeros(2, 3)) == 'a float32 tensor of shape (2, 3)'
     assert describe(np.ones(2)) == 'a float64 NumPy array of shape (2,)' and describe(torch.ones(1, dtype=torch.int8)) == 'an int8 tensor of shape (1,)'
+    assert dtype_name(torch.zeros(1, dtype=torch.bfloat16)) == 'bfloat16' and dtype_name(np.ones(1, np.int16)) == 'int16'
 
 
 def test_python_loops_finds_every_kind_of_loop():
