@@ -68,7 +68,7 @@ def parse_args(argv=None):
     p.add_argument('--peak-sizes', type=_list(_number(int, 1)), help=f"square sizes for the practical peak (default {FULL['peak_sizes']}; quick: {QUICK['peak_sizes']})")
     p.add_argument('--rows', type=_number(int, 1, TRAIN_ROWS), help=f"training images for the backward and autograd sections (default {FULL['rows']:,}; quick: {QUICK['rows']:,})")
     p.add_argument('--triton-configs', type=_number(int, 1, len(TRITON_CONFIGS)), metavar='N', help=f"tune the Triton kernel over the first N of its {len(TRITON_CONFIGS)} configs, where there is a GPU (default {FULL['triton_configs']}; quick: {QUICK['triton_configs']})")
-    p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba, and cores counted in the theoretical peak, at most the cores there are (default: all cores)')
+    p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba, at most one per logical CPU; the theoretical peak counts the cores they can use (default: all)')
     p.add_argument('--wide-vectors', action='store_true', help="let numba use 512-bit vectors on AVX-512 CPUs (runs the benchmark in a new process)")
     p.add_argument('--out', type=Path, default=Path('bench-results'), help='folder for results.json, matmul.csv, matmul.png')
     args = p.parse_args(argv)
@@ -79,6 +79,8 @@ def parse_args(argv=None):
     if bad := set(args.only) - set(SECTIONS): p.error(f"unknown section(s) {', '.join(sorted(bad))}; choose from {', '.join(SECTIONS)}")
     if args.rungs and (bad := set(args.rungs) - set(LADDER) - set(GPU_RUNGS)):
         p.error(f"unknown rung(s) {', '.join(sorted(bad))}; choose from {', '.join(LADDER)} and, where there is a GPU, {', '.join(GPU_RUNGS)}")
+    if args.threads and args.threads > (most := numba.config.NUMBA_NUM_THREADS):
+        p.error(f"--threads {args.threads}: numba runs at most {most} threads here, one per logical CPU (the environment variable NUMBA_NUM_THREADS sets it)")
     return args
 
 # %% ../nbs/99_bench.ipynb #1149a4eb
@@ -281,7 +283,7 @@ def main(argv=None):
         if (env := wide_vector_env()) is None: print("--wide-vectors: this CPU has no AVX-512; running as usual", flush=True)
         else:   # numba reads its CPU features once, when imported: so run the benchmark again in a new process
             print("--wide-vectors: running in a new process with NUMBA_CPU_FEATURES=...,-prefer-256-bit", flush=True)
-            subprocess.run([sys.executable, '-m', 'exp.bench', *argv], env=env, check=True)
+            if rc := subprocess.run([sys.executable, '-m', 'exp.bench', *argv], env=env).returncode: raise SystemExit(rc)   # its error is above
             return json.loads((args.out/'results.json').read_text())
     staging = _staging(args.out)                     # before the run: refuse an --out that cannot be written
     try: return _run(args, staging)

@@ -2,7 +2,7 @@
 import csv, json, subprocess, sys
 from pathlib import Path
 
-import pytest, torch
+import numba, os, pytest, torch
 
 import exp.bench as bench
 from exp import nb_01c
@@ -32,6 +32,21 @@ def test_threads_counts_cores_in_the_peak(tmp_path):
     res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--out', str(tmp_path)])
     assert res['machine']['cores'] == 1 and res['machine']['theoretical_peak'].startswith('1 cores')
     with pytest.raises(SystemExit): bench.parse_args(['--threads', '0'])
+
+
+def test_more_threads_than_numba_can_run_are_refused_by_name(capsys):
+    most = numba.config.NUMBA_NUM_THREADS
+    assert bench.parse_args(['--threads', str(most)]).threads == most
+    with pytest.raises(SystemExit) as e: bench.parse_args(['--threads', str(most + 1)])
+    assert e.value.code == 2 and f'at most {most} threads' in capsys.readouterr().err
+
+
+def test_wide_vectors_exits_as_its_new_process_did(tmp_path, monkeypatch):
+    "With --wide-vectors the benchmark runs again in a new process; its failure ends this one with its exit status, not a second traceback."
+    monkeypatch.setattr(bench, 'wide_vector_env', lambda: dict(os.environ))
+    (blocker := tmp_path/'a-file').write_text('')
+    with pytest.raises(SystemExit) as e: bench.main(['--wide-vectors', '--only', 'backward', '--out', str(blocker/'out')])
+    assert e.value.code not in (0, None)
 
 
 def test_parse_size():

@@ -6,8 +6,8 @@
 #                               without network may lack, and the MNIST cache, gzipped
 #   tools/gpu_run.sh            there: install those into /tmp/site, then write into $OUT (default gpu-run/)
 #                               01c_gpu.ipynb (executed, written even when a cell fails), bench/ (the matmul and train
-#                               sections, all threads), bench-1thread/ (the CPU rungs at 4096^3 on one thread: how they
-#                               scale) and log.txt
+#                               sections, all threads), bench-1thread/ and bench-8threads/ (the CPU rungs at 4096^3 on one and
+#                               eight threads: how they scale) and log.txt
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
@@ -67,3 +67,6 @@ python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x7
 echo "== bench: the CPU rungs on one thread at 4096^3"
 python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,tiled,torch \
     --peak-sizes 4096 --repeats 3 --max-call 10 --out "$OUT/bench-1thread" || echo "bench exited with $?"
+echo "== bench: the best CPU rung and torch @ on 8 threads at 4096^3 (16 threads no faster than 8: the 16 CPUs share 8 cores' FMA units)"
+python3 -m exp.bench --wide-vectors --only matmul --threads 8 --sizes 4096x4096x4096 --rungs micro,torch \
+    --peak-sizes 4096 --repeats 3 --max-call 10 --out "$OUT/bench-8threads" || echo "bench exited with $?"
