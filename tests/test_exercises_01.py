@@ -31,7 +31,7 @@ WRONG = {
             (lambda x, w, b: None, 'is None')],
     'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
             (lambda A, B: torch.einsum('ik,ki->i', A, B), 'has shape (40,), expected ()'),
-            (lambda A, B: torch.einsum('ik,kj->', A, B), 'where'),
+            (lambda A, B: torch.einsum('ik,kj->', A, B), 'for A (40, 30), B (30, 40) is '),   # the sum of all of AB: a number, the wrong one
             (lambda A, B: (A * B.T).sum(), 'correct, but it does not call `torch.einsum` itself')],
     'ex5': [(lambda x: x - x.mean(1, keepdim=True), 'values differ'),
             (lambda x: x - x.mean(), 'values differ'),

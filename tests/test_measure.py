@@ -156,8 +156,9 @@ def test_gpu_peak_from_properties(major, minor, lanes):
     assert ms.gpu_peak(props).ghz == pytest.approx(2.0)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the answer where PyTorch sees no GPU")
 def test_gpu_peak_without_gpu():
-    if not torch.cuda.is_available(): assert ms.gpu_peak() is None
+    assert ms.gpu_peak() is None
 
 
 # --- the ladder runner ------------------------------------------------------------------------------------------
@@ -293,10 +294,9 @@ def test_measure_ladder_applies_max_call_at_the_first_size_too():
     calls = []
     def slow(a, b):                       # 0.1 ms per element of c: 4096 x 4096 would take half an hour
         calls.append(a.shape[0] * b.shape[1]); time.sleep(1e-4 * a.shape[0] * b.shape[1]); return a @ b
-    start = time.perf_counter()
     rows = ms.measure_ladder({'slow': slow}, [(4096, 1, 4096)], repeats=1, min_time=0.0, max_call=0.2)
     assert not rows[0].measured and 'per call' in rows[0].skipped
-    assert time.perf_counter() - start < 2 and max(calls) < 4096 * 4096
+    assert max(calls) < 4096 * 4096 and sum(calls) * 1e-4 < 1     # its probes slept under a second in all
 
 
 def test_measure_ladder_on_empty_products():

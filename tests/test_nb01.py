@@ -1,4 +1,4 @@
-"Tests for exp.nb_01: every matmul rung against torch, the argument checks, and the timing helpers."
+"Tests for exp.nb_01: every matmul rung against torch, and the argument checks (the timing helpers: test_measure.py)."
 import math, time
 
 import pytest, torch

@@ -58,13 +58,20 @@ def test_edge_shapes(matmul, shapes, dtype):
     assert_matmul_close(c, a, b)
 
 
-@pytest.mark.parametrize('matmul', RUNGS, ids=ids)
-def test_threaded_path(matmul):
+THREADED = {'parallel': '_parallel_kernel', 'tiled': '_tiled_kernel', 'micro': '_micro_kernel_parallel'}   # rung: its threaded kernel
+
+@pytest.mark.parametrize('name', ids)
+def test_threaded_path(name, monkeypatch):
     "Products above PARALLEL_MIN_WORK take the threaded kernels; sizes that are not multiples of the blocks."
+    calls = []
+    if kernel := THREADED.get(name):
+        threaded = getattr(nb, kernel)
+        monkeypatch.setattr(nb, kernel, lambda a, b: calls.append(a.shape) or threaded(a, b))
     torch.manual_seed(0)
     a,b = torch.randn(203, 77),torch.randn(77, 35)
     assert not nb._small(a, b)
-    assert_matmul_close(matmul(a, b), a, b)
+    assert_matmul_close(nb.COMPILED_RUNGS[name](a, b), a, b)
+    assert calls == ([(203, 77)] if name in THREADED else []), f"{name}: the threaded kernel ran {len(calls)} times"
 
 
 def test_tiles_and_panels_on_bigger_shapes():

@@ -1,7 +1,7 @@
 """Notebook 01c's GPU code, on a machine without a GPU: every kernel runs through numba's CUDA simulator or Triton's
 interpreter (as `exp.nb_01c` arranges where PyTorch sees no GPU) and is checked against `torch @`. The GPU ladder
 runs here too, simulated; its timings mean nothing and no test reads them."""
-import os
+import math, os
 from types import SimpleNamespace
 
 import numpy as np, pytest, torch
@@ -69,7 +69,8 @@ def test_tuning_keeps_the_fastest_config():
 
 def test_round_to_tf32():
     x = torch.tensor([1.0, 1 + 2**-10, 1 + 2**-11, 1 + 2**-12, -(1 + 2**-11), 3e38, 0.0, float('inf')])
-    assert round_to_tf32(x).tolist() == [1.0, 1 + 2**-10, 1 + 2**-10, 1.0, -(1 + 2**-10), round_to_tf32(x)[5].item(), 0.0, float('inf')]
+    m,e = math.frexp(x[5].item())                                       # 3e38 as float32 holds it, = m * 2**e with 0.5 <= m < 1
+    assert round_to_tf32(x).tolist() == [1.0, 1 + 2**-10, 1 + 2**-10, 1.0, -(1 + 2**-10), math.ldexp(round(m * 2**11), e - 11), 0.0, float('inf')]
     y = round_to_tf32(torch.randn(1000, generator=torch.Generator().manual_seed(0)))
     assert (y.view(torch.int32) & 0x1FFF).eq(0).all()                 # 13 of float32's 23 mantissa bits dropped
     r = torch.randn(1000, generator=torch.Generator().manual_seed(1))
