@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
         ipython==9.18.1 ipython-pygments-lexers==1.1.1 pygments==2.21.0 jedi==0.20.1 parso==0.8.7 matplotlib-inline==0.2.2
         pexpect==4.9.0 ptyprocess==0.7.0 prompt-toolkit==3.0.53 wcwidth==0.9.4 stack-data==0.6.3 asttokens==3.0.2
-        executing==2.3.0 pure-eval==0.2.4 traitlets==5.16.1)
+        executing==2.3.0 pure-eval==0.2.4 traitlets==5.16.1 pytest==9.2.0 pluggy==1.7.0 iniconfig==2.3.1 packaging==26.4)
 
 if [[ "${1:-}" == --wheels ]]; then
     set -e
@@ -45,6 +45,9 @@ from exp.nb_01c import gpu_rungs
 rungs,note = gpu_rungs()
 print(note, '\nGPU rungs that work:', ', '.join(rungs) or 'none')
 EOF
+
+echo "== the kernels checked against torch @ on this GPU: odd shapes, every Triton config (tests/test_nb01c.py)"
+timeout 240 python3 -m pytest -q -p no:cacheprovider tests/test_nb01c.py || echo "pytest exited with $?"
 
 echo "== notebook 01c"
 python3 - "$OUT" <<'EOF'
