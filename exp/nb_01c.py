@@ -102,7 +102,7 @@ def matmul_cuda_naive(a, b):
 @cuda.jit
 def _shared_kernel(a, b, c):
     "One thread per element of `c`; a block loads THREADS x THREADS tiles of `a` and `b` into shared memory, one pair after another along k."
-    sa = cuda.shared.array((THREADS, THREADS), float32)
+    sa = cuda.shared.array((THREADS, THREADS), float32)   # one shared array per line: the simulator tells them apart by their line
     sb = cuda.shared.array((THREADS, THREADS), float32)
     tx,ty = cuda.threadIdx.x,cuda.threadIdx.y
     i,j = cuda.blockIdx.y * THREADS + ty,cuda.blockIdx.x * THREADS + tx
