@@ -191,7 +191,8 @@ def _triton_kernel():
 TRITON_CONFIGS = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn,bk,w,s in [
     (128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
     (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
-    (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4)]]
+    (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4),
+    (128, 128, 32, 8, 4), (128, 128, 16, 8, 3), (64, 128, 32, 8, 4), (128, 64, 32, 8, 4)]]   # the last four: FP32 without spilling
 _TUNED = {}    # (m, k, n, tf32) -> the fastest config found by `tune_triton`
 
 def matmul_triton(a, b, tf32=False, config=None):
