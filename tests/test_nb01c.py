@@ -199,3 +199,11 @@ def test_triton_imported_before_the_course_still_interprets():
     env = {k: v for k,v in os.environ.items() if k != 'TRITON_INTERPRET'}
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0 and res.stdout.strip() == 'ok', res.stderr[-2000:]
+
+
+def test_compiler_options_go_to_a_gpu_only(monkeypatch):
+    "The register cap of the register-tiled kernel: two blocks of THREADS x THREADS threads fit an SM's 64K registers; the simulator gets no options (it refuses them)."
+    assert 2 * THREADS * THREADS * nb_01c.MAX_REGS == 2**16
+    assert nb_01c._gpu_options(max_registers=128) == ({} if SIMULATED else {'max_registers': 128})
+    monkeypatch.setattr(nb_01c, 'SIMULATED', not SIMULATED)
+    assert nb_01c._gpu_options(max_registers=128) == ({'max_registers': 128} if SIMULATED else {})
