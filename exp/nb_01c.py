@@ -213,15 +213,17 @@ def matmul_triton(a, b, tf32=False, config=None):
     return c
 
 def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
-    "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`."
+    "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`; a config that fails (on a smaller GPU, more shared memory than it has) is left out with a warning."
     need_triton()
     configs = configs or TRITON_CONFIGS
     a,b = torch.randn(m, k, device=DEVICE),torch.randn(k, n, device=DEVICE)
-    times = {}
+    times,failed = {},{}
     for i,cfg in enumerate(configs):
         try: times[i] = time_fn(_synced(matmul_triton), a, b, tf32, cfg, repeats=repeats, min_time=0.01).min
-        except triton.runtime.errors.OutOfResources: pass   # more shared memory or registers than this GPU has
-    if not times: raise RuntimeError(f"tune_triton: no config fits this GPU for {m}x{k}x{n} (each asked for too many resources)")
+        except Exception as e: failed[i] = f"{type(e).__name__}: {str(e)[:200]}"
+    why = '; '.join(f"config {i} {configs[i]}: {e}" for i,e in failed.items())
+    if not times: raise RuntimeError(f"tune_triton: no config ran for {m}x{k}x{n}: {why}")
+    if failed: warnings.warn(f"tune_triton, {m}x{k}x{n}: {len(failed)} of {len(configs)} configs left out: {why}")
     best = configs[min(times, key=times.get)]
     _TUNED[(m, k, n, tf32)] = best
     return best,times

@@ -71,6 +71,21 @@ def test_tuning_keeps_the_fastest_config():
     assert nb_01c._TUNED[(20, 20, 20, False)] == best
 
 
+def test_tuning_leaves_out_a_failing_config(monkeypatch):
+    "A config that fails (on a GPU with less shared memory, say) is left out with a warning that says why; if all fail, an error says why."
+    real = nb_01c.matmul_triton
+    def flaky(a, b, tf32=False, config=None):
+        if config is TRITON_CONFIGS[-2]: raise RuntimeError('out of shared memory')
+        return real(a, b, tf32, config)
+    monkeypatch.setattr(nb_01c, 'matmul_triton', flaky)
+    with pytest.warns(UserWarning, match=r"1 of 2 configs left out: config 0 .*RuntimeError: out of shared memory"):
+        best,times = tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)
+    assert set(times) == {1} and best == TRITON_CONFIGS[-1]
+    monkeypatch.setattr(nb_01c, 'matmul_triton', lambda *args: 1 / 0)
+    with pytest.raises(RuntimeError, match=r"no config ran for 20x20x20: config 0 .*ZeroDivisionError"):
+        tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)
+
+
 def test_round_to_tf32():
     x = torch.tensor([1.0, 1 + 2**-10, 1 + 2**-11, 1 + 2**-12, -(1 + 2**-11), 3e38, 0.0, float('inf')])
     m,e = math.frexp(x[5].item())                                       # 3e38 as float32 holds it, = m * 2**e with 0.5 <= m < 1
