@@ -56,7 +56,8 @@ def stack_problem(package, e):
         return f"{package} is not installed: pip install -e '.[gpu]' in the course's folder installs it"
     failed = f"{package} {v} failed (with numpy {np.__version__}, torch {torch.__version__}): {type(e).__name__}: {e}; "
     if 'nvvm' in str(e).lower():       # numba-cuda compiles through NVVM, which comes with a CUDA toolkit or a pip extra
-        return failed + (f"it needs NVVM, the CUDA compiler library: install a CUDA toolkit, or pip install "
+        return failed + (f"it needs NVVM, the CUDA compiler library: install a CUDA toolkit (one installed already: set CUDA_HOME "
+                         "to its folder, e.g. /usr/local/cuda), or pip install "
                          f"'{package}[cu13]' ('[cu12]' with a CUDA 12 driver; nvidia-smi shows the driver's CUDA version)")
     return failed + f"a newer {package} may fix it (pip install -U {package})"
 

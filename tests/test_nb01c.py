@@ -123,7 +123,7 @@ def test_a_failing_gpu_package_is_named_with_its_version():
     assert 'pip install -U numba-cuda' in msg
     assert "pip install -e '.[gpu]'" in stack_problem('no-such-package', None)
     no_nvvm = stack_problem('numba-cuda', RuntimeError('libNVVM cannot be found'))
-    assert 'CUDA toolkit' in no_nvvm and "numba-cuda[cu13]" in no_nvvm and 'pip install -U' not in no_nvvm
+    assert 'CUDA toolkit' in no_nvvm and 'CUDA_HOME' in no_nvvm and "numba-cuda[cu13]" in no_nvvm and 'pip install -U' not in no_nvvm
 
 
 @simulated
