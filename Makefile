@@ -48,7 +48,7 @@ exercises: ## Write your copy of each lesson into exercises/, answers replaced b
 run: $(STAMP) $(GPU_EXTRA) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
 	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)
 
-bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: under 30 s without a GPU)
+bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: half a minute or less without a GPU)
 	$(PY) -m exp.bench $(WIDE) $(ARGS)
 
 docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)

@@ -44,19 +44,20 @@ def _list(parse=str):
 
 def _number(conv, least, most=math.inf, above=False):
     "An argparse type for a finite number of type `conv` from `least` (or above it) to `most`."
+    kind = 'a whole number' if conv is int else 'a finite number'
+    bounds = f"{'above' if above else 'at least'} {least}" + ('' if most == math.inf else f" and at most {most:,}")
     def parse(s):
         try: x = conv(s)
-        except ValueError: raise argparse.ArgumentTypeError(f"not a {conv.__name__}: {s!r}") from None
+        except ValueError: raise argparse.ArgumentTypeError(f"must be {kind} {bounds}; got {s!r}") from None
         if not (math.isfinite(x) and (x > least if above else x >= least) and x <= most):
-            bounds = f"{'above' if above else 'at least'} {least}" + ('' if most == math.inf else f" and at most {most:,}")
-            raise argparse.ArgumentTypeError(f"must be a finite number {bounds}; got {s!r}")
+            raise argparse.ArgumentTypeError(f"must be {kind} {bounds}; got {s!r}")
         return x
     return parse
 
 def parse_args(argv=None):
     "The benchmark's options, with `--quick`'s defaults where it is given and an option is not."
     p = argparse.ArgumentParser(prog='python -m exp.bench', description=__doc__ or "The course's benchmark.")
-    p.add_argument('--quick', action='store_true', help='a smaller run, under half a minute without a GPU (with one, Triton tuned over a few configs takes longer)')
+    p.add_argument('--quick', action='store_true', help='a smaller run, half a minute or less without a GPU once the kernels are compiled (with one, Triton tuned over a few configs takes longer)')
     p.add_argument('--only', type=_list(), help=f"sections to run, from {','.join(SECTIONS)} (default: {FULL['only']}; quick: {QUICK['only']})")
     p.add_argument('--sizes', type=_list(parse_size), help=f"matmul sizes MxKxN (default {FULL['sizes']}; quick: {QUICK['sizes']})")
     p.add_argument('--gpu-sizes', type=_list(parse_size), help=f"matmul sizes for the GPU rungs, where there is a GPU (default {FULL['gpu_sizes']}; quick: {QUICK['gpu_sizes']})")
@@ -120,6 +121,7 @@ def run_matmul(args, machine):
     gpu = {k: v for k,v in gpu.items() if wanted(k)}
     if gpu and dtype != torch.float32: gpu,note = {},note + f"; GPU rungs skipped: they multiply float32, not {args.dtype}"
     print(f"  {note}", flush=True)
+    if not rungs and not gpu: raise SystemExit(f"--rungs {','.join(args.rungs)}: none of them runs here ({note})")
     practical,practical_n = None,None
     if args.peak_sizes:
         print(f"  practical peak: torch @ on {', '.join(f'{n}x{n}' for n in args.peak_sizes)} {args.dtype} ...", flush=True)
@@ -309,7 +311,7 @@ def _run(args, staging):
     print(_report(results))
     files = write_results(results, staging)
     _publish(staging, args.out)
-    print(f"\nwrote {', '.join(str(args.out/f.name) for f in files)} in {results['seconds']:.1f} s")
+    print(f"\nwrote {', '.join(str(args.out/f.name) for f in files)}; the sections took {results['seconds']:.1f} s")
     return results
 
 # %% ../nbs/99_bench.ipynb #3a07d238

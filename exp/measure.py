@@ -373,6 +373,7 @@ def ladder_table(rows, base='loops', ref='torch', legend=True):
 # %% ../nbs/00b_measure.ipynb #4ca1c8a4
 def plot_ladder(rows, peaks=None, ax=None, title='GFLOP/s of each rung (log scale)'):
     "Bars of GFLOP/s per rung, grouped by size, an x where a rung was skipped, and a line for each of the `peaks` `{label: GFLOP/s}` (up to four)."
+    if not rows: raise ValueError("plot_ladder: no rows to draw (the ladder measured nothing)")
     sizes = list(dict.fromkeys(r.size for r in rows))
     rungs = list(dict.fromkeys(r.rung for r in rows))
     by = {(r.rung, r.size): r for r in rows}
@@ -411,8 +412,9 @@ class Target:
         return value is not None and _OPS[self.op](value, self.threshold)
     def report(self, value):
         "`value` against the target, in words."
-        got = 'no figure' if value is None else format(value, self.fmt)
-        return f"{self.what}: {got} (target {self.op} {self.threshold:{self.fmt}}: {'met' if self.met(value) else 'NOT met'})"
+        goal = f"target {self.op} {self.threshold:{self.fmt}}"
+        if value is None: return f"{self.what}: no figure, what it is measured against did not run ({goal}: not measured)"
+        return f"{self.what}: {format(value, self.fmt)} ({goal}: {'met' if self.met(value) else 'NOT met'})"
     def __str__(self): return f"{'at ' + self.size + ', ' if self.size else ''}{self.what} {self.op} {self.threshold:{self.fmt}}"
 
 TARGETS = {

@@ -231,3 +231,16 @@ def test_quick_tunes_triton_over_a_few_configs(monkeypatch, tmp_path):
         bench.main([*extra, '--only', 'matmul', '--sizes', '3x5x4', '--rungs', 'torch,' + ','.join(fakes),
                     '--peak-sizes', '32', '--repeats', '1', '--min-time', '0.001', '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])
     assert seen == [nb_01c.TRITON_CONFIGS[:bench.QUICK['triton_configs']], nb_01c.TRITON_CONFIGS, nb_01c.TRITON_CONFIGS[:2]]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a GPU rung asked for where there is no GPU")
+def test_rungs_that_run_nowhere_here_are_refused_by_name(tmp_path):
+    with pytest.raises(SystemExit, match=r"--rungs triton: none of them runs here \(no CUDA GPU"):
+        bench.main(['--only', 'matmul', '--rungs', 'triton', '--out', str(tmp_path)])
+
+
+def test_number_options_say_what_they_take(capsys):
+    with pytest.raises(SystemExit): bench.parse_args(['--repeats', '2.5'])
+    assert "argument --repeats: must be a whole number at least 1; got '2.5'" in capsys.readouterr().err
+    with pytest.raises(SystemExit): bench.parse_args(['--min-time', 'soon'])
+    assert "argument --min-time: must be a finite number" in capsys.readouterr().err

