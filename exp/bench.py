@@ -124,7 +124,7 @@ def run_matmul(args, machine):
     if not rungs and not gpu: raise SystemExit(f"--rungs {','.join(args.rungs)}: none of them runs here ({note})")
     practical,practical_n = None,None
     if args.peak_sizes:
-        print(f"  practical peak: torch @ on {', '.join(f'{n}x{n}' for n in args.peak_sizes)} {args.dtype} ...", flush=True)
+        print(f"  practical peak: torch @ on {', '.join(f'{n}x{n}x{n}' for n in args.peak_sizes)} {args.dtype} ...", flush=True)
         practical,n = practical_peak(args.peak_sizes, dtype, repeats=args.repeats)
         practical_n = f"{n}x{n}x{n}"
     rows = measure_ladder(rungs, args.sizes, dtype, repeats=args.repeats, min_time=args.min_time,

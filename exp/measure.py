@@ -353,8 +353,8 @@ def ladder_legend(base='loops', ref='torch'):
     "What each column of `ladder_table` means."
     return '\n'.join([
         "median: seconds per call (median of the runs); IQR: the spread of the middle half of the runs",
-        f"x {base}: how many times faster than the rung '{base}' at the same size",
-        f"vs {ref}: speed relative to the rung '{ref}' at the same size (above 1: faster than it)",
+        f"x {base}: how many times faster than the rung '{base}' at the same size (blank where '{base}' did not run there)",
+        f"vs {ref}: speed relative to the rung '{ref}' at the same size (above 1: faster than it; blank likewise)",
         "GFLOP/s: billions of floating-point operations per second, counting 2*m*k*n per product",
         "% peak: % of the theoretical peak of the device the row ran on (cpu rows: this CPU's, on the cores counted; cuda rows: the GPU's, TF32 rows its TF32 peak)"])
 
