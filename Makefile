@@ -48,7 +48,7 @@ exercises: ## Write your copy of each lesson into exercises/, answers replaced b
 run: $(STAMP) $(GPU_EXTRA) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
 	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)
 
-bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: half a minute or less without a GPU)
+bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: half a minute or less without a GPU, once compiled)
 	$(PY) -m exp.bench $(WIDE) $(ARGS)
 
 docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)
@@ -57,7 +57,7 @@ docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (P
 
 install: $(STAMP) data ## Create .venv with the course package, dev tools, a Jupyter kernel and the data
 
-data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, else ~/.cache/dl-foundations/mnist) and verify it
+data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, else dl-foundations/mnist in the user cache folder, e.g. ~/.cache) and verify it
 	@$(PY) -c "from exp.nb_00 import fetch_mnist; print('MNIST ready in', fetch_mnist())"
 
 ##@ For contributors (see CONTRIBUTING.md)

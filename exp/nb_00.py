@@ -51,10 +51,13 @@ def _is_array(x): return isinstance(x, (torch.Tensor, np.ndarray))
 
 def equals(a, b):
     "Are `a` and `b` equal? Tensors and arrays must match in shape and in every element; lists and tuples, item by item."
+    if a is b: return True                                         # as Python's `==` on lists does
     if _is_array(a) or _is_array(b):
-        try: a,b = torch.as_tensor(a), torch.as_tensor(b)
-        except (TypeError, RuntimeError, ValueError): return False   # `None`, a string: not equal to a tensor
-        return a.shape == b.shape and bool((a == b).all())
+        try: ta,tb = torch.as_tensor(a), torch.as_tensor(b)
+        except (TypeError, RuntimeError, ValueError):                # `None`, a string, or a list of tensors
+            if not isinstance(a, (list, tuple)) and not isinstance(b, (list, tuple)): return False
+            return len(a) == len(b) and all(equals(x, y) for x,y in zip(a, b))
+        return ta.shape == tb.shape and bool((ta == tb).all())
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and isinstance(a, list) == isinstance(b, list):
         return len(a) == len(b) and all(equals(x, y) for x,y in zip(a, b))   # a list is not a tuple, as in Python
     return a == b
@@ -120,7 +123,7 @@ def expect_near(got, expected, what='the result', rtol=1e-3, atol=1e-5):
     at = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), gap.shape))
     digits = 6 if f"{g[at].item():.6g}" != f"{e[at].item():.6g}" else 12    # enough to tell them apart
     worst = f"{g[at].item():.{digits}g} where {e[at].item():.{digits}g} was expected"
-    note = (f" (the result is {got.dtype}, the check works in {expected.dtype}: keep the input's dtype)"
+    note = (f" (the result is {dtype_name(got)}, the check works in {dtype_name(expected)}: keep the input's dtype)"
             if got.is_floating_point() and expected.is_floating_point()
             and torch.finfo(got.dtype).bits < torch.finfo(expected.dtype).bits else '')
     if not at: raise Incorrect(f"{what} is {worst}{note}")
@@ -142,11 +145,14 @@ def expect_number(got, what='your answer'):
 
 # %% ../nbs/00_exports.ipynb #d3a3dc4e
 def _code(f):
-    "The code of the function `f`, seen through `functools.partial`, decorators, methods and callable objects; None for a builtin."
+    "The code of the function `f`, seen through `functools.partial`, `functools.wraps` decorators and bound methods; None for a builtin."
     f = inspect.unwrap(f)
     while isinstance(f, functools.partial): f = inspect.unwrap(f.func)
-    if not hasattr(f, '__code__') and not inspect.isroutine(f): f = type(f).__call__   # an object with a `__call__`
-    return getattr(getattr(f, '__func__', f), '__code__', None)
+    f = getattr(f, '__func__', f)                                   # a bound method: its function
+    if hasattr(f, '__code__') or inspect.isroutine(f): return getattr(f, '__code__', None)
+    what = f"the class {f.__name__}" if inspect.isclass(f) else describe(f)
+    raise TypeError(f"python_loops looks inside a function, not {what}: pass the function or method to check "
+                    "(for a model, its forward)")
 
 def python_loops(f):
     "The lines of the function `f` (1 = its `def` line) where a Python loop jumps back: `for`, `while`, comprehensions."
@@ -166,7 +172,7 @@ def expect_no_loops(f, why='the exercise is to do it without one'):
     "Check that the function `f` has no Python loop; `Incorrect` says the answer is right but where the loop is."
     __tracebackhide__ = True
     if lines := python_loops(f):
-        raise Incorrect(f"correct, but `{getattr(f, '__name__', type(f).__name__)}` uses a Python loop (line {lines[0]} of it): {why}")
+        raise Incorrect(f"correct, but `{_code(f).co_name}` uses a Python loop (line {lines[0]} of it): {why}")
 
 # %% ../nbs/00_exports.ipynb #770d712c
 def _raised_by_a_stub(e):

@@ -20,7 +20,7 @@ def _as_arrays(a, b):
     "Check `a @ b` as notebook 01's rungs do; return C-contiguous NumPy views of `a` and `b` for a kernel."
     check_matmul_args(a, b)
     if a.dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"compiled rungs multiply float32 or float64 tensors, not {a.dtype} (shapes {tuple(a.shape)}, {tuple(b.shape)})")
+        raise ValueError(f"compiled rungs multiply float32 or float64 tensors, not {dtype_name(a)} (shapes {tuple(a.shape)}, {tuple(b.shape)})")
     if not (a.is_cpu and b.is_cpu):
         raise ValueError(f"compiled rungs run on the CPU: a is on {a.device}, b on {b.device}")
     if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):

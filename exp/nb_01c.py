@@ -71,7 +71,7 @@ THREADS = 16      # a block is THREADS x THREADS threads (256)
 def _check_kernel_args(a, b):
     "Check `a @ b` for our GPU kernels: float32 matrices, both on `DEVICE`."
     check_matmul_args(a, b)
-    if a.dtype != torch.float32: raise ValueError(f"the GPU kernels multiply float32 matrices, not {a.dtype}")
+    if a.dtype != torch.float32: raise ValueError(f"the GPU kernels multiply float32 matrices, not {dtype_name(a)}")
     if not (a.device.type == b.device.type == DEVICE):
         raise ValueError(f"the kernels' inputs must be on {DEVICE!r} ({'the simulator runs on the CPU' if SIMULATED else 'the GPU'}): "
                          f"a is on {a.device}, b on {b.device}")
@@ -127,8 +127,8 @@ BK = 8                     # the depth (along k) of the tiles in shared memory
 MAX_REGS = 2**16 // (2 * THREADS * THREADS)   # 128 registers a thread: two blocks of 256 threads share an SM's 64K
 
 def _gpu_options(**options):
-    "numba.cuda compiler `options`, given only on a GPU: the simulator takes none."
-    return {} if SIMULATED else options
+    "numba.cuda compiler `options`, given only on a GPU: the simulator (on by itself without a GPU, or by NUMBA_ENABLE_CUDASIM=1) takes none."
+    return {} if numba.core.config.ENABLE_CUDASIM else options
 
 @cuda.jit(**_gpu_options(max_registers=MAX_REGS))
 def _regs_kernel(a, b, c):
@@ -214,14 +214,17 @@ def matmul_triton(a, b, tf32=False, config=None):
     return c
 
 def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
-    "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`; a config that fails (on a smaller GPU, more shared memory than it has) is left out with a warning."
+    "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`; a config that fails (on a smaller GPU, more shared memory than it has) or multiplies wrong is left out with a warning that says why."
     need_triton()
     configs = configs or TRITON_CONFIGS
     a,b = torch.randn(m, k, device=DEVICE),torch.randn(k, n, device=DEVICE)
-    times,failed = {},{}
+    ref,times,failed = a @ b,{},{}
     for i,cfg in enumerate(configs):
-        try: times[i] = time_fn(_synced(matmul_triton), a, b, tf32, cfg, repeats=repeats, min_time=0.01).min
-        except Exception as e: failed[i] = f"{type(e).__name__}: {str(e)[:200]}"
+        try:
+            c = matmul_triton(a, b, tf32, cfg)
+            if not (err := ((c - ref).norm() / ref.norm()).item()) < 1e-2: raise ArithmeticError(f"a wrong product: relative error {err:.1e}")
+            times[i] = time_fn(_synced(matmul_triton), a, b, tf32, cfg, repeats=repeats, min_time=0.01).min
+        except Exception as e: failed[i] = f"{type(e).__name__}: {str(e)[:200]}"   # each config's failure is reported below
     why = '; '.join(f"config {i} {configs[i]}: {e}" for i,e in failed.items())
     if not times: raise RuntimeError(f"tune_triton: no config ran for {m}x{k}x{n}: {why}")
     if failed: warnings.warn(f"tune_triton, {m}x{k}x{n}: {len(failed)} of {len(configs)} configs left out: {why}")
@@ -232,7 +235,7 @@ def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
 # %% ../nbs/01c_gpu.ipynb #c87f70a0
 def round_to_tf32(x):
     "float32 `x` rounded to TF32's 10 mantissa bits (of float32's 23), to nearest, ties away from zero (how cuBLAS converts is measured below)."
-    if x.dtype != torch.float32: raise ValueError(f"round_to_tf32 rounds float32 tensors, not {x.dtype}")
+    if x.dtype != torch.float32: raise ValueError(f"round_to_tf32 rounds float32 tensors, not {dtype_name(x)}")
     bits = x.contiguous().view(torch.int32)
     rounded = ((bits + 0x1000) & ~0x1FFF).view(torch.float32)   # add half of the last kept bit, clear the 13 dropped bits
     return torch.where(x.isnan(), x, rounded)                   # a NaN's bits could carry over into the sign

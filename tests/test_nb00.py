@@ -116,7 +116,7 @@ def test_python_loops_finds_every_kind_of_loop():
         expect_no_loops(gen, 'no loops')
 
 
-def test_python_loops_sees_through_partial_decorators_methods_and_callables():
+def test_python_loops_sees_through_partial_decorators_and_methods_and_refuses_objects():
     import functools
     def gen(x, k=1): return sum(v * k for v in x)
     @functools.wraps(gen)
@@ -125,9 +125,11 @@ def test_python_loops_sees_through_partial_decorators_methods_and_callables():
         def __call__(self, x): return [2 * v for v in x]
         def method(self, x): return [v for v in x]
     assert python_loops(functools.partial(gen, k=2)) == [1] and python_loops(decorated) == [1]
-    assert python_loops(Doubler()) == [1] and python_loops(Doubler().method) == [1]   # lines counted from the def
+    assert python_loops(Doubler().method) == [1] and python_loops(Doubler.__call__) == [1]   # lines counted from the def
     assert python_loops(functools.partial(torch.mul, other=2)) == [] and python_loops(len) == []   # builtins: no Python code
-    with pytest.raises(Incorrect, match='`partial` uses a Python loop'): expect_no_loops(functools.partial(gen, k=2))
+    with pytest.raises(Incorrect, match='`gen` uses a Python loop'): expect_no_loops(functools.partial(gen, k=2))
+    with pytest.raises(TypeError, match='not the class Doubler: pass the function or method'): python_loops(Doubler)
+    with pytest.raises(TypeError, match='not a Doubler .*\\(for a model, its forward\\)'): python_loops(Doubler())   # its loops live in methods
 
 
 def test_equals_and_near_say_false_where_a_side_is_not_numbers():
@@ -135,6 +137,9 @@ def test_equals_and_near_say_false_where_a_side_is_not_numbers():
     assert not equals(torch.tensor([1, 2]), None) and not equals(torch.tensor([1, 2]), 'ab') and not near(torch.tensor([1.]), None)
     assert equals([torch.tensor([1, 2]), 3], [torch.tensor([1, 2]), 3]) and not equals([torch.tensor([1, 2])], [torch.tensor([1, 3])])
     assert equals(torch.Size([3, 3]), (3, 3)) and not equals([1, 2], (1, 2))       # a list is not a tuple, as in Python
+    stacked,rows = torch.tensor([[1, 2], [3, 4]]),[torch.tensor([1, 2]), torch.tensor([3, 4])]
+    assert equals(stacked, rows) and not equals(stacked, rows[:1]) and not equals(stacked, [torch.tensor([1, 2]), torch.tensor([3, 5])])
+    nan = [float('nan')]; assert equals(nan, nan)                                 # the very same object, as Python's == says
     with pytest.raises(AssertionError, match=r"near failed:\n  tensor\(\[1\.\]\)  \(a float32 tensor of shape \(1,\)\)\n  None"):
         test_near(torch.tensor([1.]), None)
 
@@ -160,8 +165,8 @@ def test_exercise_names_a_test_helpers_failure():
 
 def test_expect_near_says_when_a_lower_precision_hides_the_difference():
     e = torch.tensor([0.8990149841], dtype=torch.float64)
-    with pytest.raises(Incorrect, match=r'is 0\.89901\d+ where 0\.8990149841 was expected \(the result is torch\.float32, '
-                                        r"the check works in torch\.float64: keep the input's dtype\)"):
+    with pytest.raises(Incorrect, match=r'is 0\.89901\d+ where 0\.8990149841 was expected \(the result is float32, '
+                                        r"the check works in float64: keep the input's dtype\)"):
         expect_near(e.float(), e, rtol=1e-9, atol=1e-12)
 
 

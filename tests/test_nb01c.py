@@ -46,7 +46,7 @@ def test_numba_cuda_kernels_take_views_and_refuse_bad_input(name):
     f = CUDA_RUNGS[name]
     a,b = operands(20, 30, 20)
     torch.testing.assert_close(f(b.t(), a.t()), b.t() @ a.t(), rtol=1e-4, atol=1e-4)     # transposed, non-contiguous
-    with pytest.raises(ValueError, match='float32 matrices, not torch.float64'): f(a.double(), b.double())
+    with pytest.raises(ValueError, match='float32 matrices, not float64'): f(a.double(), b.double())
     with pytest.raises(ValueError, match=r'\(20, 30\)'): f(a, a)
     with pytest.raises(ValueError, match=f"on '{DEVICE}'.*meta"): f(a.to('meta'), b.to('meta'))
 
@@ -72,7 +72,7 @@ def test_tuning_keeps_the_fastest_config():
 
 
 def test_tuning_leaves_out_a_failing_config(monkeypatch):
-    "A config that fails (on a GPU with less shared memory, say) is left out with a warning that says why; if all fail, an error says why."
+    "A config that fails (on a GPU with less shared memory, say) or multiplies wrong is left out with a warning that says why; if all fail, an error says why."
     real = nb_01c.matmul_triton
     def flaky(a, b, tf32=False, config=None):
         if config is TRITON_CONFIGS[-2]: raise RuntimeError('out of shared memory')
@@ -81,6 +81,9 @@ def test_tuning_leaves_out_a_failing_config(monkeypatch):
     with pytest.warns(UserWarning, match=r"1 of 2 configs left out: config 0 .*RuntimeError: out of shared memory"):
         best,times = tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)
     assert set(times) == {1} and best == TRITON_CONFIGS[-1]
+    monkeypatch.setattr(nb_01c, 'matmul_triton', lambda a, b, tf32=False, config=None: real(a, b, tf32, config) + (config is TRITON_CONFIGS[-1]))
+    with pytest.warns(UserWarning, match=r"config 1 .*ArithmeticError: a wrong product"):          # a config that multiplies wrong
+        assert tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)[0] == TRITON_CONFIGS[-2]
     monkeypatch.setattr(nb_01c, 'matmul_triton', lambda *args: 1 / 0)
     with pytest.raises(RuntimeError, match=r"no config ran for 20x20x20: config 0 .*ZeroDivisionError"):
         tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)
@@ -217,8 +220,10 @@ def test_triton_imported_before_the_course_still_interprets():
 
 
 def test_compiler_options_go_to_a_gpu_only(monkeypatch):
-    "The register cap of the register-tiled kernel: two blocks of THREADS x THREADS threads fit an SM's 64K registers; the simulator gets no options (it refuses them)."
+    "The register cap of the register-tiled kernel: two blocks of THREADS x THREADS threads fit an SM's 64K registers; the simulator, however it was turned on, gets no options (it refuses them)."
     assert 2 * THREADS * THREADS * nb_01c.MAX_REGS == 2**16
-    assert nb_01c._gpu_options(max_registers=128) == ({} if SIMULATED else {'max_registers': 128})
-    monkeypatch.setattr(nb_01c, 'SIMULATED', not SIMULATED)
-    assert nb_01c._gpu_options(max_registers=128) == ({'max_registers': 128} if SIMULATED else {})
+    import numba
+    sim = numba.core.config.ENABLE_CUDASIM               # on by itself here, without a GPU
+    assert nb_01c._gpu_options(max_registers=128) == ({} if sim else {'max_registers': 128})
+    monkeypatch.setattr(numba.core.config, 'ENABLE_CUDASIM', not sim)
+    assert nb_01c._gpu_options(max_registers=128) == ({'max_registers': 128} if sim else {})

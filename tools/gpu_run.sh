@@ -37,8 +37,8 @@ mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA"
 nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|CPU max MHz|L2|L3)'   # the host CPU: are its cores hardware threads?
 [ -d /usr/local/cuda/nvvm ] && export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"   # where numba-cuda finds NVVM when torch's wheels hold only NVRTC
-# The steps, most needed first, each under its own time limit (together within the device call's 570 s). At most 8
-# files come back from $OUT, so the two scaling runs keep only their results.json.
+# The steps, most needed first, each under its own time limit; the device call's own limit (570 s) may cut the last
+# ones short. At most 8 files come back from $OUT, so the two scaling runs keep only their results.json.
 echo "== preflight: versions, and every GPU rung checked against torch @ (a failing package is named)"
 timeout 90 python3 - <<'EOF'
 import numba, numba.cuda, numpy, torch, triton, cuda.core
@@ -54,11 +54,12 @@ EOF
 echo "== notebook 01c"
 timeout 220 python3 - "$OUT" <<'EOF'
 "Execute notebook 01c top to bottom on this GPU, every cell even after one fails (unlike nbdev_test), saving it after each cell."
-import sys, time
+import os, sys, time
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 nb,start,dest = read_nb('nbs/01c_gpu.ipynb'),time.time(),f'{sys.argv[1]}/01c_gpu.ipynb'
-CaptureShell().run_all(nb, exc_stop=False, postproc=lambda cell: write_nb(nb, dest))   # a time limit cuts it short, not empty
+def save(cell): write_nb(nb, dest + '.part'); os.replace(dest + '.part', dest)   # whole: a time limit cuts the run short, never a file
+CaptureShell().run_all(nb, exc_stop=False, postproc=save)
 errs = [(i, o.get('name') or o.get('ename')) for i,c in enumerate(nb.cells) for o in c.get('outputs', [])
         if o.get('name') == 'stderr' or o.get('output_type') == 'error']
 print(f"notebook 01c: {time.time() - start:.0f} s; stderr or error outputs in cells: {errs or 'none'}")
@@ -70,11 +71,11 @@ timeout 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x78
 echo "== bench: the best CPU rung and torch @ on one thread at 4096^3"
 timeout 60 python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,torch \
     --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-1thread && cp /tmp/bench-1thread/results.json "$OUT/bench-1thread.json" \
-    || echo "bench exited with $?"
-echo "== bench: the same on 8 threads (16 threads no faster than 8: the 16 CPUs share 8 cores' FMA units)"
+    || echo "bench or its copy failed: $?"
+echo "== bench: the same on 8 threads (are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?)"
 timeout 40 python3 -m exp.bench --wide-vectors --only matmul --threads 8 --sizes 4096x4096x4096 --rungs micro,torch \
     --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-8threads && cp /tmp/bench-8threads/results.json "$OUT/bench-8threads.json" \
-    || echo "bench exited with $?"
+    || echo "bench or its copy failed: $?"
 
 echo "== the kernels checked against torch @ on this GPU: odd shapes, many blocks (tests/test_nb01c.py; 01c's tuning ran every config)"
 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 timeout 100 python3 -m pytest -q -p no:cacheprovider tests/test_nb01c.py -k 'not every_triton_config' \
