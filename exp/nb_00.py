@@ -56,6 +56,7 @@ def equals(a, b):
         try: ta,tb = torch.as_tensor(a), torch.as_tensor(b)
         except (TypeError, RuntimeError, ValueError):                # `None`, a string, or a list of tensors
             if not isinstance(a, (list, tuple)) and not isinstance(b, (list, tuple)): return False
+            if any(_is_array(x) and x.ndim == 0 for x in (a, b)): return False       # a single number against a list
             return len(a) == len(b) and all(equals(x, y) for x,y in zip(a, b))
         return ta.shape == tb.shape and bool((ta == tb).all())
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and isinstance(a, list) == isinstance(b, list):

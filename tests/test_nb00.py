@@ -140,6 +140,7 @@ def test_equals_and_near_say_false_where_a_side_is_not_numbers():
     stacked,rows = torch.tensor([[1, 2], [3, 4]]),[torch.tensor([1, 2]), torch.tensor([3, 4])]
     assert equals(stacked, rows) and not equals(stacked, rows[:1]) and not equals(stacked, [torch.tensor([1, 2]), torch.tensor([3, 5])])
     nan = [float('nan')]; assert equals(nan, nan)                                 # the very same object, as Python's == says
+    assert not equals(torch.tensor(3.), [torch.tensor([1, 2])])                   # a single number against a list
     with pytest.raises(AssertionError, match=r"near failed:\n  tensor\(\[1\.\]\)  \(a float32 tensor of shape \(1,\)\)\n  None"):
         test_near(torch.tensor([1.]), None)
 
