@@ -59,6 +59,9 @@ def stack_problem(package, e):
         return failed + (f"it needs NVVM, the CUDA compiler library: install a CUDA toolkit (one installed already: set CUDA_HOME "
                          "to its folder, e.g. /usr/local/cuda), or pip install "
                          f"'{package}[cu13]' ('[cu12]' with a CUDA 12 driver; nvidia-smi shows the driver's CUDA version)")
+    if isinstance(e, AttributeError) and "module 'numpy'" in str(e):   # written for an older numpy: one that still has it
+        major,minor = np.__version__.split('.')[:2]
+        return failed + f"an older numpy may fix it: pip install 'numpy<{major}.{minor}'"
     return failed + f"a newer {package} may fix it (pip install -U {package})"
 
 def need_triton():

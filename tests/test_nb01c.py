@@ -123,7 +123,8 @@ def test_intensity_and_bandwidth():
 def test_a_failing_gpu_package_is_named_with_its_version():
     msg = stack_problem('numba-cuda', AttributeError("module 'numpy' has no attribute 'row_stack'"))
     assert msg.startswith('numba-cuda 0.') and f"numpy {np.__version__}" in msg and 'row_stack' in msg
-    assert 'pip install -U numba-cuda' in msg
+    assert msg.endswith(f"pip install 'numpy<{'.'.join(np.__version__.split('.')[:2])}'")   # the fix named: a numpy older than this one
+    assert 'pip install -U numba-cuda' in stack_problem('numba-cuda', TypeError('a bug of its own'))   # anything else: a newer package
     assert "pip install -e '.[gpu]'" in stack_problem('no-such-package', None)
     no_nvvm = stack_problem('numba-cuda', RuntimeError('libNVVM cannot be found'))
     assert 'CUDA toolkit' in no_nvvm and 'CUDA_HOME' in no_nvvm and "numba-cuda[cu13]" in no_nvvm and 'pip install -U' not in no_nvvm

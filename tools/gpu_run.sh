@@ -2,18 +2,20 @@
 # The run on a machine with an NVIDIA GPU behind notebook 01c's saved outputs and `make bench`'s GPU figures:
 # one script of a few minutes (see CONTRIBUTING.md, "Measuring on a GPU").
 #
-#   tools/gpu_run.sh --wheels   here, where pip works: download into .whl/ the wheels (Python 3.12) that a GPU machine
-#                               without network may lack, and the MNIST cache, gzipped
-#   tools/gpu_run.sh            there: install those into /tmp/site, then write into $OUT (default gpu-run/)
-#                               01c_gpu.ipynb (executed, every cell, saved after each), bench/ (the matmul and train
-#                               sections, all threads), bench-1thread.json and bench-8threads.json (the best CPU rung and
-#                               torch @ at 4096^3 on one and eight threads: how they scale) and log.txt
+#   tools/gpu_run.sh --wheels      here, where pip works: download into .whl/ the wheels (Python 3.12) that a GPU
+#                                  machine without network may lack, and the MNIST cache, gzipped
+#   tools/gpu_run.sh               there: install those into /tmp/site, then write into $OUT (default gpu-run/)
+#                                  01c_gpu.ipynb (executed, every cell, saved after each), bench/ (the matmul and train
+#                                  sections, all threads), bench-1thread.json and bench-8threads.json (the best CPU rung
+#                                  and torch @ at 4096^3 on one and eight threads: how they scale) and log.txt
+#   tools/gpu_run.sh --notebook    there: the preflight and 01c only (about two minutes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
         ipython==9.18.1 ipython-pygments-lexers==1.1.1 pygments==2.21.0 jedi==0.20.1 parso==0.8.7 matplotlib-inline==0.2.2
         pexpect==4.9.0 ptyprocess==0.7.0 prompt-toolkit==3.0.53 wcwidth==0.9.4 stack-data==0.6.3 asttokens==3.0.2
-        executing==2.3.0 pure-eval==0.2.4 traitlets==5.16.1 pytest==9.2.0 pluggy==1.7.0 iniconfig==2.3.1 packaging==26.4)
+        executing==2.3.0 pure-eval==0.2.4 traitlets==5.16.1 pytest==9.2.0 pluggy==1.7.0 iniconfig==2.3.1 packaging==26.4
+        numpy==2.4.6)   # numba-cuda 0.30.4 (the newest) still names np.row_stack, which numpy 2.5 removed
 
 if [[ "${1:-}" == --wheels ]]; then
     set -e
@@ -64,6 +66,8 @@ errs = [(i, o.get('name') or o.get('ename')) for i,c in enumerate(nb.cells) for 
         if o.get('name') == 'stderr' or o.get('output_type') == 'error']
 print(f"notebook 01c: {time.time() - start:.0f} s; stderr or error outputs in cells: {errs or 'none'}")
 EOF
+
+[[ "${1:-}" == --notebook ]] && exit 0     # tools/gpu_run.sh --notebook: only the preflight and notebook 01c
 
 echo "== bench: CPU and GPU rungs, training on both"
 timeout 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
