@@ -61,7 +61,7 @@ from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 nb,start,dest = read_nb('nbs/01c_gpu.ipynb'),time.time(),f'{sys.argv[1]}/01c_gpu.ipynb'
 def save(cell): write_nb(nb, dest + '.part'); os.replace(dest + '.part', dest)   # whole: a time limit cuts the run short, never a file
-CaptureShell().run_all(nb, exc_stop=False, postproc=save)
+CaptureShell(mpl_format='png').run_all(nb, exc_stop=False, postproc=save)   # plain PNGs, as make outputs saves them
 errs = [(i, o.get('name') or o.get('ename')) for i,c in enumerate(nb.cells) for o in c.get('outputs', [])
         if o.get('name') == 'stderr' or o.get('output_type') == 'error']
 print(f"notebook 01c: {time.time() - start:.0f} s; stderr or error outputs in cells: {errs or 'none'}")
