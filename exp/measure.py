@@ -311,7 +311,7 @@ SMALL_WORK = 2**18   # multiply-adds below which a product is "small": timed wit
 def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, max_call=2.0, seed=0, progress=None):
     "Time each rung of the dict `rungs` on random `(m, k, n)` products (small ones on one thread): a list of `LadderRow`, smallest first."
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise ValueError(f"measure_ladder times products of random floating-point matrices: dtype must be a float dtype, got {dtype}")
+        raise ValueError(f"measure_ladder times products of random floating-point matrices: dtype must be a float dtype, got {dtype_name(dtype)}")
     if not 0 < max_call < math.inf: raise ValueError(f"max_call must be a positive, finite number of seconds, got {max_call!r}")
     rows,per_flop = [],{}
     sizes = sorted(sizes, key=lambda s: matmul_flops(*s))

@@ -24,8 +24,8 @@ def _a(word):
     return 'an' if word[:1].lower() in 'aeio' else 'a'
 
 def dtype_name(x):
-    "The name of `x`'s dtype as messages spell it: 'float32' for a tensor's `torch.float32` and a NumPy array's `float32` alike."
-    return str(x.dtype).removeprefix('torch.')
+    "The name of `x`'s dtype (or of `x`, a dtype itself) as messages spell it: 'float32' for a tensor's `torch.float32` and a NumPy array's `float32` alike."
+    return str(getattr(x, 'dtype', x)).removeprefix('torch.')
 
 def describe(x):
     "How `x` looks in a message, a check's or an error's: `None`, a tensor or a NumPy array by its dtype and shape (`a float32 tensor of shape (5, 784)`), anything else by its type and a short repr (`a str 'x'`, `a Tensor(...)`)."

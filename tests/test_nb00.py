@@ -98,6 +98,7 @@ def test_expect_helpers_name_what_is_wrong():
     assert describe(None) == 'None' and describe(torch.zeros(2, 3)) == 'a float32 tensor of shape (2, 3)'
     assert describe(np.ones(2)) == 'a float64 NumPy array of shape (2,)' and describe(torch.ones(1, dtype=torch.int8)) == 'an int8 tensor of shape (1,)'
     assert dtype_name(torch.zeros(1, dtype=torch.bfloat16)) == 'bfloat16' and dtype_name(np.ones(1, np.int16)) == 'int16'
+    assert dtype_name(torch.int64) == 'int64' and dtype_name(np.dtype('float16')) == 'float16'   # a dtype itself
 
 
 def test_python_loops_finds_every_kind_of_loop():
