@@ -414,7 +414,13 @@ class Target:
         "`value` against the target, in words."
         goal = f"target {self.op} {self.threshold:{self.fmt}}"
         if value is None: return f"{self.what}: no figure, what it is measured against did not run ({goal}: not measured)"
-        return f"{self.what}: {format(value, self.fmt)} ({goal}: {'met' if self.met(value) else 'NOT met'})"
+        return f"{self.what}: {self.shown(value)} ({goal}: {'met' if self.met(value) else 'NOT met'})"
+    def shown(self, value):
+        "`value` in the target's format, with more decimals where it would read as the threshold itself (0.2497, not 0.25, against 0.25)."
+        fmt = self.fmt
+        while value != self.threshold and format(value, fmt) == format(self.threshold, fmt) and (m := re.fullmatch(r'(.*\.)(\d+)(.*)', fmt)):
+            fmt = f"{m[1]}{int(m[2]) + 1}{m[3]}"
+        return format(value, fmt)
     def __str__(self): return f"{'at ' + self.size + ', ' if self.size else ''}{self.what} {self.op} {self.threshold:{self.fmt}}"
 
 TARGETS = {

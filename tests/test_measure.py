@@ -262,6 +262,13 @@ def test_a_target_without_a_figure_reads_not_measured():
     assert t.met(None) is False and t.report(None).endswith('not measured)') and 'NOT met' not in t.report(None)
 
 
+def test_a_figure_near_the_threshold_shows_the_digits_that_decide():
+    t = ms.TARGETS['numba_cuda']     # >= 0.25, two decimals
+    assert t.report(0.2497).startswith(f"{t.what}: 0.2497 (") and t.report(0.2497).endswith('NOT met)')   # not "0.25 ... NOT met"
+    assert f"{t.what}: 0.25 (" in t.report(0.25) and f"{t.what}: 0.30 (" in t.report(0.3)   # otherwise the target's own format
+    assert ms.TARGETS['loops'].shown(99_999.6) == '99,999.6' and ms.TARGETS['accuracy'].shown(0.96999) == '96.999%'
+
+
 def test_target_text():
     assert str(ms.TARGETS['small']).startswith('at 5x784x10, ') and str(ms.TARGETS['small']).endswith('> 1.00')
     assert 'no figure' in ms.TARGETS['small'].report(None)
