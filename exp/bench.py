@@ -91,7 +91,7 @@ def _cpu_model():
     except (OSError, AttributeError): return platform.processor() or platform.machine()
 
 def machine_info(dtype=torch.float32, threads=None):
-    "What a benchmark ran on: CPU, cores, threads, SIMD, library versions, BLAS and the theoretical peaks (CPU on the cores `threads` threads can use, GPU)."
+    "What a benchmark ran on: CPU, cores, threads, SIMD (torch's, and numba's vector width), library versions, BLAS and the theoretical peaks (CPU on the cores `threads` threads can use, GPU)."
     cores = min(threads, cpu_cores()) if threads else None     # more threads than cores share the cores' FMA units
     peak,gpu,tf32 = cpu_peak(dtype, cores=cores),gpu_peak(),gpu_peak(tf32=True)
     blas = re.search(r'BLAS_INFO=(\w+)', torch.__config__.show())
@@ -100,7 +100,7 @@ def machine_info(dtype=torch.float32, threads=None):
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), blas=blas.group(1) if blas else None,
                 python=platform.python_version(), torch=torch.__version__, numba=numba.__version__,
                 theoretical_peak=repr(peak), theoretical_peak_gflops=peak.gflops,
-                numba_cpu_features=os.environ.get('NUMBA_CPU_FEATURES'),
+                numba_cpu_features=os.environ.get('NUMBA_CPU_FEATURES'), numba_vector_bits=numba_vector_bits(),
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                 gpu_peak=repr(gpu) if gpu else None, gpu_peak_gflops=gpu.gflops if gpu else None,
                 gpu_tf32_peak=repr(tf32) if tf32 else None, gpu_tf32_peak_gflops=tf32.gflops if tf32 else None)
@@ -297,8 +297,12 @@ def _run(args, staging):
     start = time.perf_counter()
     results = dict(machine=machine_info(getattr(torch, args.dtype), args.threads),
                    options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={})
+    bits = results['machine']['numba_vector_bits']
     print(f"benchmark on {results['machine']['cpu']} ({results['machine']['cores']} cores, "
-          f"torch {torch.__version__}, numba {numba.__version__})", flush=True)
+          f"torch {torch.__version__}, numba {numba.__version__} with {bits}-bit vectors)", flush=True)
+    if bits < 512 and (os.environ.get('NUMBA_CPU_FEATURES') or '').endswith('-prefer-256-bit'):   # --wide-vectors did not take
+        print(f"--wide-vectors: numba's code still uses {bits}-bit vectors here, so the compiled rungs can reach about "
+              f"{bits / 512:.0%} of the theoretical peak", flush=True)
     for name,run in [('matmul', lambda a: run_matmul(a, results['machine'])), ('backward', run_backward), ('autograd', run_autograd),
                     ('train', run_train)]:
         if name not in args.only:

@@ -128,7 +128,7 @@ def test_command_line(tmp_path):
 def test_wide_vectors(tmp_path):
     res = bench.main(['--wide-vectors', *TINY, '--rungs', 'torch,micro', '--out', str(tmp_path)])
     if bench.wide_vector_env() is None: assert res['machine']['numba_cpu_features'] is None
-    else: assert res['machine']['numba_cpu_features'].endswith('-prefer-256-bit')
+    else: assert res['machine']['numba_cpu_features'].endswith('-prefer-256-bit') and res['machine']['numba_vector_bits'] == 512   # it took
     assert (tmp_path/'matmul.csv').exists()
 
 

@@ -237,3 +237,12 @@ def test_ladder_dicts():
     assert set(nb.COMPILED_RUNGS) <= set(nb.LADDER)
 
 
+
+
+def test_vector_bits_reads_the_widest_registers_that_dominate():
+    if nb.ARM: assert nb.vector_bits({}) == 128; return
+    assert nb.vector_bits({'zmm (512 bit)': 22, 'ymm (256 bit)': 5}) == 512
+    assert nb.vector_bits({'zmm (512 bit)': 0, 'ymm (256 bit)': 5}) == 256
+    assert nb.vector_bits({'zmm (512 bit)': 3, 'ymm (256 bit)': 3}) == 256    # a few zmm for zeroing do not make 512-bit code
+    bits = nb.numba_vector_bits()
+    assert bits in (256, 512) and bits == nb.vector_bits(nb.asm_counts(nb._fastmath_kernel, np.ones((3, 5), np.float32), np.ones((5, 2), np.float32)))
