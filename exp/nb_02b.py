@@ -21,6 +21,9 @@ def unbroadcast(g, shape):
     while g.ndim > len(shape): g = g.sum(0)
     for i,n in enumerate(shape):
         if n == 1 and g.shape[i] != 1: g = g.sum(i, keepdim=True)
+    if tuple(g.shape) != tuple(shape):
+        raise ValueError(f"unbroadcast: a gradient of shape {tuple(g.shape)} cannot come from a tensor of shape {tuple(shape)}, "
+                         f"which does not broadcast to it")
     return g
 
 # %% ../nbs/02b_autograd.ipynb #d9d2ef5d
@@ -180,6 +183,8 @@ def backward(self: Tensor):
 # %% ../nbs/02b_autograd.ipynb #a82de0f7
 def mlp_mse(x, y, w1, b1, w2, b2):
     "Notebook 02's model `relu(x @ w1 + b1) @ w2 + b2` and its mean squared error against `y`, on `Tensor` inputs or torch tensors alike."
+    if tuple(y.shape) != tuple(x.shape[:1]):      # (N, 1) targets would broadcast against (N,) outputs to (N, N)
+        raise ValueError(f"mlp_mse needs one target per row of x, shape ({x.shape[0]},); got shape {tuple(y.shape)}")
     out = (x @ w1 + b1).relu() @ w2 + b2
     return ((out.reshape(-1) - y) ** 2).mean()
 

@@ -32,14 +32,14 @@ def _check_logits(inp, targ):
 
 def logsumexp(x):
     "log Σ exp(x) along the last dimension, as `a + log Σ exp(x - a)` with `a = max x`, so nothing overflows."
-    a = x.max(-1, keepdim=True)[0]
+    a = x.max(-1, keepdim=True).values     # max gives the maxima and where they are (.indices)
     a = a.masked_fill(a.isinf(), 0)             # an infinite maximum: shift by 0, as torch.logsumexp does (see below)
     return (a + (x - a).exp().sum(-1, keepdim=True).log()).squeeze(-1)
 
 def log_softmax(x):
     "The logarithm of the softmax along the last dimension: `x - logsumexp(x)`, with `x` shifted by its maximum first."
-    x = x - x.max(-1, keepdim=True)[0]          # changes nothing (see below) and keeps the subtraction exact
-    return x - logsumexp(x).unsqueeze(-1)
+    x = x - x.max(-1, keepdim=True).values      # changes nothing (see below) and keeps the subtraction exact
+    return x - logsumexp(x).unsqueeze(-1)       # one logsumexp per row, (N,), as (N, 1): it broadcasts along the row
 
 def nll(logp, targ):
     "Negative log likelihood: minus the mean of `logp[n, targ[n]]`, one entry per row."
@@ -71,7 +71,11 @@ def accuracy(out, targ):
 # %% ../nbs/03_minibatch_training.ipynb #f0f4707c
 class Layers:
     "Hand-written layers applied in turn; `backward` runs the chain rule back through them, last layer first."
-    def __init__(self, *layers): self.layers = list(layers)
+    def __init__(self, *layers):
+        if len({id(l) for l in layers}) < len(layers):   # its bwd needs the input of its one call
+            raise ValueError("Layers got the same layer twice: a hand-written layer keeps its input for backward, so each "
+                             "may appear only once; make another")
+        self.layers = list(layers)
     def __call__(self, x):
         for l in self.layers: x = l(x)
         return x
@@ -125,6 +129,7 @@ class Sampler:
     "Indices `0..n-1`, in order or shuffled (a new order each pass), cut into batches of `bs`."
     def __init__(self, n, bs, shuffle=False):
         _check_sizes(bs=bs)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0: raise ValueError(f"n, the number of items, must be an int >= 0, got {n!r}")
         if not isinstance(shuffle, bool): raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
         self.n, self.bs, self.shuffle = n, bs, shuffle
     def __iter__(self):
@@ -133,10 +138,12 @@ class Sampler:
     def __len__(self): return -(-self.n // self.bs)    # ceiling division: the last batch may be smaller
 
 def collate(b):
-    "A list of `(x, y)` pairs as one batch: `(stacked xs, stacked ys)`."
+    "A list of `(x, y)` pairs as one batch: `(stacked xs, stacked ys)`; labels may be tensors or plain numbers."
     if len(b) == 0: raise ValueError("collate got an empty batch: there is nothing to stack")
+    if not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in b[:1]):
+        raise ValueError(f"collate needs (x, y) pairs, as a Dataset gives; got items like {describe(b[0])}")
     xs, ys = zip(*b)
-    return torch.stack(xs), torch.stack(ys)
+    return torch.stack(xs), torch.stack(ys) if isinstance(ys[0], torch.Tensor) else torch.tensor(ys)   # labels may be plain ints
 
 class DataLoader:
     "Batches `(xb, yb)` from the dataset `ds`, `bs` items at a time, in order or shuffled, put together by `collate_fn`."
@@ -167,6 +174,9 @@ def evaluate(model, loss_func, dl, device=None):
 def backward(model, loss_func, loss):
     "Fill the gradients of `loss`: by autograd if it tracks them, else by the hand-written `backward` of `loss_func` and `model`."
     if loss.requires_grad: loss.backward()
+    elif not hasattr(loss_func, 'backward'):
+        raise TypeError(f"the loss is not tracked by autograd, so it needs a hand-written backward, but loss_func "
+                        f"{getattr(loss_func, '__name__', loss_func)!r} has none: with hand-written layers use CrossEntropy()")
     else: loss_func.backward(); model.backward()
 
 def _set_mode(model, training):
@@ -179,8 +189,15 @@ def _set_lr(opt, lr):
         for g in opt.param_groups: g['lr'] = lr
     else: opt.lr = lr
 
+def _check_sees_grads(opt):
+    "Raise `ValueError` if `opt` is a PyTorch optimiser and none of its parameters has a `.grad`: its step would do nothing."
+    if hasattr(opt, 'param_groups') and all(p.grad is None for g in opt.param_groups for p in g['params']):
+        raise ValueError(f"{type(opt).__name__} found no .grad on any parameter, so its step would change nothing: PyTorch's "
+                         f"optimisers read .grad, which autograd fills, and hand-written layers fill .g; use Optimizer with them")
+
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True, device=None):
-    "Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring on `valid_dl` after each, each batch moved to `device` if given: a dict of lists."
+    """Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring on `valid_dl` after each, each batch moved to
+    `device` if given; `sched`, if given, maps an epoch (0, 1, ...) to its learning rate. Returns a dict of lists."""
     _check_sizes(epochs=epochs)
     lrs = None if sched is None else [sched(e) for e in range(epochs)]    # checked before the first step
     for e, lr in enumerate(lrs or []): _check_positive(f"sched({e}), the learning rate of epoch {e},", lr)
@@ -194,6 +211,7 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
             if device is not None: xb, yb = xb.to(device), yb.to(device)
             loss = loss_func(model(xb), yb)
             backward(model, loss_func, loss)
+            _check_sees_grads(opt)
             opt.step()
             opt.zero_grad()
             hist['batch_loss'].append(loss.item()); tot += loss.item() * len(yb); count += len(yb)
@@ -209,17 +227,24 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
 # %% ../nbs/03_minibatch_training.ipynb #e5fa1887
 def pick_device(device=None):
     "`device` as a `torch.device`, by default the GPU where PyTorch sees one, else the CPU; a clear error for a GPU that is not there."
-    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    try: device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
+    except RuntimeError as e: raise ValueError(f"device {device!r}: {str(e).rstrip('.')} (torch {torch.__version__}); use 'cpu'") from None   # a bare index, 0, without a GPU
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r}: PyTorch sees no CUDA GPU here (torch {torch.__version__}); use 'cpu'")
+    if device.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f"device 'mps': PyTorch sees no Apple GPU here (torch {torch.__version__}); use 'cpu'")
     return device
 
 # %% ../nbs/03_minibatch_training.ipynb #819d7af2
 TrainResult = namedtuple('TrainResult', 'accuracy model history seconds')
 
 def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1, progress=False, data=None, device=None):
-    "Train the hand-written MLP on MNIST (no autograd) on `device` (default: the GPU if PyTorch sees one): `TrainResult(accuracy, model, history, seconds)`."
+    """Train the hand-written MLP on MNIST (no autograd) on `device` (default: the GPU if PyTorch sees one): `TrainResult(accuracy, model, history, seconds)`.
+    The learning rate is `lr`, divided by `final_div` in the last epoch when there are several; `data` is `(x_train, y_train, x_valid, y_valid)`
+    as `get_data()` returns them (by default, it calls it)."""
     _check_sizes(nh=nh, bs=bs, epochs=epochs); _check_positive('lr', lr); _check_positive('final_div', final_div)
+    if data is not None and not (isinstance(data, (tuple, list)) and len(data) == 4 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise ValueError(f"data must be (x_train, y_train, x_valid, y_valid), four tensors as get_data() returns them; got {describe(data)}")
     device = pick_device(device)
     x_train, y_train, x_valid, y_valid = get_data() if data is None else data
     with torch_threads(threads):        # all of it: even a mean's rounding can depend on the number of threads
@@ -228,7 +253,7 @@ def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1
         torch.manual_seed(seed)
         model = hand_mlp(x_train.shape[1], nh, int(y_train.max()) + 1, device)
         train_dl, valid_dl = DataLoader(Dataset(x_train, y_train), bs, shuffle=True), DataLoader(Dataset(x_valid, y_valid), bs * 2)
-        sched = lambda epoch: lr if epoch < epochs - 1 else lr / final_div    # smaller steps in the last epoch
+        sched = lambda epoch: lr if epoch < epochs - 1 or epochs == 1 else lr / final_div    # smaller steps in the last epoch
         start = time.perf_counter()
         hist = fit(epochs, model, CrossEntropy(), Optimizer(model.parameters(), lr), train_dl, valid_dl, sched, progress, device)
         seconds = time.perf_counter() - start

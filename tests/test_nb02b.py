@@ -190,6 +190,20 @@ def test_bad_input_gets_a_clear_error(f, err, match):
     with pytest.raises(err, match=match): f(Tensor(torch.ones(2, 3), requires_grad=True))
 
 
+@pytest.mark.parametrize('g, shape', [((2, 3), (4,)), ((3,), (2, 3)), ((2, 3), (3, 3))])
+def test_unbroadcast_refuses_a_shape_that_does_not_broadcast(g, shape):
+    "These used to return a gradient of the wrong shape, silently."
+    with pytest.raises(ValueError, match='cannot come from a tensor of shape'): unbroadcast(torch.ones(g), shape)
+
+
+def test_mlp_mse_refuses_column_targets():
+    "(N, 1) targets against (N,) outputs used to broadcast to (N, N): a wrong loss, silently; time_engine timed it."
+    x, y = torch.randn(6, 5, dtype=f64), torch.randn(6, dtype=f64)
+    with pytest.raises(ValueError, match=r'one target per row of x, shape \(6,\); got shape \(6, 1\)'):
+        mlp_mse(x, y[:, None], *init_params(5, 4, dtype=f64))
+    with pytest.raises(ValueError, match='one target per row'): time_engine(x, y[:, None], repeats=1)
+
+
 def test_a_wrong_vjp_is_named(monkeypatch):
     monkeypatch.setattr(nb_02b, 'unbroadcast', lambda g, shape: g)    # forgets to sum: gradients of the wrong shape
     a, b = Tensor(torch.ones(4, 3), requires_grad=True), Tensor(torch.ones(3), requires_grad=True)

@@ -117,6 +117,13 @@ def test_layers_hand_backward_matches_autograd():
     assert 'Lin(n_in=6, n_out=5)' in repr(model)
 
 
+def test_layers_rejects_a_layer_used_twice():
+    "A hand-written layer keeps the input of its one call for backward: used twice, its gradients came out wrong, silently."
+    lin, relu = Lin(torch.randn(3, 3), torch.zeros(3)), Relu()
+    with pytest.raises(ValueError, match='the same layer twice'): Layers(lin, relu, lin)
+    with pytest.raises(ValueError, match='the same layer twice'): Layers(relu, lin, relu)
+
+
 # ------------------------------------------------------------------------------------------- Dataset
 def test_dataset():
     x, y = torch.randn(10, 3), torch.arange(10)
@@ -191,6 +198,18 @@ def test_collate():
     with pytest.raises(ValueError, match='collate got an empty batch'): collate([])
 
 
+def test_collate_names_what_is_not_a_pair_and_takes_plain_int_labels():
+    x = torch.randn(6, 2)
+    with pytest.raises(ValueError, match=r'collate needs \(x, y\) pairs'): next(iter(DataLoader(x, 4)))
+    xb, yb = collate([(torch.ones(2), 1), (torch.zeros(2), 0)])
+    assert torch.equal(yb, torch.tensor([1, 0])) and xb.shape == (2, 2)
+
+
+@pytest.mark.parametrize('n', [-3, 2.5, None, True])
+def test_sampler_rejects_a_bad_number_of_items(n):
+    with pytest.raises(ValueError, match='n, the number of items, must be an int >= 0'): Sampler(n, 4)
+
+
 # ------------------------------------------------------------------------------------------- Optimizer
 def test_optimizer_steps_with_autograd_and_hand_gradients():
     p = torch.ones(3, requires_grad=True)
@@ -244,6 +263,24 @@ def test_fit_learns_with_hand_written_backward():
     assert len(hist['valid_acc']) == 3 and len(hist['batch_loss']) == 3 * len(dl)
     assert hist['valid_acc'][-1] > 0.95 and hist['valid_loss'][-1] < before[0] / 2
     assert not any(p.requires_grad for p in model.parameters())          # no autograd involved
+
+
+def test_fit_refuses_a_pytorch_optimiser_on_hand_written_layers():
+    "optim.SGD reads .grad, which hand-written layers never fill: the run used to train nothing, silently."
+    torch.manual_seed(0)
+    x, y = blobs()
+    model = hand_mlp(2, 4, 3)
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match='SGD found no .grad on any parameter'):
+        fit(1, model, CrossEntropy(), optim.SGD(model.parameters(), lr=0.5), DataLoader(Dataset(x, y), 16), progress=False)
+    for p, q in zip(model.parameters(), before): assert torch.equal(p, q)
+
+
+def test_fit_names_a_loss_function_without_a_hand_written_backward():
+    x, y = blobs()
+    model = hand_mlp(2, 4, 3)
+    with pytest.raises(TypeError, match="loss_func 'cross_entropy' has none"):
+        fit(1, model, cross_entropy, Optimizer(model.parameters(), 0.1), DataLoader(Dataset(x, y), 16), progress=False)
 
 
 def test_fit_learns_with_autograd_and_sets_the_learning_rate():
@@ -375,3 +412,22 @@ def test_train_mnist_takes_a_device():
     assert r2.model.parameters()[0].device.type == 'cpu'
     assert pick_device() == torch.device('cpu')
     with pytest.raises(ValueError, match="device 'cuda': PyTorch sees no CUDA GPU"): train_mnist(data=data, device='cuda')
+
+
+def test_train_mnist_keeps_the_rate_for_a_single_epoch():
+    "The rate drops in the last epoch only when there are several: one epoch used to run at lr / final_div throughout."
+    assert train_mnist(nh=4, bs=8, epochs=1, data=tiny_data()).history['lr'] == [0.2]
+    assert train_mnist(nh=4, bs=8, epochs=2, data=tiny_data()).history['lr'] == [0.2, 0.02]
+
+
+@pytest.mark.parametrize('data', [tiny_data()[:2], tiny_data() + (None, None), [t.numpy() for t in tiny_data()]])
+def test_train_mnist_names_bad_data(data):
+    with pytest.raises(ValueError, match=r'data must be \(x_train, y_train, x_valid, y_valid\)'): train_mnist(data=data)
+
+
+def test_pick_device_takes_an_index_and_names_a_missing_apple_gpu():
+    from exp.nb_03 import pick_device
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match='device 0: '): pick_device(0)     # 0 is the first GPU, not "the default"
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match="device 'mps': PyTorch sees no Apple GPU"): pick_device('mps')
