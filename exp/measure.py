@@ -27,6 +27,8 @@ def _unit(seconds):
 
 def fmt_time(seconds, unit=None):
     "`seconds` as a short string in ns, µs, ms or s, e.g. `'1.23 ms'` (in `unit` if given)."
+    if unit == 'us': unit = 'µs'                 # as it is typed without a µ key
+    if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
     u,s = _unit(seconds) if unit is None else (unit, dict(_UNITS)[unit])
     x = seconds / s
     return f"{x:.3g} {u}" if abs(x) < 1000 else f"{x:,.0f} {u}"
@@ -40,6 +42,8 @@ class Timing:
     def __post_init__(self):
         self.times,self.number = [float(t) for t in self.times],int(self.number)
         if not self.times: raise ValueError("a Timing needs at least one time")
+        if not all(0 < t < math.inf for t in self.times): raise ValueError(f"a Timing's times must be positive seconds; got {self.times}")
+        if self.number < 1: raise ValueError(f"a Timing's number of calls per run must be at least 1; got {self.number}")
     @property
     def median(self): return statistics.median(self.times)
     @property
@@ -144,16 +148,22 @@ def torch_threads(n):
 _BUSY_HINT = ("This usually means the machine was busy with other work while the cell ran (another program, or another "
               "notebook): re-run the cell. If it fails again on a quiet machine, the claim itself is wrong.")
 
+def _pair_mins(timings, a, b, what, factor):
+    "The fastest runs of `timings[a]` and `timings[b]`; clear errors for an unknown name or a factor below 1."
+    for k in (a, b): _base(timings, k)
+    if not (isinstance(factor, (int, float)) and factor >= 1): raise ValueError(f"{what} must be a factor of at least 1; got {factor!r}")
+    return timings[a].min,timings[b].min
+
 def check_faster(timings, fast, slow, by=10):
     "Check that `timings[fast]` is at least `by` times faster than `timings[slow]`, comparing their fastest runs; return the ratio."
-    f,s = timings[fast].min,timings[slow].min
+    f,s = _pair_mins(timings, fast, slow, 'by', by)
     if s >= by * f: return s / f
     raise AssertionError(f"expected {fast!r} to be at least {by:g}x faster than {slow!r}, but its fastest run took "
                          f"{fmt_time(f)} against {fmt_time(s)} (only {s/f:.3g}x). {_BUSY_HINT}")
 
 def check_similar(timings, a, b, within=2.0):
     "Check that `timings[a]` and `timings[b]` are within a factor `within` of each other, by their fastest runs; return the ratio a/b."
-    ta,tb = timings[a].min,timings[b].min
+    ta,tb = _pair_mins(timings, a, b, 'within', within)
     if max(ta, tb) <= within * min(ta, tb): return ta / tb
     raise AssertionError(f"expected {a!r} and {b!r} to take about the same time (within {within:g}x), but their fastest "
                          f"runs took {fmt_time(ta)} and {fmt_time(tb)} ({max(ta, tb) / min(ta, tb):.3g}x apart). {_BUSY_HINT}")
@@ -161,10 +171,12 @@ def check_similar(timings, a, b, within=2.0):
 # %% ../nbs/00b_measure.ipynb #10e3a9c4
 def matmul_flops(m, k, n):
     "Floating-point operations in an `(m, k) @ (k, n)` product: one multiply and one add per term."
+    if not all(isinstance(d, int) and d >= 0 for d in (m, k, n)): raise ValueError(f"matmul_flops needs sizes that are ints >= 0; got {(m, k, n)}")
     return 2 * m * k * n
 
 def gflops(m, k, n, seconds):
     "Speed of an `(m, k) @ (k, n)` product that took `seconds`, in billions of FLOPs per second."
+    if isinstance(seconds, Timing): raise TypeError("gflops needs seconds, a number: give it timing.min or timing.median")
     if not seconds > 0: raise ValueError(f"gflops needs the time a product took, a positive number of seconds; got {seconds!r}")
     return matmul_flops(m, k, n) / seconds / 1e9
 
@@ -207,6 +219,7 @@ def cpu_cores(cpus=None, topology='/sys/devices/system/cpu'):
 
 def cpu_peak(dtype=torch.float32, fma_units=2, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); clock from the OS, SIMD width from PyTorch."
+    if cores is not None and not (isinstance(cores, int) and cores >= 1): raise ValueError(f"cores must be an int >= 1 (or None: all); got {cores!r}")
     bits = simd_bits or _SIMD_BITS.get(torch.backends.cpu.get_cpu_capability(), 128)
     return Peak(cores or cpu_cores(), bits // torch.finfo(dtype).bits, fma_units, _cpu_ghz())
 
@@ -407,6 +420,8 @@ class Target:
     threshold: float
     fmt: str = '.2f'
     size: str = None
+    def __post_init__(self):
+        if self.op not in _OPS: raise ValueError(f"a Target's op must be one of {', '.join(_OPS)}; got {self.op!r}")
     def met(self, value):
         "Does the figure `value` meet the target? (No figure: no.)"
         return value is not None and _OPS[self.op](value, self.threshold)

@@ -25,6 +25,7 @@ def _a(word):
 
 def dtype_name(x):
     "The name of `x`'s dtype (or of `x`, a dtype itself) as messages spell it: 'float32' for a tensor's `torch.float32` and a NumPy array's `float32` alike."
+    if isinstance(x, type) and issubclass(x, np.generic): return np.dtype(x).name   # np.float32, the type itself
     return str(getattr(x, 'dtype', x)).removeprefix('torch.')
 
 def describe(x):
@@ -89,6 +90,7 @@ def test_near_zero(a, tol=1e-3):
 # %% ../nbs/00_exports.ipynb #011fdb61
 def test_fail(f, msg='', contains=''):
     "Check that calling `f()` raises an exception, whose message includes `contains` if given."
+    if not callable(f): raise TypeError(f"test_fail needs a function to call, such as `lambda: ...`; got {describe(f)}")
     try: f()
     except Exception as e:
         if contains and contains not in str(e):
@@ -133,7 +135,10 @@ def expect_near(got, expected, what='the result', rtol=1e-3, atol=1e-5):
 def expect_eq(got, expected, what='your answer'):
     "Check that `got == expected` (tensors: `equals`), for answers that are not tensors of numbers to compare."
     __tracebackhide__ = True
-    if not equals(got, expected): raise Incorrect(f"{what} is {describe(got)}, expected {describe(expected)}")
+    if equals(got, expected): return
+    g,e = describe(got),describe(expected)
+    if g == e: g,e = f"{got!r:.200}",f"{expected!r:.200}"      # alike in type and shape: the values differ, so show them
+    raise Incorrect(f"{what} is {g}, expected {e}")
 
 def expect_number(got, what='your answer'):
     "`got` as a float: a Python or NumPy number, or a tensor of one element; `Incorrect` names what it is instead."
@@ -214,7 +219,9 @@ class Exercise:
                     f"that cell, then this one again ({self.name}.hint() for a hint). If you did, a part of it (a "
                     "method, or a function it calls) still raises it.")
 
-    def hint(self): print(f"{self.name}, a hint: {self.hint_text}")
+    def hint(self):
+        "Print the exercise's hint."
+        print(f"{self.name}, a hint: {self.hint_text}" if self.hint_text else f"{self.name} has no hint")
     def __repr__(self): return f"Exercise({self.name!r})"
 
 # %% ../nbs/00_exports.ipynb #870fa18b

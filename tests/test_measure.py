@@ -304,6 +304,24 @@ def test_clear_errors():
         with pytest.raises(ValueError, match='max_call'): ms.measure_ladder({'mm': torch.mm}, [(2, 2, 2)], max_call=bad)
 
 
+def test_bad_arguments_are_named_not_left_to_fail_later():
+    "Each of these used to pass silently (a ZeroDivisionError or KeyError later, or a wrong figure) or fail deep inside."
+    ts = {'a': ms.Timing([1e-3]), 'b': ms.Timing([2e-3])}
+    with pytest.raises(ValueError, match="'x' is not one of the timings"): ms.check_faster(ts, 'a', 'x')
+    with pytest.raises(ValueError, match="'x' is not one of the timings"): ms.check_similar(ts, 'x', 'b')
+    with pytest.raises(ValueError, match='by must be a factor of at least 1'): ms.check_faster(ts, 'a', 'b', by=0)
+    with pytest.raises(ValueError, match='within must be a factor of at least 1'): ms.check_similar(ts, 'a', 'b', within=0.5)
+    for times in ([0.], [-1.], [math.nan], [math.inf]):
+        with pytest.raises(ValueError, match='must be positive seconds'): ms.Timing(times)
+    with pytest.raises(ValueError, match='number of calls'): ms.Timing([1.], 0)
+    with pytest.raises(ValueError, match='sizes that are ints >= 0'): ms.matmul_flops(-2, 3, 4)
+    with pytest.raises(TypeError, match='timing.min or timing.median'): ms.gflops(2, 2, 2, ts['a'])
+    with pytest.raises(ValueError, match="op must be one of >, >=, <, <=; got '=>'"): ms.Target('x', '=>', 1.)
+    with pytest.raises(ValueError, match='cores must be an int >= 1'): ms.cpu_peak(cores=0)
+    with pytest.raises(ValueError, match="unit must be one of s, ms, µs, ns; got 'sec'"): ms.fmt_time(1., 'sec')
+    assert ms.fmt_time(1e-3, 'us') == ms.fmt_time(1e-3, 'µs') == '1,000 µs'
+
+
 def test_measure_ladder_applies_max_call_at_the_first_size_too():
     calls = []
     def slow(a, b):                       # 0.1 ms per element of c: 4096 x 4096 would take half an hour

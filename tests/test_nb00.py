@@ -53,6 +53,7 @@ def test_fail_checks_raise_and_message():
     assert 'shape' in msg and 'ZeroDivisionError' in msg
     msg = fails(lambda: test_fail(lambda: 1, msg='should have raised'))
     assert 'none was raised' in msg and 'should have raised' in msg
+    with pytest.raises(TypeError, match='test_fail needs a function to call'): test_fail(5)   # it used to pass: 5() raises
 
 
 # --- exercises: Exercise and the expect_ helpers ---
@@ -183,3 +184,17 @@ def test_expect_number_takes_a_number_in_any_form_a_learner_returns_it():
     with pytest.raises(Incorrect, match=r'should be a number, but is a float32 tensor of shape \(2,\)'): expect_number(torch.ones(2))
     with pytest.raises(Incorrect, match='should be a number, but is a bool True'): expect_number(True)
     with pytest.raises(Incorrect, match="should be a number, but is a str '3'"): expect_number('3')
+
+
+def test_dtype_name_of_a_numpy_scalar_type():
+    assert dtype_name(np.float32) == 'float32' and dtype_name(np.dtype('int64')) == 'int64'
+
+
+def test_expect_eq_shows_values_that_look_alike():
+    with pytest.raises(Incorrect, match=r'is tensor\(\[1, 2\]\), expected tensor\(\[1, 3\]\)'): expect_eq(torch.tensor([1, 2]), torch.tensor([1, 3]))
+    with pytest.raises(Incorrect, match='is an int 1, expected a str'): expect_eq(1, '1')
+
+
+def test_an_exercise_without_a_hint_says_so(capsys):
+    Exercise('ex9', lambda f: None, None).hint()
+    assert capsys.readouterr().out.strip() == 'ex9 has no hint'
