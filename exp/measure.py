@@ -326,6 +326,9 @@ def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, 
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"measure_ladder times products of random floating-point matrices: dtype must be a float dtype, got {dtype_name(dtype)}")
     if not 0 < max_call < math.inf: raise ValueError(f"max_call must be a positive, finite number of seconds, got {max_call!r}")
+    bad = [s for s in sizes if not (isinstance(s, (tuple, list)) and len(s) == 3 and all(isinstance(d, int) and d >= 0 for d in s))] \
+          if isinstance(sizes, (list, tuple)) else [sizes]
+    if bad: raise ValueError(f"sizes must be a list of (m, k, n) products, such as [(5, 784, 10)]; got {bad[0]!r}")
     rows,per_flop = [],{}
     sizes = sorted(sizes, key=lambda s: matmul_flops(*s))
     total = len(sizes) * len(rungs)

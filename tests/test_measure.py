@@ -319,6 +319,8 @@ def test_bad_arguments_are_named_not_left_to_fail_later():
     with pytest.raises(ValueError, match="op must be one of >, >=, <, <=; got '=>'"): ms.Target('x', '=>', 1.)
     with pytest.raises(ValueError, match='cores must be an int >= 1'): ms.cpu_peak(cores=0)
     with pytest.raises(ValueError, match="unit must be one of s, ms, µs, ns; got 'sec'"): ms.fmt_time(1., 'sec')
+    for sizes in (['5x784x10'], (3, 4, 5), [(3, 4)], [(3, -4, 5)], '5x784x10'):
+        with pytest.raises(ValueError, match=r'sizes must be a list of \(m, k, n\) products'): ms.measure_ladder({'mm': torch.mm}, sizes)
     assert ms.fmt_time(1e-3, 'us') == ms.fmt_time(1e-3, 'µs') == '1,000 µs'
 
 
