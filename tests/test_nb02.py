@@ -80,6 +80,15 @@ def test_kaiming_normal_rejects_a_bad_slope(a):
     with pytest.raises(ValueError, match='the leaky slope a must be a finite number'): kaiming_normal(10, 5, a=a)
 
 
+@pytest.mark.parametrize('dtype', [torch.int64, torch.bool, 'float32'])
+def test_kaiming_normal_names_a_dtype_that_is_not_floating_point(dtype):
+    with pytest.raises(ValueError, match='dtype must be a floating-point dtype'): kaiming_normal(3, 4, dtype=dtype)
+
+
+def test_mse_of_an_empty_batch_is_an_error_not_nan():
+    with pytest.raises(ValueError, match='N > 0'): mse(torch.zeros(0, 1), torch.zeros(0))
+
+
 def test_init_params():
     w1, b1, w2, b2 = init_params(7, 5, 3, dtype=f64)
     assert [tuple(t.shape) for t in (w1, b1, w2, b2)] == [(7, 5), (5,), (5, 3), (3,)]
