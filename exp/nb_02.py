@@ -103,11 +103,13 @@ class Module:
     "A layer that remembers its inputs and output, so `backward` can apply the chain rule; subclasses write `forward` and `bwd`."
     is_loss = False          # a loss starts the backward pass: its `bwd` needs no gradient in `out.g`
     def __call__(self, *args):
+        "Run `forward`, keeping its inputs in `self.args` and its result in `self.out` for `backward`."
         self.args = args
         self.out = self.forward(*args)
         return self.out
     def forward(self, *args): raise NotImplementedError(f"{type(self).__name__} must define forward")
     def backward(self):
+        "The chain rule through this layer: `bwd` turns the gradient in `out.g` into the `.g` of each input and parameter."
         name = type(self).__name__
         if not hasattr(self, 'out'): raise RuntimeError(f"{name}.backward() needs a forward pass first: call the layer on its input")
         if not (self.is_loss or hasattr(self.out, 'g')):

@@ -77,9 +77,11 @@ class Layers:
                              "may appear only once; make another")
         self.layers = list(layers)
     def __call__(self, x):
+        "Run `x` through every layer in turn."
         for l in self.layers: x = l(x)
         return x
     def backward(self):
+        "Each layer's backward, last layer first (the loss's backward must have run)."
         for l in reversed(self.layers): l.backward()
     def parameters(self):
         "The weights `w` and biases `b` of every layer that has them, in order."
@@ -106,9 +108,11 @@ class Optimizer:
         if not self.params: raise ValueError("Optimizer got no parameters to optimise")
         _check_positive('lr', lr)
     def step(self):
+        "Move every parameter by `-lr` times its gradient (`.grad`, else `.g`)."
         with torch.no_grad():
             for p in self.params: p -= self.lr * _grad(p)
     def zero_grad(self):
+        "Forget every parameter's gradient, `.grad` and `.g`, before the next backward pass."
         for p in self.params:
             p.grad = None
             if hasattr(p, 'g'): del p.g
