@@ -1,5 +1,5 @@
 "Tests for exp.bench: the options, the sections, the files written and the command line (tiny configurations, no timing assertions)."
-import csv, json, subprocess, sys
+import csv, json, subprocess, sys, time
 from pathlib import Path
 
 import numba, os, pytest, torch
@@ -181,12 +181,14 @@ def test_a_run_replaces_every_file_of_the_earlier_one(tmp_path, monkeypatch):
 
 
 class FakeGPURung:
-    "A stand-in for a GPU rung on this CPU: `torch @`, recorded as running on 'cuda' (in `precision`), `slower` times over."
+    """A stand-in for a GPU rung on this CPU, recorded as running on 'cuda' (in `precision`): `torch @`, then a sleep of
+    `slower` tenths of a millisecond. A sleep is never shorter than asked, so on a busy machine too the fastest run of a
+    rung `slower=50` stays far behind one `slower=2` (repeating `a @ b` instead made a busy CI pick the wrong one)."""
     device = 'cuda'
     def __init__(self, slower=1, precision='float32'): self.slower,self.precision = slower,precision
     def __call__(self, a, b):
-        for _ in range(self.slower): c = a @ b
-        return c
+        time.sleep(self.slower * 1e-4)
+        return a @ b
 
 
 def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_path, capsys):
