@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
-           'speedup_table', 'plot_timings', 'torch_threads', 'check_faster', 'check_similar', 'matmul_flops', 'gflops',
-           'Peak', 'usable_cpus', 'cpu_cores', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'measure_ladder',
-           'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
+           'speedup_table', 'plot_timings', 'torch_threads', 'cores_busy', 'check_faster', 'check_similar',
+           'matmul_flops', 'gflops', 'Peak', 'usable_cpus', 'cpu_cores', 'cpu_peak', 'gpu_peak', 'practical_peak',
+           'LadderRow', 'measure_ladder', 'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target',
+           'TargetFigure']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -143,6 +144,21 @@ def torch_threads(n):
     torch.set_num_threads(n)
     try: yield
     finally: torch.set_num_threads(old)
+
+# %% ../nbs/00b_measure.ipynb #5e6b70a9
+@contextmanager
+def cores_busy(n):
+    "Keep `n` cores busy while the `with` block runs, as other programs would: `n` Python processes, each looping for at most a minute."
+    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 0): raise ValueError(f"the number of busy processes must be an int >= 0, got {n!r}")
+    loop = 'import time\nend = time.time() + 60\nwhile time.time() < end: pass'
+    procs = [subprocess.Popen([sys.executable, '-c', loop]) for _ in range(n)]
+    try:
+        time.sleep(0.2)                       # let them start
+        yield
+    finally:
+        for p in procs: p.kill()
+        for p in procs: p.wait()
+
 
 # %% ../nbs/00b_measure.ipynb #88cf9883
 _BUSY_HINT = ("This usually means the machine was busy with other work while the cell ran (another program, or another "

@@ -337,3 +337,14 @@ def test_measure_ladder_applies_max_call_at_the_first_size_too():
 def test_measure_ladder_on_empty_products():
     rows = ms.measure_ladder({'mm': torch.mm}, [(0, 3, 4), (3, 0, 4), (3, 4, 0)], repeats=1, min_time=0.0)
     assert [r.measured for r in rows] == [True] * 3
+
+
+def test_cores_busy_starts_and_stops_its_processes(monkeypatch):
+    started = []
+    real_popen = ms.subprocess.Popen
+    monkeypatch.setattr(ms.subprocess, 'Popen', lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
+    with ms.cores_busy(2):
+        assert len(started) == 2 and all(p.poll() is None for p in started)     # both looping
+    assert all(p.poll() is not None for p in started)                          # both stopped after the block
+    with pytest.raises(ValueError, match='an int >= 0'): ms.cores_busy(-1).__enter__()
+

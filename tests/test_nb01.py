@@ -64,3 +64,17 @@ def test_check_matmul_args_accepts_matrices():
 
 def test_chain_exports():
     assert {'matmul_loops', 'time_fn', 'Timing', 'test_near', 'load_mnist', 'torch'} <= set(nb.__all__)
+
+
+def test_near_product_scales_its_tolerance_to_the_terms():
+    "Sums of thousands of terms: a few float32 results near 0 fail a tolerance relative to the result, none this one."
+    from exp.nb_01 import near_product, test_product
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(512, 2048, generator=g), torch.randn(2048, 512, generator=g)
+    c = a @ b
+    test_product(c, a, b)
+    assert not near_product(c - a[:, :1] @ b[:1, :], a, b)   # one term of 2,048 left out
+    assert not near_product(c[:, :-1], a, b)                  # the wrong shape
+    assert near_product(a.double() @ b.double(), a.double(), b.double())
+    assert near_product(torch.zeros(3, 4), torch.zeros(3, 0), torch.zeros(0, 4))   # empty sums
+    with pytest.raises(AssertionError, match='near_product'): test_product(c * 1.001, a, b)
