@@ -15,7 +15,7 @@ __all__ = measure.__all__ + globals().get('__all__', [])   # keep the chain (see
 import matplotlib as mpl
 
 # %% ../nbs/01_matmul.ipynb #ec9420d0
-_all_ = ['mpl']
+_all_ = ['mpl']     # nbdev's way to export a name this notebook imports rather than defines
 
 # %% ../nbs/01_matmul.ipynb #f820419c
 def check_matmul_args(a, b):
