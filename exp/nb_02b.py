@@ -148,8 +148,8 @@ class Tensor:
         return _make(a[ix], 'index', (self,), (lambda g: torch.zeros_like(a).index_put_(ix, g, accumulate=True),))
 
 # %% ../nbs/02b_autograd.ipynb #a137a5d2
-def _topo(root):
-    "The nodes `root` was computed from that need a gradient, each after all of its parents: a depth-first search with a stack."
+def _topo(root, everything=False):
+    "The nodes `root` was computed from that need a gradient (with `everything`, constants too), each after all of its parents: a depth-first search with a stack."
     order,seen,stack = [],set(),[(root, False)]
     while stack:
         node,parents_listed = stack.pop()
@@ -157,7 +157,7 @@ def _topo(root):
         if node in seen: continue
         seen.add(node)
         stack.append((node, True))                    # comes off the stack again after every parent pushed above it
-        stack += [(p, False) for p in node._parents if p.requires_grad and p not in seen]
+        stack += [(p, False) for p in node._parents if (everything or p.requires_grad) and p not in seen]
     return order
 
 # %% ../nbs/02b_autograd.ipynb #a48ac536
