@@ -64,7 +64,7 @@ def parse_args(argv=None):
     p.add_argument('--rungs', type=_list(), help=f"matmul rungs to run (default: all: {','.join(LADDER)}, and {','.join(GPU_RUNGS)} where there is a GPU)")
     p.add_argument('--dtype', choices=['float32', 'float64'], default='float32', help='dtype of the matmul section (default float32)')
     p.add_argument('--repeats', type=_number(int, 1), help=f"timed runs per measurement (default {FULL['repeats']}; quick: {QUICK['repeats']})")
-    p.add_argument('--min-time', type=_number(float, 0), help=f"seconds each timed run lasts at least (default {FULL['min_time']}; quick: {QUICK['min_time']})")
+    p.add_argument('--min-time', type=_number(float, 0), help=f"seconds each timed run of the matmul ladder lasts at least (default {FULL['min_time']}; quick: {QUICK['min_time']})")
     p.add_argument('--max-call', type=_number(float, 0, above=True), help=f"skip a rung where one call would take longer than this many seconds (default {FULL['max_call']}; quick: {QUICK['max_call']})")
     p.add_argument('--peak-sizes', type=_list(_number(int, 1)), help=f"square sizes for the practical peak (default {FULL['peak_sizes']}; quick: {QUICK['peak_sizes']})")
     p.add_argument('--rows', type=_number(int, 1, TRAIN_ROWS), help=f"training images for the backward and autograd sections (default {FULL['rows']:,}; quick: {QUICK['rows']:,})")
@@ -77,6 +77,14 @@ def parse_args(argv=None):
     for name,conv in [('only', _list()), ('sizes', _list(parse_size)), ('gpu_sizes', _list(parse_size)), ('peak_sizes', _list(int)), ('repeats', int),
                       ('min_time', float), ('max_call', float), ('rows', int), ('triton_configs', int)]:
         if getattr(args, name) is None: setattr(args, name, conv(defaults[name]) if isinstance(defaults[name], str) else defaults[name])
+    for name in ('sizes', 'gpu_sizes'):
+        if dup := sorted({s for s in getattr(args, name) if getattr(args, name).count(s) > 1}):
+            p.error(f"--{name.replace('_', '-')} lists {', '.join('x'.join(map(str, s)) for s in dup)} more than once: each size is timed once")
+    itemsize,ram = torch.finfo(getattr(torch, args.dtype)).bits // 8,os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    for what,(m,k,n) in [('--sizes', s) for s in args.sizes] + [('--peak-sizes', (n, n, n)) for n in args.peak_sizes]:
+        if (need := (m * k + k * n + m * n) * itemsize) > ram / 2:
+            p.error(f"{what} {m}x{k}x{n}: its three {args.dtype} matrices need {need / 2**30:,.1f} GiB, more than half of this "
+                    f"machine's {ram / 2**30:,.1f} GiB")
     if bad := set(args.only) - set(SECTIONS): p.error(f"unknown section(s) {', '.join(sorted(bad))}; choose from {', '.join(SECTIONS)}")
     if args.rungs and (bad := set(args.rungs) - set(LADDER) - set(GPU_RUNGS)):
         p.error(f"unknown rung(s) {', '.join(sorted(bad))}; choose from {', '.join(LADDER)} and, where there is a GPU, {', '.join(GPU_RUNGS)}")
@@ -261,6 +269,8 @@ def _report(results):
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else ''),
                   '', 'targets:'] + [str(t) for t in mm['targets'].values()]
+        lines += [f"{k}: not measured: " + ("it needs a compiled rung at a second, larger size" if k == 'large' else "no compiled rung ran")
+                  for k in ('small', 'loops', 'large') if k not in mm['targets']]
     if (bw := results.get('backward')) is not None:
         lines.append(f"backward, on {bw['rows']:,} images (fastest runs): " + TARGETS['backward'].report(bw['hand_vs_autograd']))
     if (ag := results.get('autograd')) is not None: lines.append(_autograd_line(ag))
@@ -272,7 +282,7 @@ def _report(results):
     return '\n'.join(lines)
 
 def wide_vector_env():
-    "The environment in which numba may use 512-bit vectors on this CPU (LLVM prefers 256-bit ones), or None without AVX-512."
+    "The environment in which numba may use 512-bit vectors on this CPU (LLVM prefers 256-bit ones on many, Intel's among them), or None without AVX-512."
     if torch.backends.cpu.get_cpu_capability() != 'AVX512': return None
     import llvmlite.binding as llvm
     return dict(os.environ, NUMBA_CPU_NAME=llvm.get_host_cpu_name(), NUMBA_CPU_FEATURES=llvm.get_host_cpu_features().flatten() + ',-prefer-256-bit')
@@ -298,7 +308,7 @@ def _run(args, staging):
     results = dict(machine=machine_info(getattr(torch, args.dtype), args.threads),
                    options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={})
     bits = results['machine']['numba_vector_bits']
-    print(f"benchmark on {results['machine']['cpu']} ({results['machine']['cores']} cores, "
+    print(f"benchmark on {results['machine']['cpu']} ({results['machine']['cores']} core{'s' if results['machine']['cores'] > 1 else ''}, "
           f"torch {torch.__version__}, numba {numba.__version__} with {bits}-bit vectors)", flush=True)
     if bits < 512 and (os.environ.get('NUMBA_CPU_FEATURES') or '').endswith('-prefer-256-bit'):   # --wide-vectors did not take
         print(f"--wide-vectors: numba's code still uses {bits}-bit vectors here, so the compiled rungs can reach about "

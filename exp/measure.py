@@ -479,11 +479,11 @@ class TargetFigure:
     size: str
     rung: str
     value: float | None      # None: the rows had no figure for it
-    met: bool
+    met: bool | None         # None: not measured
     @classmethod
     def from_row(cls, target, row, value):
         "The figure `value` for `target`, read from the `LadderRow` `row`."
-        return cls(target, 'x'.join(map(str, row.size)), row.rung, value, TARGETS[target].met(value))
+        return cls(target, 'x'.join(map(str, row.size)), row.rung, value, None if value is None else TARGETS[target].met(value))
     def __str__(self):
         goal = TARGETS[self.target]
         where = '' if goal.size in (None, self.size) else f" (measured at {self.size}, not {goal.size})"

@@ -1,6 +1,7 @@
 "Tests for exp.bench: the options, the sections, the files written and the command line (tiny configurations, no timing assertions)."
 import csv, json, subprocess, sys, time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numba, os, pytest, torch
 
@@ -27,6 +28,29 @@ def test_bad_options_exit_with_a_message(argv, capsys):
     with pytest.raises(SystemExit) as e: bench.parse_args(argv)
     err = capsys.readouterr().err.splitlines()[-1]                  # the error, after argparse's usage lines
     assert e.value.code == 2 and 'error' in err and argv[1].split(',')[-1] in err, err
+
+
+@pytest.mark.parametrize('argv, says', [
+    (['--sizes', '5x784x10,9x9x9,5x784x10'], '--sizes lists 5x784x10 more than once'),      # ratios were read against the other copy
+    (['--sizes', '1000000x1000000x2'], 'its three float32 matrices need'),                  # a traceback from the allocator, after the peak's run
+    (['--peak-sizes', '2000000'], '--peak-sizes 2000000x2000000x2000000: its three float32 matrices need'),
+])
+def test_sizes_that_cannot_be_timed_are_refused_up_front(argv, says, capsys):
+    with pytest.raises(SystemExit): bench.parse_args(argv)
+    assert says in capsys.readouterr().err
+
+
+def test_a_target_that_was_not_measured_says_so(tmp_path, capsys):
+    "With one size there is no 'large' figure: the report used to leave the target out without a word."
+    res = bench.main([*TINY[:2], '--sizes', '3x5x4', *TINY[4:], '--out', str(tmp_path)])
+    assert 'large' not in res['matmul']['targets']
+    assert 'large: not measured: it needs a compiled rung at a second, larger size' in capsys.readouterr().out
+
+
+def test_not_measured_is_null_not_false_in_the_results():
+    from exp.measure import LadderRow, TargetFigure
+    row = SimpleNamespace(size=(3, 5, 4), rung='micro')
+    assert TargetFigure.from_row('small', row, None).met is None and TargetFigure.from_row('small', row, 2.0).met is True
 
 
 def test_threads_counts_cores_in_the_peak(tmp_path):
