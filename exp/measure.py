@@ -167,7 +167,7 @@ _BUSY_HINT = ("This usually means the machine was busy with other work while the
 def _pair_mins(timings, a, b, what, factor):
     "The fastest runs of `timings[a]` and `timings[b]`; clear errors for an unknown name or a factor below 1."
     for k in (a, b): _base(timings, k)
-    if not (isinstance(factor, (int, float)) and factor >= 1): raise ValueError(f"{what} must be a factor of at least 1; got {factor!r}")
+    if not (isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool) and factor >= 1): raise ValueError(f"{what} must be a factor of at least 1; got {factor!r}")
     return timings[a].min,timings[b].min
 
 def check_faster(timings, fast, slow, by=10):
@@ -219,7 +219,7 @@ class Peak:
     def gflops(self): return None if self.ghz is None else self.cores * self.lanes * self.fma_units * 2 * self.ghz
     def __repr__(self):
         clock = 'clock unknown' if self.ghz is None else f'{self.ghz:.2f} GHz = {self.gflops:,.0f} GFLOP/s'
-        units = 'cores' if self.device == 'cpu' else 'SMs'
+        units = ('core' if self.device == 'cpu' else 'SM') + ('s' if self.cores != 1 else '')
         return f'{self.cores} {units} x {self.lanes} lanes x {self.fma_units} FMA units x 2 FLOPs x {clock}'
 
 def usable_cpus():

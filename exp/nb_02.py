@@ -42,7 +42,7 @@ def kaiming_normal(n_in, n_out, a=0., dtype=None):
     "A `(n_in, n_out)` weight drawn from N(0, 2/((1+a²)·n_in)): Kaiming/He init for a ReLU (leaky: slope `a`) network."
     _check_sizes(n_in=n_in, n_out=n_out)
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise ValueError(f"dtype must be a floating-point dtype (None: the default), got {dtype_name(dtype)}")
+        raise ValueError(f"dtype must be a torch floating-point dtype such as torch.float64 (None: the default), got {dtype!r}")
     if not (_is_number(a) and math.isfinite(a)): raise ValueError(f"the leaky slope a must be a finite number, got {a!r}")
     return torch.randn(n_in, n_out, dtype=dtype) * math.sqrt(2 / ((1 + a**2) * n_in))
 

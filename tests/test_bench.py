@@ -55,7 +55,7 @@ def test_not_measured_is_null_not_false_in_the_results():
 
 def test_threads_counts_cores_in_the_peak(tmp_path):
     res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--out', str(tmp_path)])
-    assert res['machine']['cores'] == 1 and res['machine']['theoretical_peak'].startswith('1 cores')
+    assert res['machine']['cores'] == 1 and res['machine']['theoretical_peak'].startswith('1 core x')
     with pytest.raises(SystemExit): bench.parse_args(['--threads', '0'])
 
 

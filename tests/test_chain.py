@@ -1,4 +1,5 @@
-"The one-line import chain: `from exp.nb_XX import *` brings everything the course built up to notebook XX."
+"""The one-line import chain: `from exp.nb_XX import *` brings everything the notebooks before XX on its path built
+(01b, 01c and 02b are side branches: each module passes on its predecessor's names, and so those of the chain before it)."""
 import json, re, subprocess, sys
 from pathlib import Path
 

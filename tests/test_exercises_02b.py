@@ -69,7 +69,7 @@ WRONG = {
     'ex5': [(maximum_no_unbroadcast, 'backward fails: the backward of \'maximum\' gave a gradient of shape (3, 4) for an input of shape (3, 1)'),
             (maximum_swapped, 'with respect to a, a of shape (3, 1) and b (1, 4): 3 of 3 values differ'),
             (maximum_both, 'with respect to a, a of shape (3, 1) and b (1, 4): 3 of 3'),
-            (lambda a, b: b + (a - b).relu(), 'is made of 3 recorded operations (+, relu, -)')],
+            (lambda a, b: b + (a - b).relu(), 'is made of 3 recorded operations (-, relu, +)')],
 }
 
 

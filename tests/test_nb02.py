@@ -82,7 +82,7 @@ def test_kaiming_normal_rejects_a_bad_slope(a):
 
 @pytest.mark.parametrize('dtype', [torch.int64, torch.bool, 'float32'])
 def test_kaiming_normal_names_a_dtype_that_is_not_floating_point(dtype):
-    with pytest.raises(ValueError, match='dtype must be a floating-point dtype'): kaiming_normal(3, 4, dtype=dtype)
+    with pytest.raises(ValueError, match='dtype must be a torch floating-point dtype'): kaiming_normal(3, 4, dtype=dtype)
 
 
 def test_mse_of_an_empty_batch_is_an_error_not_nan():
