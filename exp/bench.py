@@ -334,4 +334,7 @@ def _in_notebook():
     ip = sys.modules.get('IPython')
     return ip is not None and ip.get_ipython() is not None
 
-if __name__ == '__main__' and not _in_notebook(): main()
+if __name__ == '__main__' and not _in_notebook():
+    try: main()
+    except KeyboardInterrupt:   # Ctrl-C: a line, not a traceback (the files are written only at the end of a run)
+        print("\nbenchmark interrupted: nothing written", file=sys.stderr); sys.exit(130)

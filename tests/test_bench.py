@@ -270,3 +270,19 @@ def test_number_options_say_what_they_take(capsys):
     assert "argument --repeats: must be a whole number at least 1; got '2.5'" in capsys.readouterr().err
     with pytest.raises(SystemExit): bench.parse_args(['--min-time', 'soon'])
     assert "argument --min-time: must be a finite number" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_the_run_with_a_line_not_a_traceback(tmp_path):
+    "An interrupted benchmark says so in one line, exits 130 and leaves no results behind."
+    import signal
+    cmd = [sys.executable, '-m', 'exp.bench', '--only', 'matmul', '--sizes', '200x200x200', '--rungs', 'loops',
+           '--max-call', '60', '--repeats', '5', '--peak-sizes', '32', '--out', str(tmp_path/'out')]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        for line in p.stdout:                       # wait until the run has begun: past the imports
+            if line.startswith('[matmul]'): break
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally: p.kill()
+    assert p.returncode == 130 and 'benchmark interrupted: nothing written' in err and 'Traceback' not in err, err
+    assert not (tmp_path/'out').exists() or not any((tmp_path/'out').iterdir())

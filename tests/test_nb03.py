@@ -431,3 +431,9 @@ def test_pick_device_takes_an_index_and_names_a_missing_apple_gpu():
         with pytest.raises(ValueError, match='device 0: '): pick_device(0)     # 0 is the first GPU, not "the default"
     if not torch.backends.mps.is_available():
         with pytest.raises(ValueError, match="device 'mps': PyTorch sees no Apple GPU"): pick_device('mps')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message where PyTorch sees no GPU")
+def test_hand_mlp_names_a_missing_gpu():
+    "It used to fail in torch with 'Torch not compiled with CUDA enabled'."
+    with pytest.raises(ValueError, match="device 'cuda': PyTorch sees no CUDA GPU"): hand_mlp(3, 4, 2, device='cuda')
