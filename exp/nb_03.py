@@ -145,7 +145,7 @@ class Sampler:
 def collate(b):
     "A list of `(x, y)` pairs as one batch: `(stacked xs, stacked ys)`; labels may be tensors or plain numbers."
     if len(b) == 0: raise ValueError("collate got an empty batch: there is nothing to stack")
-    if not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in b[:1]):
+    if not (isinstance(b[0], (tuple, list)) and len(b[0]) == 2):   # the first item stands for all
         raise ValueError(f"collate needs (x, y) pairs, as a Dataset gives; got items like {describe(b[0])}")
     xs, ys = zip(*b)
     return torch.stack(xs), torch.stack(ys) if isinstance(ys[0], torch.Tensor) else torch.tensor(ys)   # labels may be plain ints
