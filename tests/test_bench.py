@@ -272,17 +272,44 @@ def test_number_options_say_what_they_take(capsys):
     assert "argument --min-time: must be a finite number" in capsys.readouterr().err
 
 
-def test_ctrl_c_ends_the_run_with_a_line_not_a_traceback(tmp_path):
-    "An interrupted benchmark says so in one line, exits 130 and leaves no results behind."
-    import signal
-    cmd = [sys.executable, '-m', 'exp.bench', '--only', 'matmul', '--sizes', '200x200x200', '--rungs', 'loops',
-           '--max-call', '60', '--repeats', '5', '--peak-sizes', '32', '--out', str(tmp_path/'out')]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+@pytest.mark.parametrize('argv,named', [(['--only', 'train', '--sizes', '5x5x5'], '--sizes is for the matmul section'),
+                                        (['--only', 'matmul', '--rows', '64'], '--rows is for the backward and autograd sections'),
+                                        (['--quick', '--dtype', 'float64', '--only', 'autograd'], '--dtype is for the matmul section')])
+def test_an_option_of_a_section_that_does_not_run_is_refused(argv, named, capsys):
+    "An option whose section is left out would be ignored; the error names the option, its section and --only."
+    with pytest.raises(SystemExit) as e: bench.parse_args(argv)
+    assert e.value.code == 2 and named in capsys.readouterr().err
+    assert bench.parse_args(['--quick', '--rows', '64']).rows == 64                  # --quick's sections include backward
+    assert bench.parse_args(['--only', 'matmul', '--repeats', '2']).dtype == 'float32'   # the default dtype is still filled in
+
+
+def test_an_empty_out_is_refused_not_read_as_the_current_folder(capsys):
+    with pytest.raises(SystemExit) as e: bench.parse_args(['--out', ''])
+    assert e.value.code == 2 and 'argument --out: give a folder' in capsys.readouterr().err
+
+
+def _stop_after_it_starts(cmd, cwd, sig):
+    "Run the benchmark `cmd`, send `sig` once the matmul section has begun, and return the process and its stderr."
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
     try:
         for line in p.stdout:                       # wait until the run has begun: past the imports
             if line.startswith('[matmul]'): break
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
     finally: p.kill()
-    assert p.returncode == 130 and 'benchmark interrupted: nothing written' in err and 'Traceback' not in err, err
-    assert not (tmp_path/'out').exists() or not any((tmp_path/'out').iterdir())
+    return p, err
+
+
+@pytest.mark.parametrize('sig,code,said', [('SIGINT', 130, 'interrupted'), ('SIGTERM', 143, 'terminated')])
+@pytest.mark.parametrize('wide', [False, True])
+def test_a_stopped_run_says_so_in_one_line_and_leaves_nothing_half_written(tmp_path, wide, sig, code, said):
+    "Ctrl-C (SIGINT), or `kill` and `timeout` (SIGTERM), stop the benchmark through its clean-up: one line, not a traceback, "
+    "exit 128 + the signal, and no hidden staging folder left in --out. With --wide-vectors the second process gets the signal too."
+    import signal
+    if wide and bench.wide_vector_env() is None: pytest.skip("--wide-vectors runs a second process only on AVX-512 CPUs")
+    (out := tmp_path/'out').mkdir()
+    cmd = [sys.executable, '-m', 'exp.bench', *(['--wide-vectors'] if wide else []), '--only', 'matmul', '--sizes', '200x200x200',
+           '--rungs', 'loops', '--max-call', '60', '--repeats', '5', '--peak-sizes', '32', '--out', str(out)]
+    p, err = _stop_after_it_starts(cmd, tmp_path, getattr(signal, sig))
+    assert p.returncode == code and err.count(f'benchmark {said}: nothing written') == 1 and 'Traceback' not in err, err
+    assert list(out.iterdir()) == []
