@@ -29,7 +29,8 @@ WRONG = {
             (lambda y: torch.bincount(y, minlength=10).max(), 'divide by the number of labels'),
             (lambda y: 100 * torch.bincount(y, minlength=10).max().item() / len(y), 'a percentage; give the fraction'),
             (lambda y: 0.1, 'the accuracy if the digits were exactly balanced'),
-            (lambda y: torch.bincount(y, minlength=10).min().item() / len(y), 'least common digit')],
+            (lambda y: torch.bincount(y, minlength=10).min().item() / len(y), 'least common digit'),
+            (lambda y: (y == 7).float().mean().item(), 'on 60 labels, most of them 2s is')],   # the first cases' majority written in
 }
 
 

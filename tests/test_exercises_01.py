@@ -13,21 +13,28 @@ def standardise_in_place(x):
     x -= x.mean(0); x /= x.std(0)
     return x
 
+def centre_in_place(x):
+    x -= x.mean(0)
+    return x
+
 def loop_centre(x):
     return torch.stack([col - col.mean() for col in x.T]).T
 
 
 WRONG = {
-    'ex1': [(lambda: [(8, 6, 7, 5), None, (3, 3), (256, 256, 3), None, None], 'you predicted (8, 6, 7, 5), but it has shape (8, 7, 6, 5)'),
-            (lambda: [(8, 7, 6, 5), (5, 3), (3, 3), (256, 256, 3), None, None], 'ones(5, 3) * ones(5,): you predicted (5, 3), but it raises'),
-            (lambda: [(8, 7, 6, 5), None, (3,), (256, 256, 3), None, None], 'ones(3,) * ones(3, 1): you predicted (3,), but it has shape (3, 3)'),
-            (lambda: [(8, 7, 6, 5), None, (3, 3), (256, 256, 3), (256, 256, 3), None], 'you predicted (256, 256, 3), but it raises'),
-            (lambda: (8, 7, 6, 5), 'give a list of 6 predictions')],
+    'ex1': [(lambda: [(2, 3, 4), None, (6, 5, 7), (2, 3), (256, 256, 3), (0, 3), None][::-1], 'ones(2, 1, 4) * ones(3, 1): you predicted None, but it has shape (2, 3, 4)'),
+            (lambda: [(2, 1, 4), None, (6, 5, 7), (2, 3), (256, 256, 3), (0, 3), None], 'you predicted (2, 1, 4), but it has shape (2, 3, 4)'),   # "the bigger shape"
+            (lambda: [(2, 3, 4), (5, 3), (6, 5, 7), (2, 3), (256, 256, 3), (0, 3), None], 'ones(5, 3) * ones(5,): you predicted (5, 3), but it raises'),
+            (lambda: [(2, 3, 4), None, (6, 5, 7), (2, 3), None, (0, 3), None], 'ones(256, 256, 3) * ones(256, 1): you predicted None, but it has shape (256, 256, 3)'),   # aligned from the left
+            (lambda: [(2, 3, 4), None, (6, 5, 7), (2, 3), (256, 256, 3), (1, 3), None], 'ones(0, 3) * ones(1, 3): you predicted (1, 3), but it has shape (0, 3)'),
+            (lambda: (2, 3, 4), 'give a list of 7 predictions')],
     'ex2': [(lambda x: ((x[:, None] - x[None]) ** 2).sum(0), 'for x of shape (7, 13) has shape (7, 13), expected (7, 7)'),
             (lambda x: (x[:, None] - x[None]).sum(-1) ** 2, 'values differ'),
             (loop_distances, 'correct, but `loop_distances` uses a Python loop')],
-    'ex3': [(lambda x, w, b: torch.einsum('bi,io->bo', x, w), 'values differ'),
-            (lambda x, w, b: x @ w + b, 'correct, but it does not call `torch.einsum` itself'),
+    'ex3': [(lambda x, w, b: torch.einsum('ni,io->no', x, w) + b, 'torch.einsum refuses'),   # rung 4's spec, for w stored (in, out)
+            (lambda x, w, b: torch.einsum('ni,io->no', x, w.T) + b, 'correct, but it transposes w (T)'),
+            (lambda x, w, b: torch.einsum('ni,oi->no', x, w), 'values differ'),                    # the bias forgotten
+            (lambda x, w, b: x @ w.T + b, 'correct, but it does not call `torch.einsum` itself'),
             (lambda x, w, b: None, 'is None')],
     'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
             (lambda A, B: torch.einsum('ik,ki->i', A, B), 'has shape (40,), expected ()'),
@@ -37,7 +44,8 @@ WRONG = {
             (lambda x: x - x.mean(), 'values differ'),
             (loop_centre, 'uses a Python loop'),
             (lambda x: x.zero_(), 'values differ'),                           # changes x in place
-            (standardise_in_place, 'values differ')],
+            (standardise_in_place, 'values differ'),
+            (centre_in_place, "x changed too")],
     'ex6': [(lambda: 'bi,bj->bji', 'has shape (4, 5, 3), expected (4, 3, 5)'),
             (lambda: 'bi,bj->b', 'has shape (4,), expected (4, 3, 5)'),
             (lambda: 'bi,bi->bii', 'torch.einsum refuses'),
@@ -58,9 +66,9 @@ def gram_distances(x):     # |a|² + |b|² - 2 a·b
     sq = (x * x).sum(1)
     return sq[:, None] + sq[None, :] - 2 * x @ x.T
 
-RIGHT = {'ex1': [lambda: [torch.Size([8, 7, 6, 5]), None, [3, 3], (256, 256, 3), None, None]],
+RIGHT = {'ex1': [lambda: [torch.Size([2, 3, 4]), None, [6, 5, 7], (2, 3), (256, 256, 3), torch.Size([0, 3]), None]],
          'ex2': [gram_distances, lambda x: torch.cdist(x, x) ** 2],
-         'ex3': [lambda x, w, b: torch.einsum('bi,io->bo', x, w) + b[None]],
+         'ex3': [lambda x, w, b: torch.einsum('bi,oi->bo', x, w) + b[None], lambda x, w, b: torch.einsum('ni,oi->no', x, w) + b.expand(len(x), -1)],
          'ex4': [lambda A, B: torch.einsum('ik,ki->', A, B).item(), lambda A, B: torch.einsum('ij,ji', A, B)],
          'ex5': [lambda x: x - x.mean(0, keepdim=True), lambda x: x - x.sum(0) / x.shape[0]],
          'ex6': [lambda: 'bi, bj -> bij', lambda: '...i,...j->...ij']}

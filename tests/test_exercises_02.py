@@ -25,6 +25,13 @@ class LeakyFixedSlope(LeakyNoChain):        # 0.1 written in, not self.a
     def forward(self, inp): return torch.where(inp > 0, inp, 0.1 * inp)
     def bwd(self, out, inp): inp.g = out.g * torch.where(inp > 0, 1., 0.1)
 
+class LeakyWrittenIn(LeakyNoChain):        # the check's own first slope, 0.2, written in: passed when only 0.2 was tried
+    def forward(self, inp): return torch.where(inp > 0, inp, 0.2 * inp)
+    def bwd(self, out, inp): inp.g = out.g * torch.where(inp > 0, 1., 0.2)
+
+class LeakyGradWrittenIn(LeakyNoChain):     # the forward uses self.a, the gradient 0.2
+    def bwd(self, out, inp): inp.g = out.g * torch.where(inp > 0, 1., 0.2)
+
 class LeakyInPlace(LeakyNoChain):
     def forward(self, inp): inp[inp < 0] *= self.a; return inp
 
@@ -115,14 +122,17 @@ WRONG = {
             (LeakyReluSlope, "it is 0 where inp < 0, as for a ReLU; the leaky ReLU's slope there is a"),
             (LeakySlopeOne, 'it is wrong only where inp < 0, where the slope is a (here 0.2)'),
             (LeakyFixedSlope, 'LeakyRelu(0.2)(z) is wrong: it uses the slope 0.1, not self.a'),
+            (LeakyWrittenIn, 'LeakyRelu(0.05)(z) is wrong: it uses the slope 0.2, not self.a'),
+            (LeakyGradWrittenIn, 'it is wrong only where inp < 0, where the slope is a (here 0.05)'),
             (LeakyInPlace, "LeakyRelu's forward changed its input in place"),
             (LeakyNoGrad, "LeakyRelu's bwd replaced out.g: it should leave the gradient in inp.g"),
             (LeakyReturns, 'inp.g was not set: each backward pass stores its gradients there')],
-    'ex2': [(lambda n_in, a: math.sqrt(2 / n_in), "leaky_std(200, 0.5) is 0.1: that is Kaiming's std for a plain ReLU (a = 0)"),
-            (lambda n_in, a: 2 / ((1 + a**2) * n_in), 'that is a variance: the std is its square root'),
-            (lambda n_in, a: math.sqrt(2 / ((1 + a) * n_in)), 'its variance by a², not a'),
-            (lambda n_in, a: math.sqrt(2 / ((1 + a**2) * n_in)) if a < 1 else 1., 'leaky_std(500, 1.0) is 1: expected 0.04472'),
-            (lambda n_in, a: None, 'leaky_std(200, 0.5) is None: does your function `return` it?')],
+    'ex2': [(lambda n_in, a, b: math.sqrt(2 / ((1 + a**2) * n_in)), "two_slope_std(200, 0.5, 2.0) is 0.08944: that is the leaky ReLU's std (b = 1)"),
+            (lambda n_in, a, b: math.sqrt(2 / n_in), "that is Kaiming's std for a plain ReLU"),
+            (lambda n_in, a, b: 2 / ((a**2 + b**2) * n_in), 'that is a variance: the std is its square root'),
+            (lambda n_in, a, b: math.sqrt(2 / ((a + b) * n_in)), 'its variance by the slope squared'),
+            (lambda n_in, a, b: math.sqrt(2 / ((a**2 + b**2) * n_in)) if b > 1 else 1., 'two_slope_std(500, 1.0, 1.0) is 1: expected 0.04472'),
+            (lambda n_in, a, b: None, 'two_slope_std(200, 0.5, 2.0) is None: does your function `return` it?')],
     'ex3': [(check_lin_half, 'check_lin rejects a correct Lin(n_in=5, n_out=3), x of shape (4, 5): AssertionError: '
                              'gradient 0 (shape (4, 5)) is wrong'),
             (check_lin_no_bias, 'check_lin passes a Lin whose bias gradient is wrong (it averages out.g over the batch'),
@@ -199,7 +209,7 @@ class SkipNewTensor(Module):
         inp.g = inp.g + out.g
 
 RIGHT = {'ex1': [LeakyClamp],
-         'ex2': [lambda n_in, a: (2 / (1 + a * a) / n_in) ** 0.5],
+         'ex2': [lambda n_in, a, b: (2 / (a * a + b * b) / n_in) ** 0.5],
          'ex4': [SigmoidTorch],
          'ex5': [TanhViaSigmoid],
          'ex6': [SkipNewTensor],

@@ -18,21 +18,20 @@ def tanh_forgets_g(x):            # the local derivative alone, not multiplied b
 def tanh_composed(x):             # right, but from exp: no backward of its own
     return (x.exp() - (-x).exp()) / (x.exp() + (-x).exp())
 
-def unbroadcast_no_keepdim(g, shape):
-    while g.ndim > len(shape): g = g.sum(0)
-    for i,n in enumerate(shape):
-        if n == 1 and g.shape[i] != 1: g = g.sum(i)
-    return g
+def repeat_grad_first_copy(g, r, c):
+    return g[:g.shape[0] // r, :g.shape[1] // c]
 
-def unbroadcast_mean(g, shape):
-    while g.ndim > len(shape): g = g.sum(0)
-    for i,n in enumerate(shape):
-        if n == 1 and g.shape[i] != 1: g = g.mean(i, keepdim=True)
-    return g
+def repeat_grad_interleave(g, r, c):     # the gradient of repeat_interleave: neighbours summed
+    m,n = g.shape[0] // r, g.shape[1] // c
+    return g.reshape(m, r, n, c).sum((1, 3))
 
-def unbroadcast_empty_dims(g, shape):   # sum over a list of dimensions that may be empty: then torch sums over all
-    while g.ndim > len(shape): g = g.sum(0)
-    return g.sum([i for i,n in enumerate(shape) if n == 1], keepdim=True)
+def repeat_grad_mean(g, r, c):
+    m,n = g.shape[0] // r, g.shape[1] // c
+    return g.reshape(r, m, c, n).mean((0, 2))
+
+def repeat_grad_rows_only(g, r, c):      # sums the copies down, forgets those across
+    m = g.shape[0] // r
+    return g.reshape(r, m, -1).sum(0)
 
 def sigmoid_own_backward(x):
     s = torch.sigmoid(x.data)
@@ -59,9 +58,10 @@ WRONG = {
             (lambda: ((64, 10), (64,)), 'an input of shape (64,) cannot get a gradient of shape (64, 10)'),
             (lambda: ((64, 10), (1, 64, 10)), 'cannot get a gradient of shape (64, 10)'),
             (lambda: (64, 10), 'should return two shapes')],
-    'ex3': [(unbroadcast_no_keepdim, 'my_unbroadcast(g, (5, 1)), g of shape (5, 3) has shape (5,), expected (5, 1)'),
-            (unbroadcast_mean, 'my_unbroadcast(g, (5, 1)), g of shape (5, 3): 5 of 5 values differ'),
-            (unbroadcast_empty_dims, 'my_unbroadcast(g, (3,)), g of shape (5, 3) has shape (1,), expected (3,)')],
+    'ex3': [(repeat_grad_first_copy, 'repeat_grad(g, 2, 3) for x of shape (2, 3), g of shape (4, 9): that is the gradient of the first copy only'),
+            (repeat_grad_interleave, 'the gradient of repeat_interleave'),
+            (repeat_grad_mean, 'sum the copies, not average them'),
+            (repeat_grad_rows_only, 'repeat_grad(g, 2, 3) for x of shape (2, 3), g of shape (4, 9) has shape (2, 9), expected (2, 3)')],
     'ex4': [(lambda x: 1 / (1 + x.exp()), 'sigmoid(x), x a Tensor of shape (4, 5): 20 of 20 values differ'),
             (sigmoid_own_backward, "is one recorded operation, 'sigmoid', with a backward of its own"),
             (lambda x: Tensor(torch.sigmoid(x.data)), 'records nothing'),
@@ -84,14 +84,18 @@ def tanh_from_exp(x):   # its own backward, the value from exponentials
     t = (e2 - 1) / (e2 + 1)
     return _make(t, 'tanh', (x,), (lambda g: g * (1 - t * t),))
 
-def unbroadcast_by_dims(g, shape):
-    while g.ndim > len(shape): g = g.sum(0)
-    dims = tuple(i for i,n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return g.sum(dims, keepdim=True) if dims else g
+def repeat_grad_blocks(g, r, c):         # a loop over the blocks
+    m,n = g.shape[0] // r, g.shape[1] // c
+    return sum(g[p*m:(p+1)*m, q*n:(q+1)*n] for p in range(r) for q in range(c))
+
+def repeat_grad_autograd(g, r, c):       # autograd itself, on a stand-in x
+    x = torch.zeros(g.shape[0] // r, g.shape[1] // c, dtype=g.dtype, requires_grad=True)
+    (x.repeat(r, c) * g).sum().backward()
+    return x.grad
 
 RIGHT = {'ex1': [tanh_from_exp],
          'ex2': [lambda: ((3, 4, 5), (4, 1)), lambda: [(64, 10), (1, 10)]],
-         'ex3': [unbroadcast_by_dims],
+         'ex3': [repeat_grad_blocks, repeat_grad_autograd],
          'ex4': [lambda x: x.exp() / (1 + x.exp())],
          'ex5': [lambda a, b: _elementwise('maximum', a, b, lambda p, q: torch.where(p > q, p, q),
                                            lambda g, p, q: torch.where(p > q, g, 0.), lambda g, p, q: torch.where(q > p, g, 0.))]}

@@ -3,7 +3,7 @@ import pytest, torch
 import torch.nn.functional as F
 
 from exercise_checks import accepts, cases, checks, covered, rejects, right_cases
-from exp.nb_03 import DataLoader, Dataset, Sampler, log_softmax, nll
+from exp.nb_03 import DataLoader, Dataset, Sampler, logsumexp, nll
 
 EX = checks('03_minibatch_training')
 
@@ -41,7 +41,11 @@ class InputsOnly(DataLoader):
         for idxs in self.sampler: yield self.ds.x[idxs]
 
 
-def no_zero_grad(model, loss_func, opt, batches):       # the bug, left in
+def softmax_first(model, loss_func, opt, batches):      # the bug, left in
+    for xb, yb in batches:
+        loss_func(torch.softmax(model(xb), -1), yb).backward(); opt.step(); opt.zero_grad()
+
+def no_zero_grad(model, loss_func, opt, batches):       # the bug fixed, zero_grad dropped
     for xb, yb in batches:
         loss_func(model(xb), yb).backward(); opt.step()
 
@@ -73,10 +77,11 @@ def shuffled_once(train_ds, valid_ds, bs):
 
 
 WRONG = {
-    'ex1': [(lambda x: x.exp() / x.exp().sum(-1, keepdim=True), 'has nan or inf values: e^1000 overflows float32'),
-            (lambda x: log_softmax(x.T).exp().T, 'normalised along the wrong dimension'),
-            (lambda x: log_softmax(x), 'each row should sum to 1'),
-            (lambda x: torch.softmax(x, -1), 'correct, but without `log_softmax`')],
+    'ex1': [(lambda x, y: -(y * torch.sigmoid(x).log() + (1 - y) * (1 - torch.sigmoid(x)).log()).mean(), 'sigmoid(1000) rounds to exactly 1'),
+            (lambda x, y: (y * -logsumexp(torch.stack([0 * x, -x], -1)) + (1 - y) * -logsumexp(torch.stack([0 * x, x], -1))).mean(), 'the sign is wrong'),
+            (lambda x, y: -(y * -logsumexp(torch.stack([0 * x, -x], -1)) + (1 - y) * -logsumexp(torch.stack([0 * x, x], -1))).sum(), '8 times the loss'),
+            (lambda x, y: -(y * -logsumexp(torch.stack([0 * x, -x], -1)) + (1 - y) * -logsumexp(torch.stack([0 * x, -x], -1))).mean(), 'where 1.5312 was expected'),   # 1 - σ(x) taken as σ(x)
+            (lambda x, y: F.binary_cross_entropy_with_logits(x, y), 'correct, but without `logsumexp`')],
     'ex2': [(lambda logp, targ: (F.one_hot(targ, logp.shape[1]) * logp).sum(-1).mean(), 'the sign is wrong'),
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(), '6 times the expected'),
             (lambda logp, targ: -(F.one_hot(targ) * logp).sum(-1).mean(), 'F.one_hot(targ) alone makes targ.max() + 1 (here 4)'),
@@ -95,7 +100,8 @@ WRONG = {
     'ex5': [(ItemByItem, 'fetches the items one at a time'),
             (IgnoresSampler, 'it ignores the shuffle: take the indices from self.sampler'),
             (InputsOnly, 'should be a pair (xb, yb), but is a float32 tensor of shape (5, 3)')],
-    'ex6': [(no_zero_grad, 'the gradients of earlier batches were not cleared?'),
+    'ex6': [(softmax_first, 'the loss was computed from probabilities'),
+            (no_zero_grad, 'the gradients of earlier batches were not cleared?'),
             (zero_grad_once, 'the gradients of earlier batches were not cleared?'),
             (zero_grad_before_step, 'opt.step() found no gradient'),
             (last_batch_only, 'the weights differ from a correct loop\'s: model.weight:')],
@@ -131,6 +137,10 @@ def zero_grad_first(model, loss_func, opt, batches):
         loss_func(model(xb), yb).backward()
         opt.step()
 
+def log_softmax_first(model, loss_func, opt, batches):  # right: log_softmax of log-probabilities changes nothing
+    for xb, yb in batches:
+        loss_func(torch.log_softmax(model(xb), -1), yb).backward(); opt.step(); opt.zero_grad()
+
 def with_torch_sgd(model, loss_func, opt, batches):
     sgd = torch.optim.SGD(model.parameters(), lr=opt.lr)
     for xb, yb in batches:
@@ -151,12 +161,12 @@ class SamplerFiltered(Sampler):
     def __iter__(self): return (b for b in super().__iter__() if len(b) == self.bs)
     def __len__(self): return len(range(0, self.n - self.bs + 1, self.bs))
 
-RIGHT = {'ex1': [lambda x: torch.exp(log_softmax(x))],
+RIGHT = {'ex1': [lambda x, y: (x - x * y + logsumexp(torch.stack([torch.zeros_like(x), -x], -1))).mean()],   # the same, folded
          'ex2': [lambda logp, targ: -(torch.eye(logp.shape[1])[targ] * logp).sum(1).mean(),
                  lambda logp, targ: -(F.one_hot(targ, num_classes=logp.size(-1)) * logp).sum(-1).mean()],
          'ex3': [SamplerFiltered],
          'ex4': [lambda: ('shrinks', 'shrinks', 'zigzags', 'blows up')],
-         'ex6': [zero_grad_first, with_torch_sgd],
+         'ex6': [zero_grad_first, with_torch_sgd, log_softmax_first],
          'ex7': [mse_divided_by_len, mse_loss_unsqueezed],
          'ex8': [lambda tr, va, bs: [DataLoader(tr, bs, shuffle=True), DataLoader(va, len(va))]]}
 
