@@ -45,8 +45,9 @@ def _synced(f):
     return g
 
 # %% ../nbs/01c_gpu.ipynb #c403bf8f
+_TRITON_ERROR = None
 try: import triton, triton.language as tl
-except ImportError: triton = tl = None       # an optional extra: pip install -e '.[gpu]'
+except ImportError as e: triton,tl,_TRITON_ERROR = None,None,e   # an optional extra: pip install -e '.[gpu]'
 DEVICE = 'cpu' if SIMULATED else 'cuda'      # where the kernels' tensors live
 
 # %% ../nbs/01c_gpu.ipynb #550ee6c4
@@ -66,7 +67,7 @@ def stack_problem(package, e):
 
 def need_triton():
     "Raise `ImportError` saying how to install Triton, if it is missing."
-    if triton is None: raise ImportError(stack_problem('triton', None))
+    if triton is None: raise ImportError(stack_problem('triton', _TRITON_ERROR))   # not installed, or installed and failing
 
 # %% ../nbs/01c_gpu.ipynb #b66e0618
 THREADS = 16      # a block is THREADS x THREADS threads (256)
@@ -83,7 +84,7 @@ def _launch(kernel, a, b, per_block):
     "`a @ b` by a numba.cuda `kernel`, a grid of blocks of THREADS x THREADS threads, each block computing per_block x per_block of `c`."
     _check_kernel_args(a, b)
     a,b = a.detach().contiguous(),b.detach().contiguous()
-    c = torch.empty(a.shape[0], b.shape[1], device=a.device)
+    c = torch.empty(a.shape[0], b.shape[1], dtype=a.dtype, device=a.device)
     grid = (math.ceil(b.shape[1] / per_block), math.ceil(a.shape[0] / per_block))   # x: blocks along the columns, y: along the rows
     kernel[grid, (THREADS, THREADS)](_arg(a), _arg(b), _arg(c))
     return c
@@ -210,7 +211,7 @@ def matmul_triton(a, b, tf32=False, config=None):
     _check_kernel_args(a, b)
     (m,k),n = a.shape,b.shape[1]
     cfg = config or _TUNED.get((m, k, n, tf32), TRITON_CONFIGS[0])
-    c = torch.empty(m, n, device=a.device)
+    c = torch.empty(m, n, dtype=a.dtype, device=a.device)
     grid = (triton.cdiv(m, cfg['BM']) * triton.cdiv(n, cfg['BN']),)
     _triton_kernel()[grid](a, b, c, m, n, k, *a.stride(), *b.stride(), *c.stride(), GROUP=8,
                            PRECISION='tf32' if tf32 else 'ieee', **cfg)

@@ -2,7 +2,7 @@
 (as `exp.nb_01c` arranges where PyTorch sees no GPU) and is checked against `torch @`; the GPU ladder runs too,
 simulated, and its timings mean nothing. On a GPU (`tools/gpu_run.sh`) the same kernel checks run on it, where a
 missing barrier or a wrong bound would show; the tests about the simulation itself are skipped there."""
-import math, os
+import importlib.metadata, math, os
 from types import SimpleNamespace
 
 import numpy as np, pytest, torch
@@ -28,8 +28,9 @@ def operands(m, k, n, seed=0, device=DEVICE):
 @simulated
 def test_the_kernels_run_on_the_cpu_here():
     assert os.environ['NUMBA_ENABLE_CUDASIM'] == '1' and os.environ['TRITON_INTERPRET'] == '1'
-    from numba import cuda
-    assert cuda.simulator is not None and nb_01c.DEVICE == 'cpu'
+    import numba
+    assert numba.core.config.ENABLE_CUDASIM and nb_01c.DEVICE == 'cpu'
+    assert type(nb_01c._naive_kernel).__module__.startswith('numba.cuda.simulator')   # the kernel itself is the simulator's
 
 
 @pytest.mark.parametrize('name', list(CUDA_RUNGS))
@@ -122,7 +123,7 @@ def test_intensity_and_bandwidth():
 
 def test_a_failing_gpu_package_is_named_with_its_version():
     msg = stack_problem('numba-cuda', AttributeError("module 'numpy' has no attribute 'row_stack'"))
-    assert msg.startswith('numba-cuda 0.') and f"numpy {np.__version__}" in msg and 'row_stack' in msg
+    assert msg.startswith(f"numba-cuda {importlib.metadata.version('numba-cuda')} failed") and f"numpy {np.__version__}" in msg and 'row_stack' in msg
     assert msg.endswith(f"pip install 'numpy<{'.'.join(np.__version__.split('.')[:2])}'")   # the fix named: a numpy older than this one
     assert 'pip install -U numba-cuda' in stack_problem('numba-cuda', TypeError('a bug of its own'))   # anything else: a newer package
     assert "pip install -e '.[gpu]'" in stack_problem('no-such-package', None)
@@ -228,3 +229,23 @@ def test_compiler_options_go_to_a_gpu_only(monkeypatch):
     assert nb_01c._gpu_options(max_registers=128) == ({} if sim else {'max_registers': 128})
     monkeypatch.setattr(numba.core.config, 'ENABLE_CUDASIM', not sim)
     assert nb_01c._gpu_options(max_registers=128) == ({'max_registers': 128} if sim else {})
+
+
+def test_a_triton_that_fails_to_import_is_named_with_its_error(monkeypatch):
+    "Triton installed but failing to import (a missing library, say): `need_triton` names the version and the error, not only 'install it'."
+    monkeypatch.setattr(nb_01c, 'triton', None)
+    monkeypatch.setattr(nb_01c, '_TRITON_ERROR', ImportError('libcuda.so.1: cannot open shared object file'))
+    with pytest.raises(ImportError) as e: nb_01c.need_triton()
+    assert f"triton {importlib.metadata.version('triton')} failed" in str(e.value) and 'libcuda.so.1' in str(e.value)
+
+
+@pytest.mark.parametrize('name', [*CUDA_RUNGS, 'triton'])
+def test_the_result_is_float32_whatever_the_default_dtype(name):
+    "The kernels multiply float32 and give float32, even where torch's default dtype was set to float64."
+    a, b = torch.randn(5, 7).to(DEVICE), torch.randn(7, 3).to(DEVICE)
+    f = CUDA_RUNGS.get(name, nb_01c.matmul_triton)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try: c = f(a, b)
+    finally: torch.set_default_dtype(old)
+    assert c.dtype == torch.float32
