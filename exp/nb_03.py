@@ -64,8 +64,8 @@ class CrossEntropy(Module):
 # %% ../nbs/03_minibatch_training.ipynb #371050de
 def accuracy(out, targ):
     "The fraction of rows of `out` (N, C) whose largest score is at the class `targ` (N,)."
-    if not (isinstance(out, torch.Tensor) and out.ndim == 2 and len(out) > 0 and isinstance(targ, torch.Tensor) and targ.shape == out.shape[:1]):
-        raise ValueError(f"accuracy needs scores of shape (N, C), N > 0, and targets of shape (N,); got {describe(out)} and {describe(targ)}")
+    try: _check_logits(out, targ)       # float scores (N, C); int64 classes (N,) in [0, C)
+    except ValueError as e: raise ValueError(f"accuracy: {e}") from None
     return (out.argmax(-1) == targ).float().mean()
 
 # %% ../nbs/03_minibatch_training.ipynb #f0f4707c
@@ -164,6 +164,9 @@ class DataLoader:
 # %% ../nbs/03_minibatch_training.ipynb #8a4b9872
 def evaluate(model, loss_func, dl, device=None):
     "Mean loss and accuracy of `model` over the batches of `dl` (moved to `device` if given), each batch weighted by its size."
+    if isinstance(dl, (tuple, list)) and len(dl) == 2 and all(isinstance(t, torch.Tensor) for t in dl):
+        raise TypeError("evaluate takes a loader of (xb, yb) batches, not the pair (x, y) itself: wrap it, "
+                        "e.g. DataLoader(Dataset(x, y), 1000)")
     tot_loss, tot_acc, count = 0., 0., 0
     with torch.no_grad():
         for xb, yb in dl:

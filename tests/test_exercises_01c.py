@@ -5,6 +5,7 @@ import pytest
 from numba import cuda
 
 from exercise_checks import accepts, cases, checks, covered, rejects, right_cases
+from exp.nb_01c import matmul_intensity
 
 EX = checks('01c_gpu')
 
@@ -52,9 +53,11 @@ WRONG = {
             (lambda threads, regs, smem: min(2048 // threads, 65536 // regs, 32), 'registers 2'),
             (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads)), 'blocks 32'),
             (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads), 32), 'shared memory 4')],
-    'ex4': [(lambda m, k, n, peak, bw: max(peak, 2 * m * k * n / (4 * (m * k + k * n + m * n)) * bw), 'the lower of the two roofs'),
-            (lambda m, k, n, peak, bw: min(peak, 2 * m * k * n / (4 * (m * k + k * n)) * bw), 'reading a and b and writing c'),
-            (lambda m, k, n, peak, bw: min(peak, 2 * m * k * n / (m * k + k * n + m * n) * bw), 'float32: 4 bytes')],
+    'ex4': [(lambda k, n: math.inf, 'it does not grow without bound'),
+            (lambda k, n: n / 2, 'writing it grows with m too'),
+            (lambda k, n: 2 * k * n / (k + n), 'a float32 is 4 bytes'),
+            (lambda k, n: k * n / (4 * (k + n)), 'a multiply-add is 2 FLOPs'),
+            (lambda k, n: matmul_intensity(10**9, k, n), 'calls matmul_intensity')],
 }
 
 RIGHT = {
@@ -62,7 +65,7 @@ RIGHT = {
             lambda m, n, threads=16: [-(-n // threads), -(-m // threads)]],
     'ex2': [add_with_bounds_first],
     'ex3': [lambda threads, regs, smem: min(64 // (threads // 32), 2048 // (regs * threads // 32), 32, (233472 // smem) if smem else 99)],
-    'ex4': [lambda m, k, n, peak, bw: min(peak, bw * (2 * m * k * n) / (4 * m * k + 4 * k * n + 4 * m * n))],
+    'ex4': [lambda k, n: 1 / (2 / n + 2 / k)],   # the same, as 1 / (bytes per FLOP)
 }
 
 

@@ -104,6 +104,20 @@ def test_accuracy_rejects_bad_shapes(out, targ):
     with pytest.raises(ValueError, match='shape'): accuracy(out, targ)
 
 
+@pytest.mark.parametrize('targ, named', [(torch.tensor([0., 1., 2., 1.]), 'int64 targets'),        # float labels: == would compare floats
+                                         (torch.tensor([0, 1, 3, 1]), r'classes in \[0, 3\)'),    # a class the scores do not have
+                                         (torch.tensor([0, -1, 2, 1]), r'classes in \[0, 3\)')])
+def test_accuracy_rejects_targets_that_are_not_classes(targ, named):
+    "Targets that are not classes of the scores: an error naming what was wrong, not an accuracy that counts nothing."
+    with pytest.raises(ValueError, match=named): accuracy(torch.randn(4, 3), targ)
+
+
+def test_evaluate_given_the_pair_x_y_says_it_wants_a_loader():
+    x, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
+    with pytest.raises(TypeError, match='a loader of'): evaluate(nn.Linear(2, 3), cross_entropy, (x, y))
+    assert evaluate(nn.Linear(2, 3), cross_entropy, DataLoader(Dataset(x, y), 4))[1] <= 1   # the loader it asks for works
+
+
 # ------------------------------------------------------------------------------------------- Layers
 def test_layers_hand_backward_matches_autograd():
     torch.manual_seed(0)
