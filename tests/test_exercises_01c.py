@@ -40,10 +40,10 @@ def add_with_bounds_first(a, b, out):        # right, written otherwise: the gua
 
 
 WRONG = {
-    'ex1': [(lambda m, n, threads=16: (n // threads, m // threads), 'some elements have no thread (round up)'),
-            (lambda m, n, threads=16: (math.ceil(m / threads), math.ceil(n / threads)), 'x runs along the columns of c'),
-            (lambda m, n, threads=16: (n // threads + 1, m // threads + 1), 'more blocks than needed'),
-            (lambda m, n, threads=16: math.ceil(m * n / threads**2), 'should return two numbers')],
+    'ex1': [(lambda m, n, threads=16: (n // threads) * (m // threads) * threads**2 - m * n, 'negative: with blocks rounded down'),
+            (lambda m, n, threads=16: (n // threads + 1) * (m // threads + 1) * threads**2 - m * n, 'a whole extra row and column of blocks'),
+            (lambda m, n, threads=16: math.ceil(n / threads) * math.ceil(m / threads) * threads**2, 'take away the 693 that have an element'),
+            (lambda m, n, threads=16: (math.ceil(n / threads), math.ceil(m / threads)), 'should be a number')],
     'ex2': [(add_unguarded, 'check i < out.shape[0] and j < out.shape[1]'),
             (add_rows_first, 'is your j the x of cuda.grid(2)'),
             (add_one_axis, 'were never written'),
@@ -61,8 +61,7 @@ WRONG = {
 }
 
 RIGHT = {
-    'ex1': [lambda m, n, threads=16: ((n + threads - 1) // threads, (m + threads - 1) // threads),
-            lambda m, n, threads=16: [-(-n // threads), -(-m // threads)]],
+    'ex1': [lambda m, n, threads=16: -(-m // threads) * threads * -(-n // threads) * threads - m * n],
     'ex2': [add_with_bounds_first],
     'ex3': [lambda threads, regs, smem: min(64 // (threads // 32), 2048 // (regs * threads // 32), 32, (233472 // smem) if smem else 99)],
     'ex4': [lambda k, n: 1 / (2 / n + 2 / k)],   # the same, as 1 / (bytes per FLOP)
