@@ -74,16 +74,22 @@ class SigmoidWrongSign(SigmoidNoChain):
     def forward(self, inp): return 1 / (1 + inp.exp())
 
 
-# ex5: tanh
-class TanhNoSquare(Module):
-    def forward(self, inp): return inp.tanh()
-    def bwd(self, out, inp): inp.g = out.g * (1 - out)
+# ex5: softplus
+class SoftplusSigmoidOfOut(Module):          # σ of the output, where the derivative is σ of the input
+    def forward(self, inp): return (1 + inp.exp()).log()
+    def bwd(self, out, inp): inp.g = out.g * torch.sigmoid(out)
 
-class TanhNoChain(TanhNoSquare):
-    def bwd(self, out, inp): inp.g = 1 - out ** 2
+class SoftplusNoChain(SoftplusSigmoidOfOut):
+    def bwd(self, out, inp): inp.g = 1 - (-out).exp()
 
-class TanhFromInput(TanhNoSquare):
-    def bwd(self, out, inp): inp.g = out.g * (1 - inp.tanh() ** 2)
+class SoftplusOneMinusLeftOut(SoftplusSigmoidOfOut):
+    def bwd(self, out, inp): inp.g = out.g * (-out).exp()
+
+class SoftplusSigmoidRule(SoftplusSigmoidOfOut):   # the sigmoid's σ(1 - σ), copied
+    def bwd(self, out, inp): inp.g = out.g * out * (1 - out)
+
+class SoftplusFromInput(SoftplusSigmoidOfOut):     # right, but reads the input
+    def bwd(self, out, inp): inp.g = out.g * torch.sigmoid(inp)
 
 
 # ex6: a skip connection
@@ -142,9 +148,11 @@ WRONG = {
             (SigmoidHalf, "it is out.g · σ: σ' is σ(1 - σ)"),
             (SigmoidInPlaceGrad, "Sigmoid's bwd changed out.g in place"),
             (SigmoidWrongSign, 'Sigmoid()(z) for z of shape (5, 7): 35 of 35 values differ')],
-    'ex5': [(TanhNoSquare, 'it is out.g · (1 - tanh): the derivative is 1 - tanh²'),
-            (TanhNoChain, "it is tanh'(z) alone"),
-            (TanhFromInput, "correct, but Tanh's bwd computes from inp")],
+    'ex5': [(SoftplusSigmoidOfOut, 'it is out.g · σ(out): the derivative is σ of the input z'),
+            (SoftplusNoChain, "it is f'(z) alone"),
+            (SoftplusOneMinusLeftOut, 'the derivative is one minus it'),
+            (SoftplusSigmoidRule, "that is the sigmoid's rule"),
+            (SoftplusFromInput, "correct, but Softplus's bwd computes from inp")],
     'ex6': [(SkipAssigns, "x.g differs from the finite-difference gradient: it holds only the skip's share, out.g. "
                           "The layer's backward had put its share in inp.g, and bwd assigned over it where it must accumulate"),
             (SkipAssignsFirst, 'it holds only the share through the layer; the skip adds out.g to it'),
@@ -196,9 +204,9 @@ class SigmoidTorch(Module):
     def forward(self, inp): return torch.sigmoid(inp)
     def bwd(self, out, inp): inp.g = out.g * (out - out ** 2)
 
-class TanhViaSigmoid(Module):
-    def forward(self, inp): return 2 * torch.sigmoid(2 * inp) - 1
-    def bwd(self, out, inp): inp.g = (1 - out * out) * out.g
+class SoftplusTorch(Module):
+    def forward(self, inp): return torch.nn.functional.softplus(inp)
+    def bwd(self, out, inp): inp.g = -torch.expm1(-out) * out.g
 
 class SkipNewTensor(Module):
     def __init__(self, layer): self.layer = layer
@@ -211,7 +219,7 @@ class SkipNewTensor(Module):
 RIGHT = {'ex1': [LeakyClamp],
          'ex2': [lambda n_in, a, b: (2 / (a * a + b * b) / n_in) ** 0.5],
          'ex4': [SigmoidTorch],
-         'ex5': [TanhViaSigmoid],
+         'ex5': [SoftplusTorch],
          'ex6': [SkipNewTensor],
          'ex7': [lambda: {'X': torch.Size([64, 784]), 'Z': [64, 50], 'A': (64, 50), 'O': (64, 1),
                           'w1': (784, 50), 'b1': (50,), 'w2': (50, 1), 'b2': (1,)}]}
