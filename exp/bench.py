@@ -120,7 +120,7 @@ def machine_info(dtype=torch.float32, threads=None):
                 torch_threads=torch.get_num_threads(), numba_threads=numba.get_num_threads(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), blas=blas.group(1) if blas else None,
                 python=platform.python_version(), torch=torch.__version__, numba=numba.__version__,
-                theoretical_peak=repr(peak), theoretical_peak_gflops=peak.gflops,
+                theoretical_peak=repr(peak), theoretical_peak_gflops=peak.gflops, os_ghz=os_ghz(), measured_ghz=measured_ghz(),
                 numba_cpu_features=os.environ.get('NUMBA_CPU_FEATURES'), numba_vector_bits=numba_vector_bits(),
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                 gpu_peak=repr(gpu) if gpu else None, gpu_peak_gflops=gpu.gflops if gpu else None,

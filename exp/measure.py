@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
            'speedup_table', 'plot_timings', 'torch_threads', 'cores_busy', 'check_faster', 'check_similar',
-           'matmul_flops', 'gflops', 'Peak', 'usable_cpus', 'cpu_cores', 'cpu_peak', 'gpu_peak', 'practical_peak',
-           'LadderRow', 'measure_ladder', 'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target',
-           'TargetFigure']
+           'matmul_flops', 'gflops', 'os_ghz', 'measured_ghz', 'Peak', 'usable_cpus', 'cpu_cores', 'cpu_peak',
+           'gpu_peak', 'practical_peak', 'LadderRow', 'measure_ladder', 'add_ratios', 'ladder_legend', 'ladder_table',
+           'plot_ladder', 'Target', 'TargetFigure']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -15,7 +15,7 @@ from . import nb_00
 __all__ = nb_00.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
 # %% ../nbs/00b_measure.ipynb #0a875922
-import operator, os, re, shutil, statistics, subprocess, sys, time
+import functools, operator, os, platform, re, shutil, statistics, subprocess, sys, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -199,13 +199,32 @@ def gflops(m, k, n, seconds):
 # %% ../nbs/00b_measure.ipynb #175b023f
 _SIMD_BITS = {'AVX512': 512, 'AVX2': 256, 'SVE256': 256}
 
-def _cpu_ghz():
-    "The CPU's clock in GHz: its maximum from cpufreq where Linux has it, else the fastest core's current clock, else None."
+def os_ghz():
+    "The clock the OS reports, in GHz: the maximum from cpufreq where Linux has it, else the fastest core's current clock, else None."
     try: return int(Path('/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq').read_text()) / 1e6
     except (OSError, ValueError): pass
     try: mhz = re.findall(r'^cpu MHz\s*:\s*([\d.]+)', Path('/proc/cpuinfo').read_text(), re.M)
     except OSError: return None
     return max(map(float, mhz)) / 1e3 if mhz else None
+
+@functools.cache
+def measured_ghz(n=2_000_000):
+    """The clock one core runs at, in GHz: scalar float32 multiply-adds finished per second, over 2, the number an
+    x86 core starts each cycle (Intel since Haswell, AMD since Zen). None on other CPUs, or if the compiler did not
+    make each multiply-add one scalar FMA instruction. Measured once per process, by its fastest run."""
+    if platform.machine().lower() not in ('x86_64', 'amd64'): return None
+    from numba import njit     # notebook 01b introduces numba; here it is only a tool
+    @njit(fastmath=True)
+    def chains(n, x, y):
+        a = np.zeros(12, np.float32)     # 12 independent chains: enough to keep two FMA units busy
+        for _ in range(n):
+            for j in range(12): a[j] = a[j] * x + y
+        return a.sum()
+    x, y = np.float32(0.9999), np.float32(1e-4)
+    chains(1, x, y)
+    asm = chains.inspect_asm(chains.signatures[0])
+    if not re.search(r'vfmadd\w*ss\b', asm) or re.search(r'vfmadd\w*p[sd]\b', asm): return None   # scalar FMAs only
+    return 12 * n / time_fn(chains, n, x, y, repeats=5, min_time=0).min / 2 / 1e9
 
 @dataclass
 class Peak:
@@ -234,11 +253,12 @@ def cpu_cores(cpus=None, topology='/sys/devices/system/cpu'):
     return len({core(c) for c in (usable_cpus() if cpus is None else cpus)})
 
 def cpu_peak(dtype=torch.float32, fma_units=2, simd_bits=None, cores=None):
-    "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); clock from the OS, SIMD width from PyTorch."
+    "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch; clock from the OS, or measured (`measured_ghz`) where a core runs faster."
     if cores is not None and not (isinstance(cores, int) and cores >= 1): raise ValueError(f"cores must be an int >= 1 (or None: all); got {cores!r}")
     if simd_bits not in (None, 128, 256, 512): raise ValueError(f"simd_bits must be 128, 256 or 512 (None: PyTorch's view of this CPU); got {simd_bits!r}")
     bits = simd_bits or _SIMD_BITS.get(torch.backends.cpu.get_cpu_capability(), 128)
-    return Peak(cores or cpu_cores(), bits // torch.finfo(dtype).bits, fma_units, _cpu_ghz())
+    clock = max((g for g in (os_ghz(), measured_ghz()) if g), default=None)   # a peak is a ceiling: the faster clock
+    return Peak(cores or cpu_cores(), bits // torch.finfo(dtype).bits, fma_units, clock)
 
 # %% ../nbs/00b_measure.ipynb #55f25274
 def _fp32_lanes_per_sm(major, minor):

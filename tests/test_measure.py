@@ -1,5 +1,5 @@
 "Tests for exp.measure: the stopwatch, side-by-side timing, timing checks, FLOPs and peaks, the ladder runner, the targets."
-import math, os, time
+import math, os, platform, time
 from types import SimpleNamespace
 
 import pytest, torch
@@ -348,3 +348,19 @@ def test_cores_busy_starts_and_stops_its_processes(monkeypatch):
     assert all(p.poll() is not None for p in started)                          # both stopped after the block
     with pytest.raises(ValueError, match='an int >= 0'): ms.cores_busy(-1).__enter__()
 
+
+
+@pytest.mark.parametrize('reported, measured, used', [(2.6, 4.1, 4.1), (3.5, 2.0, 3.5), (None, 3.0, 3.0), (2.6, None, 2.6), (None, None, None)])
+def test_the_peak_takes_the_faster_of_the_reported_and_the_measured_clock(monkeypatch, reported, measured, used):
+    "A VM's /proc/cpuinfo shows the nominal clock while turbo runs faster: a peak below what a core does is no ceiling."
+    monkeypatch.setattr(ms, 'os_ghz', lambda: reported)
+    monkeypatch.setattr(ms, 'measured_ghz', lambda: measured)
+    assert ms.cpu_peak(simd_bits=512, cores=1).ghz == used
+
+
+def test_the_measured_clock_is_a_plausible_clock_from_scalar_fmas():
+    "Two scalar FMAs start each cycle on x86: 12 chains of them give the clock, between 0.5 and 7 GHz on any real core."
+    ghz = ms.measured_ghz()
+    if platform.machine().lower() not in ('x86_64', 'amd64'): assert ghz is None; return
+    assert ghz is None or 0.5 < ghz < 7, ghz                      # None only if the compiler did not emit scalar FMAs
+    assert ms.measured_ghz() is ghz                                # measured once per process

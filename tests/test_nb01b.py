@@ -97,7 +97,7 @@ def test_depth_blocks(itemsize):
     most = nb.DEPTH_BYTES // itemsize
     for k in [0, 1, 7, most - 1, most, most + 1, 2 * most, 2 * most + 1, 5 * most - 3, 100_000]:
         nk,kd = nb._depth(k, itemsize)
-        assert nk == max(1, -(-k // most)), k
+        assert nk == 1 or (nk - 1) * most < k, (k, nk)     # the fewest: one block fewer could not hold the sum
         assert kd * itemsize <= nb.DEPTH_BYTES and nk * kd >= k, (k, nk, kd)
         assert kd * itemsize % 64 == 0, (k, kd)
         assert nk == 1 or (nk - 1) * kd < k, "no block left empty"
