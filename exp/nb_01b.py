@@ -113,7 +113,7 @@ def numba_vector_bits():
 
 # %% ../nbs/01b_inside_the_operator.ipynb #0d0541d1
 ROW_BLOCK = 16             # rows of `c` per parallel task
-PARALLEL_MIN_WORK = 2**18  # multiply-adds below which starting threads costs more than it saves
+PARALLEL_MIN_WORK = 2**18  # multiply-adds below which starting threads costs more than it saves (set by hand, from a few sizes timed)
 
 @njit(cache=True, fastmath=True, parallel=True)
 def _parallel_kernel(a, b):
@@ -145,10 +145,11 @@ def _tiled_kernel(a, b):
     c = np.zeros((ar, bc), a.dtype)
     panel = max(8, PANEL_BYTES // max(1, bc * b.itemsize))
     for k0 in range(0, ac, panel):
+        ap,bp = a[:, k0:k0 + panel],b[k0:k0 + panel]    # the panel's part, as views indexed from 0 (why: rung 11)
         for blk in prange((ar + ROW_BLOCK - 1) // ROW_BLOCK):
             for i in range(blk * ROW_BLOCK, min(blk * ROW_BLOCK + ROW_BLOCK, ar)):
-                for k in range(k0, min(k0 + panel, ac)):
-                    for j in range(bc): c[i,j] += a[i,k] * b[k,j]
+                for k in range(len(bp)):
+                    for j in range(bc): c[i,j] += ap[i,k] * bp[k,j]
     return c
 
 def matmul_tiled(a, b):
