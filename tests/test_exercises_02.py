@@ -70,6 +70,9 @@ class SigmoidHalf(SigmoidNoChain):          # σ' taken as σ
 class SigmoidInPlaceGrad(SigmoidNoChain):   # multiplies out.g in place, then hands it down
     def bwd(self, out, inp): out.g *= out * (1 - out); inp.g = out.g
 
+class SigmoidFromArgs(SigmoidNoChain):      # reads the input Module.__call__ kept, not the parameter inp
+    def bwd(self, out, inp): s = torch.sigmoid(self.args[0]); inp.g = out.g * s * (1 - s)
+
 class SigmoidWrongSign(SigmoidNoChain):
     def forward(self, inp): return 1 / (1 + inp.exp())
 
@@ -87,6 +90,10 @@ class SoftplusOneMinusLeftOut(SoftplusSigmoidOfOut):
 
 class SoftplusSigmoidRule(SoftplusSigmoidOfOut):   # the sigmoid's σ(1 - σ), copied
     def bwd(self, out, inp): inp.g = out.g * out * (1 - out)
+
+class SoftplusStashed(SoftplusSigmoidOfOut):       # keeps the input itself in forward, reads it in bwd
+    def forward(self, inp): self.z = inp; return (1 + inp.exp()).log()
+    def bwd(self, out, inp): inp.g = out.g * torch.sigmoid(self.z)
 
 class SoftplusFromInput(SoftplusSigmoidOfOut):     # right, but reads the input
     def bwd(self, out, inp): inp.g = out.g * torch.sigmoid(inp)
@@ -144,15 +151,17 @@ WRONG = {
             (check_lin_no_bias, 'check_lin passes a Lin whose bias gradient is wrong (it averages out.g over the batch'),
             (check_lin_no_return, "check_lin returned None: return grad_check's relative errors")],
     'ex4': [(SigmoidNoChain, "it is σ'(z) alone: the chain rule multiplies it by out.g"),
-            (SigmoidFromInput, "correct, but Sigmoid's bwd computes from inp"),
-            (SigmoidHalf, "it is out.g · σ: σ' is σ(1 - σ)"),
+            (SigmoidFromInput, "correct, but Sigmoid's bwd computes from the input"),
+            (SigmoidHalf, "it is out.g · σ: σ alone is not σ'"),
             (SigmoidInPlaceGrad, "Sigmoid's bwd changed out.g in place"),
+            (SigmoidFromArgs, "correct, but Sigmoid's bwd computes from the input"),
             (SigmoidWrongSign, 'Sigmoid()(z) for z of shape (5, 7): 35 of 35 values differ')],
     'ex5': [(SoftplusSigmoidOfOut, 'it is out.g · σ(out): the derivative is σ of the input z'),
             (SoftplusNoChain, "it is f'(z) alone"),
             (SoftplusOneMinusLeftOut, 'the derivative is one minus it'),
             (SoftplusSigmoidRule, "that is the sigmoid's rule"),
-            (SoftplusFromInput, "correct, but Softplus's bwd computes from inp")],
+            (SoftplusFromInput, "correct, but Softplus's bwd computes from the input"),
+            (SoftplusStashed, "correct, but Softplus's bwd computes from the input")],
     'ex6': [(SkipAssigns, "x.g differs from the finite-difference gradient: it holds only the skip's share, out.g. "
                           "The layer's backward had put its share in inp.g, and bwd assigned over it where it must accumulate"),
             (SkipAssignsFirst, 'it holds only the share through the layer; the skip adds out.g to it'),

@@ -48,6 +48,14 @@ def maximum_both(a, b):            # the whole gradient to both inputs
     return _elementwise('maximum', a, b, torch.maximum, lambda g,a,b: g, lambda g,a,b: g)
 
 
+def repeat_grad_float32(g, r, c):       # the blocks summed into a float32 zeros: the check's float64 lost
+    m,n = g.shape[0] // r, g.shape[1] // c
+    out = torch.zeros(m, n)
+    for p in range(r):
+        for q in range(c): out += g[p*m:(p+1)*m, q*n:(q+1)*n]
+    return out
+
+
 WRONG = {
     'ex1': [(tanh_wrong_derivative, 'the gradient of sum(w * tanh(x)) with respect to x: 21 of 21 values differ'),
             (tanh_forgets_g, 'the gradient of sum(w * tanh(x)) with respect to x: '),
@@ -61,6 +69,7 @@ WRONG = {
     'ex3': [(repeat_grad_first_copy, 'repeat_grad(g, 2, 3) for x of shape (2, 3), g of shape (4, 9): that is the gradient of the first copy only'),
             (repeat_grad_interleave, 'the gradient of repeat_interleave'),
             (repeat_grad_mean, 'sum the copies, not average them'),
+            (repeat_grad_float32, 'keep the input'),
             (repeat_grad_rows_only, 'repeat_grad(g, 2, 3) for x of shape (2, 3), g of shape (4, 9) has shape (2, 9), expected (2, 3)')],
     'ex4': [(lambda x: 1 / (1 + x.exp()), 'sigmoid(x), x a Tensor of shape (4, 5): 20 of 20 values differ'),
             (sigmoid_own_backward, "is one recorded operation, 'sigmoid', with a backward of its own"),

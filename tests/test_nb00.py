@@ -57,7 +57,7 @@ def test_fail_checks_raise_and_message():
 
 
 # --- exercises: Exercise and the expect_ helpers ---
-from exp.nb_00 import (Exercise, Incorrect, describe, dtype_name, expect_eq, expect_near, expect_no_loops, expect_shape,
+from exp.nb_00 import (Exercise, Incorrect, called_names, describe, dtype_name, expect_eq, expect_near, expect_no_loops, expect_shape,
                        expect_tensor, python_loops)
 
 
@@ -198,3 +198,16 @@ def test_expect_eq_shows_values_that_look_alike():
 def test_an_exercise_without_a_hint_says_so(capsys):
     Exercise('ex9', lambda f: None, None).hint()
     assert capsys.readouterr().out.strip() == 'ex9 has no hint'
+
+
+def _inner(x): return torch.einsum('ij->ji', x)
+def _middle(x): return _inner(x) + 1
+def _top(x): return _middle(x)
+def _rec(n): return _rec(n - 1) if n else torch.zeros(1)
+
+def test_called_names_sees_through_helpers_and_stops_at_cycles():
+    "An answer's names include those of the functions it calls, at any depth, without looping on recursion."
+    assert {'_middle', '_inner', 'einsum'} <= called_names(_top)
+    assert 'einsum' not in _top.__code__.co_names                 # its own code alone would miss it
+    assert {'_rec', 'zeros'} <= called_names(_rec)
+    assert called_names(torch.mul) == set()                       # a builtin: no Python code
