@@ -306,10 +306,15 @@ class _Terminated(KeyboardInterrupt):
 def _run_again(argv, env):
     "Run the benchmark in a new process with `env` and return its exit status; a Ctrl-C or SIGTERM that stops this one is passed on to it."
     child = subprocess.Popen([sys.executable, '-m', 'exp.bench', *argv], env=env, start_new_session=True)   # so it gets each signal once, from us
-    try: return child.wait()
+    try: rc = child.wait()
     except KeyboardInterrupt as e:   # it stops, cleans up and says so; we wait, then end as it did
         child.send_signal(signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT)
-        raise SystemExit(child.wait()) from None
+        rc = child.wait()
+        if rc >= 0: raise SystemExit(rc) from None
+    if rc < 0:                       # killed by a signal before its own handler was set (while importing), or by SIGKILL
+        print(f"\nbenchmark stopped by signal {-rc}: nothing written", file=sys.stderr)
+        raise SystemExit(128 - rc)
+    return rc
 
 def main(argv=None):
     "Run the benchmark with command-line options `argv` (default: `sys.argv`), print the report, write the files."

@@ -180,7 +180,9 @@ def called_names(f):
     names, seen, todo = set(), set(), [f]
     while todo:
         g = todo.pop()
-        if (code := _code(g)) is None or code in seen: continue
+        try: code = _code(g)
+        except TypeError: continue            # an object, not a function (a loss module, say): no code of its own to read
+        if code is None or code in seen: continue
         seen.add(code)
         codes, own = [code], set()
         while codes:

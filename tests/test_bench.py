@@ -313,3 +313,13 @@ def test_a_stopped_run_says_so_in_one_line_and_leaves_nothing_half_written(tmp_p
     p, err = _stop_after_it_starts(cmd, tmp_path, getattr(signal, sig))
     assert p.returncode == code and err.count(f'benchmark {said}: nothing written') == 1 and 'Traceback' not in err, err
     assert list(out.iterdir()) == []
+
+
+def test_a_second_process_killed_by_a_signal_ends_this_one_with_the_shells_status(monkeypatch, capsys):
+    "With --wide-vectors, a second process killed before its own handler is set (or by SIGKILL) reports -N: this one exits 128 + N, with a line."
+    class Killed:
+        def __init__(self, *args, **kwargs): pass
+        def wait(self): return -9
+    monkeypatch.setattr(bench.subprocess, 'Popen', Killed)
+    with pytest.raises(SystemExit) as e: bench._run_again(['--only', 'train'], dict(os.environ))
+    assert e.value.code == 137 and 'benchmark stopped by signal 9: nothing written' in capsys.readouterr().err

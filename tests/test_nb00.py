@@ -211,3 +211,4 @@ def test_called_names_sees_through_helpers_and_stops_at_cycles():
     assert 'einsum' not in _top.__code__.co_names                 # its own code alone would miss it
     assert {'_rec', 'zeros'} <= called_names(_rec)
     assert called_names(torch.mul) == set()                       # a builtin: no Python code
+    assert called_names(torch.nn.BCEWithLogitsLoss()) == set()    # an object: no code of its own, not an error

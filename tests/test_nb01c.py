@@ -14,6 +14,7 @@ from exp.nb_01c import (BLOCK, CUDA_RUNGS, DEVICE, GPU_RUNGS, GPU_TARGETS, SIMUL
                         stack_problem, triton, tune_triton)
 
 simulated = pytest.mark.skipif(not SIMULATED, reason='a test of running GPU code on the CPU, where PyTorch sees no GPU')
+needs_triton = pytest.mark.skipif(triton is None, reason="Triton is not installed (its wheels are Linux-only: the extra '.[gpu]' installs nothing elsewhere)")
 
 # odd sizes: none a multiple of a block (16) or of the register kernel's tile (BLOCK = 128), one larger than a tile
 SHAPES = [(1, 1, 1), (33, 17, 21), (7, 40, 2), (BLOCK + 3, 9, 5)] + ([] if SIMULATED else [(1000, 517, 999)])   # on a GPU, many blocks at once
@@ -52,6 +53,7 @@ def test_numba_cuda_kernels_take_views_and_refuse_bad_input(name):
     with pytest.raises(ValueError, match=f"on '{DEVICE}'.*meta"): f(a.to('meta'), b.to('meta'))
 
 
+@needs_triton
 @pytest.mark.parametrize('tf32', [False, True])
 @pytest.mark.parametrize('m,k,n', SHAPES)
 def test_triton_kernel_matches_torch(m, k, n, tf32):
@@ -60,18 +62,21 @@ def test_triton_kernel_matches_torch(m, k, n, tf32):
     torch.testing.assert_close(matmul_triton(a, b, tf32=tf32), a @ b, rtol=rtol, atol=atol)
 
 
+@needs_triton
 @pytest.mark.parametrize('cfg', TRITON_CONFIGS, ids=lambda c: f"{c['BM']}x{c['BN']}x{c['BK']}")
 def test_every_triton_config_is_correct(cfg):
     a,b = operands(70, 45, 33)
     torch.testing.assert_close(matmul_triton(a, b, config=cfg), a @ b, rtol=1e-4, atol=1e-4)
 
 
+@needs_triton
 def test_tuning_keeps_the_fastest_config():
     best,times = tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)
     assert set(times) == {0, 1} and best == TRITON_CONFIGS[-2:][min(times, key=times.get)]
     assert nb_01c._TUNED[(20, 20, 20, False)] == best
 
 
+@needs_triton
 def test_tuning_leaves_out_a_failing_config(monkeypatch):
     "A config that fails (on a GPU with less shared memory, say) or multiplies wrong is left out with a warning that says why; if all fail, an error says why."
     real = nb_01c.matmul_triton
@@ -148,6 +153,7 @@ def test_a_gpu_rung_copies_each_new_pair_of_inputs():
     assert torch.equal(rung(a, b.clone()), a @ b) and rung(a, b).device.type == DEVICE
 
 
+@needs_triton
 @simulated
 def test_the_gpu_ladder_runs_simulated(monkeypatch):
     "What `make bench` and 01c run on a GPU, here on the CPU: every GPU rung, the Triton kernel tuned first, ratios and targets read."
@@ -209,6 +215,7 @@ def test_matmul_triton_without_triton_says_how_to_install_it(monkeypatch):
         matmul_triton(*operands(3, 4, 5))
 
 
+@needs_triton
 @simulated
 def test_triton_imported_before_the_course_still_interprets():
     "PyTorch's FLOP counter (notebook 01b) imports Triton; `exp.nb_01c` imported after it must still run Triton's interpreter."
@@ -231,6 +238,7 @@ def test_compiler_options_go_to_a_gpu_only(monkeypatch):
     assert nb_01c._gpu_options(max_registers=128) == ({'max_registers': 128} if sim else {})
 
 
+@needs_triton
 def test_a_triton_that_fails_to_import_is_named_with_its_error(monkeypatch):
     "Triton installed but failing to import (a missing library, say): `need_triton` names the version and the error, not only 'install it'."
     monkeypatch.setattr(nb_01c, 'triton', None)
@@ -239,7 +247,7 @@ def test_a_triton_that_fails_to_import_is_named_with_its_error(monkeypatch):
     assert f"triton {importlib.metadata.version('triton')} failed" in str(e.value) and 'libcuda.so.1' in str(e.value)
 
 
-@pytest.mark.parametrize('name', [*CUDA_RUNGS, 'triton'])
+@pytest.mark.parametrize('name', [*CUDA_RUNGS, pytest.param('triton', marks=needs_triton)])
 def test_the_result_is_float32_whatever_the_default_dtype(name):
     "The kernels multiply float32 and give float32, even where torch's default dtype was set to float64."
     a, b = torch.randn(5, 7).to(DEVICE), torch.randn(7, 3).to(DEVICE)
