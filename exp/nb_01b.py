@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES', 'MICRO_ROWS', 'DEPTH_BYTES', 'PACK_COLS',
-           'COMPILED_RUNGS', 'LADDER', 'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts',
-           'vector_bits', 'numba_vector_bits', 'matmul_parallel', 'matmul_tiled', 'matmul_micro']
+           'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line', 'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text',
+           'asm_counts', 'vector_bits', 'numba_vector_bits', 'matmul_parallel', 'matmul_tiled', 'matmul_micro']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -35,7 +35,7 @@ def _numpy(t):
     return (t if t.is_contiguous() else t.contiguous()).numpy()
 
 @njit(cache=True)
-def _zeros_on_a_line(m, n, like):
+def zeros_on_a_line(m, n, like):
     "An (m, n) array of zeros of `like`'s dtype that starts on a 64-byte cache line (numba's `np.zeros` starts on 32 bytes only: why it matters, in rung 8)."
     raw = np.zeros(m * n + 64 // like.itemsize, like.dtype)
     skip = (64 - raw.ctypes.data % 64) % 64 // like.itemsize     # numbers before the first line starts
@@ -46,7 +46,7 @@ def _zeros_on_a_line(m, n, like):
 def _loops_kernel(a, b):
     "The triple loop of `matmul_loops` on NumPy arrays: `c[i,j] += a[i,k] * b[k,j]`."
     (ar,ac),(br,bc) = a.shape,b.shape
-    c = _zeros_on_a_line(ar, bc, a)
+    c = zeros_on_a_line(ar, bc, a)
     for i in range(ar):
         for j in range(bc):
             for k in range(ac): c[i,j] += a[i,k] * b[k,j]
@@ -61,7 +61,7 @@ def matmul_jit(a, b):
 def _ikj_kernel(a, b):
     "The loops in the order i-k-j: the inner loop runs along rows of `b` and `c`."
     (ar,ac),(br,bc) = a.shape,b.shape
-    c = _zeros_on_a_line(ar, bc, a)
+    c = zeros_on_a_line(ar, bc, a)
     for i in range(ar):
         for k in range(ac):
             for j in range(bc): c[i,j] += a[i,k] * b[k,j]
@@ -76,7 +76,7 @@ def matmul_ikj(a, b):
 def _fastmath_kernel(a, b):
     "The i-k-j loops compiled with `fastmath`: fused multiply-adds, sums in any order."
     (ar,ac),(br,bc) = a.shape,b.shape
-    c = _zeros_on_a_line(ar, bc, a)
+    c = zeros_on_a_line(ar, bc, a)
     for i in range(ar):
         for k in range(ac):
             for j in range(bc): c[i,j] += a[i,k] * b[k,j]
@@ -126,7 +126,7 @@ PARALLEL_MIN_WORK = 2**18  # multiply-adds below which starting threads costs mo
 def _parallel_kernel(a, b):
     "The fastmath i-k-j loops, blocks of `ROW_BLOCK` rows shared out between threads by `prange`."
     (ar,ac),(br,bc) = a.shape,b.shape
-    c = _zeros_on_a_line(ar, bc, a)
+    c = zeros_on_a_line(ar, bc, a)
     for blk in prange((ar + ROW_BLOCK - 1) // ROW_BLOCK):
         for i in range(blk * ROW_BLOCK, min(blk * ROW_BLOCK + ROW_BLOCK, ar)):
             for k in range(ac):
@@ -149,7 +149,7 @@ PANEL_BYTES = 2**19        # bytes of `b` per panel: half of a 1 MiB L2 cache, r
 def _tiled_kernel(a, b):
     "The parallel i-k-j loops over panels of rows of `b` that fit in cache, each panel used by every row of `a`."
     (ar,ac),(br,bc) = a.shape,b.shape
-    c = _zeros_on_a_line(ar, bc, a)
+    c = zeros_on_a_line(ar, bc, a)
     panel = max(8, PANEL_BYTES // max(1, bc * b.itemsize))
     for k0 in range(0, ac, panel):
         ap,bp = a[:, k0:k0 + panel],b[k0:k0 + panel]    # the panel's part, as views indexed from 0 (why: rung 11)
