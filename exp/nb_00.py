@@ -161,13 +161,19 @@ def _code(f):
     raise TypeError(f"python_loops looks inside a function, not {what}: pass the function or method to check "
                     "(for a model, its forward)")
 
+def _nested_codes(code):
+    "The code object `code` and those nested in it, at any depth: its inner functions and comprehensions."
+    codes = [code]
+    while codes:
+        c = codes.pop()
+        codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        yield c
+
 def python_loops(f):
     "The lines of the function `f` (1 = its `def` line) where a Python loop jumps back: `for`, `while`, comprehensions."
     if (top := _code(f)) is None: return []        # a builtin: no Python code, no Python loop
-    lines, codes = set(), [top]
-    while codes:
-        code = codes.pop()
-        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]   # nested functions, comprehensions
+    lines = set()
+    for code in _nested_codes(top):
         line = code.co_firstlineno
         for ins in dis.get_instructions(code):
             line = getattr(ins, 'positions', None) and ins.positions.lineno or ins.starts_line or line
@@ -184,11 +190,7 @@ def called_names(f):
         except TypeError: continue            # an object, not a function (a loss module, say): no code of its own to read
         if code is None or code in seen: continue
         seen.add(code)
-        codes, own = [code], set()
-        while codes:
-            c = codes.pop()
-            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]   # nested functions, comprehensions
-            own |= set(c.co_names)
+        own = {n for c in _nested_codes(code) for n in c.co_names}
         names |= own
         env = getattr(inspect.unwrap(g), '__globals__', {})
         todo += [v for n in own if isinstance(v := env.get(n), types.FunctionType)]

@@ -35,10 +35,15 @@ def _numpy(t):
     return (t if t.is_contiguous() else t.contiguous()).numpy()
 
 @njit(cache=True)
+def _line_start(raw):
+    "How many numbers of the 1-D array `raw` come before the first one that starts a 64-byte cache line."
+    return (64 - raw.ctypes.data % 64) % 64 // raw.itemsize
+
+@njit(cache=True)
 def zeros_on_a_line(m, n, like):
     "An (m, n) array of zeros of `like`'s dtype that starts on a 64-byte cache line (numba's `np.zeros` starts on 32 bytes only: why it matters, in rung 8)."
     raw = np.zeros(m * n + 64 // like.itemsize, like.dtype)
-    skip = (64 - raw.ctypes.data % 64) % 64 // like.itemsize     # numbers before the first line starts
+    skip = _line_start(raw)
     return raw[skip:skip + m * n].reshape((m, n))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #7b53c61b
@@ -195,7 +200,7 @@ def _empty_on_a_line(nk, n, kd, like):
     "Room for `nk x n x kd` numbers of `like`'s dtype, not filled in, starting on a 64-byte cache line."
     size = nk * n * kd
     raw = np.empty(size + 64 // like.itemsize, like.dtype)
-    skip = (64 - raw.ctypes.data % 64) % 64 // like.itemsize     # numbers before the first line starts
+    skip = _line_start(raw)
     return raw[skip:skip + size].reshape((nk, n, kd))
 
 @njit(cache=True)
