@@ -18,12 +18,14 @@ from .nb_02 import _is_number   # a number that is not a bool
 # %% ../nbs/02b_autograd.ipynb #65e382cb
 def unbroadcast(g, shape):
     "The gradient `g` summed back to `shape`: over the leading dimensions broadcasting added and those it stretched from size 1."
+    shape = tuple(shape)
+    try: fits = len(shape) <= g.ndim and torch.broadcast_shapes(shape, g.shape) == g.shape
+    except RuntimeError: fits = False
+    if not fits: raise ValueError(f"unbroadcast: a gradient of shape {tuple(g.shape)} cannot come from a tensor of shape {shape}, "
+                                  f"which does not broadcast to it")
     while g.ndim > len(shape): g = g.sum(0)
     for i,n in enumerate(shape):
         if n == 1 and g.shape[i] != 1: g = g.sum(i, keepdim=True)
-    if tuple(g.shape) != tuple(shape):
-        raise ValueError(f"unbroadcast: a gradient of shape {tuple(g.shape)} cannot come from a tensor of shape {tuple(shape)}, "
-                         f"which does not broadcast to it")
     return g
 
 # %% ../nbs/02b_autograd.ipynb #d9d2ef5d
@@ -45,7 +47,7 @@ def _make(data, op, parents, vjps):
     out = Tensor(data)
     if _recording and any(p.requires_grad for p in parents):
         out.requires_grad,out._op,out._parents,out._vjps = True,op,parents,vjps
-        out._versions = tuple(p.data._version for p in parents)   # to notice an input changed in place before backward
+        out._versions = tuple(t.data._version for t in (*parents, out))   # to notice, at backward, a value changed in place
     return out
 
 def _lift(x, like):
@@ -128,7 +130,7 @@ class Tensor:
         def vjp(g):
             if not keepdim:
                 for d in dims: g = g.unsqueeze(d)     # put back the summed dimensions as size 1 ...
-            return g.expand(shape)                    # ... and copy G along them
+            return g.expand(shape)                    # ... and repeat G along them (a view: nothing copied)
         return _make(self.data.sum(dims, keepdim=keepdim), 'sum', (self,), (vjp,))
     def mean(self, dim=None, keepdim=False):
         s = self.sum(dim, keepdim)
@@ -171,8 +173,9 @@ def backward(self: Tensor):
     for node in reversed(_topo(self)):
         g = grads.pop(node)
         if not node._parents: node.grad = g.clone() if node.grad is None else node.grad + g   # a copy: never shared with another leaf
-        if any(p.data._version != v for p,v in zip(node._parents, getattr(node, '_versions', ()))):
-            raise RuntimeError(f"backward: an input of {node._op!r} was changed in place after the operation used it; compute it again")
+        if any(t.data._version != v for t,v in zip((*node._parents, node), getattr(node, '_versions', ()))):
+            raise RuntimeError(f"backward: a value that {node._op!r} kept for its backward (an input, or its result) was changed "
+                               f"in place after the operation; compute it again")
         for p,vjp in zip(node._parents, node._vjps):
             if not p.requires_grad: continue
             gp = vjp(g)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['TrainResult', 'logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'CrossEntropy', 'accuracy', 'Layers', 'hand_mlp',
            'Optimizer', 'Dataset', 'Sampler', 'collate', 'DataLoader', 'evaluate', 'backward', 'fit', 'pick_device',
-           'train_mnist']
+           'train_mnist', 'optim', 'F']
 
 # %% ../nbs/03_minibatch_training.ipynb #d289af3c
 from .nb_02 import *
@@ -19,6 +19,7 @@ from torch import nn, optim
 import torch.nn.functional as F
 from fastprogress.fastprogress import master_bar, progress_bar
 from .nb_02 import _check_sizes, _check_positive   # notebook 02's checks
+_all_ = ['optim', 'F']   # nbdev adds these to `__all__`, so they come along with the star import (see 00_exports)
 
 # %% ../nbs/03_minibatch_training.ipynb #01d2654d
 def _check_logits(inp, targ):
@@ -30,14 +31,21 @@ def _check_logits(inp, targ):
     if targ.min() < 0 or targ.max() >= inp.shape[1]:
         raise ValueError(f"targets must be classes in [0, {inp.shape[1]}); got values from {targ.min().item()} to {targ.max().item()}")
 
+def _check_scores(x, fn):
+    "Raise `ValueError` unless `x` is a floating-point tensor with at least one score along its last dimension."
+    if not (isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim >= 1 and x.shape[-1] > 0):
+        raise ValueError(f"{fn} takes a floating-point tensor of scores along its last dimension; got {describe(x)}")
+
 def logsumexp(x):
     "log Σ exp(x) along the last dimension, as `a + log Σ exp(x - a)` with `a = max x`, so nothing overflows."
+    _check_scores(x, 'logsumexp')
     a = x.max(-1, keepdim=True).values     # max gives the maxima and where they are (.indices)
     a = a.masked_fill(a.isinf(), 0)             # an infinite maximum: shift by 0, as torch.logsumexp does (see below)
     return (a + (x - a).exp().sum(-1, keepdim=True).log()).squeeze(-1)
 
 def log_softmax(x):
     "The logarithm of the softmax along the last dimension: `x - logsumexp(x)`, with `x` shifted by its maximum first."
+    _check_scores(x, 'log_softmax')
     x = x - x.max(-1, keepdim=True).values      # changes nothing (see below) and keeps the subtraction exact
     return x - logsumexp(x).unsqueeze(-1)       # one logsumexp per row, (N,), as (N, 1): it broadcasts along the row
 
@@ -251,6 +259,9 @@ def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1
     The learning rate is `lr`, divided by `final_div` in the last epoch when there are several; `data` is `(x_train, y_train, x_valid, y_valid)`
     as `get_data()` returns them (by default, it calls it)."""
     _check_sizes(nh=nh, bs=bs, epochs=epochs); _check_positive('lr', lr); _check_positive('final_div', final_div)
+    _check_sizes(threads=threads)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0: raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if not isinstance(progress, bool): raise ValueError(f"progress must be True or False, got {progress!r}")
     if data is not None and not (isinstance(data, (tuple, list)) and len(data) == 4 and all(isinstance(t, torch.Tensor) for t in data)):
         raise ValueError(f"data must be (x_train, y_train, x_valid, y_valid), four tensors as get_data() returns them; got {describe(data)}")
     device = pick_device(device)

@@ -65,7 +65,8 @@ WRONG = {
     'ex2': [(lambda: ((64, 10), (10,)), 'the broken version gives the right gradient, of shape (10,)'),
             (lambda: ((64, 10), (64,)), 'an input of shape (64,) cannot get a gradient of shape (64, 10)'),
             (lambda: ((64, 10), (1, 64, 10)), 'cannot get a gradient of shape (64, 10)'),
-            (lambda: (64, 10), 'should return two shapes')],
+            (lambda: (64, 10), 'should return two shapes'),
+            (lambda: ((64, 10), (64, 1)), 'has as many dimensions as the gradient')],   # the lesson's own column
     'ex3': [(repeat_grad_first_copy, 'repeat_grad(g, 2, 3) for x of shape (2, 3), g of shape (4, 9): that is the gradient of the first copy only'),
             (repeat_grad_interleave, 'the gradient of repeat_interleave'),
             (repeat_grad_mean, 'sum the copies, not average them'),
@@ -103,7 +104,7 @@ def repeat_grad_autograd(g, r, c):       # autograd itself, on a stand-in x
     return x.grad
 
 RIGHT = {'ex1': [tanh_from_exp],
-         'ex2': [lambda: ((3, 4, 5), (4, 1)), lambda: [(64, 10), (1, 10)]],
+         'ex2': [lambda: ((3, 4, 5), (4, 1)), lambda: [(64, 10), (1,)]],
          'ex3': [repeat_grad_blocks, repeat_grad_autograd],
          'ex4': [lambda x: x.exp() / (1 + x.exp())],
          'ex5': [lambda a, b: _elementwise('maximum', a, b, lambda p, q: torch.where(p > q, p, q),

@@ -86,6 +86,7 @@ WRONG = {
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(), '6 times the expected'),
             (lambda logp, targ: -(F.one_hot(targ) * logp).sum(-1).mean(), 'F.one_hot(targ) alone makes targ.max() + 1 (here 4)'),
             (lambda logp, targ: -(F.one_hot(targ, 10) * logp).sum(-1).mean(), 'needs logp.shape[1] columns, here 5'),
+            (lambda logp, targ: -(F.one_hot(targ, 5) * logp).sum(-1).mean(), 'needs logp.shape[1] columns, here 7'),   # fits the first case only
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).mean(), 'a mean over all 6 x 5 entries'),
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(-1), 'has shape (6,), expected ()'),
             (lambda logp, targ: nll(logp, targ), 'correct, but without a one-hot matrix')],

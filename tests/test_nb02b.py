@@ -190,7 +190,7 @@ def test_bad_input_gets_a_clear_error(f, err, match):
     with pytest.raises(err, match=match): f(Tensor(torch.ones(2, 3), requires_grad=True))
 
 
-@pytest.mark.parametrize('g, shape', [((2, 3), (4,)), ((3,), (2, 3)), ((2, 3), (3, 3))])
+@pytest.mark.parametrize('g, shape', [((2, 3), (4,)), ((3,), (2, 3)), ((2, 3), (3, 3)), ((10,), (10, 1)), ((3,), (1, 1, 1))])
 def test_unbroadcast_refuses_a_shape_that_does_not_broadcast(g, shape):
     "These used to return a gradient of the wrong shape, silently."
     with pytest.raises(ValueError, match='cannot come from a tensor of shape'): unbroadcast(torch.ones(g), shape)
@@ -224,6 +224,21 @@ def test_leaves_never_share_a_grad_tensor():
 def test_a_float_number_does_not_truncate_an_int_tensor():
     with pytest.raises(TypeError, match='dtypes int64 and float32'): Tensor(torch.arange(3)) * 1.5
     assert torch.equal((Tensor(torch.arange(3)) * 2).data, torch.tensor([0, 2, 4]))
+
+
+def test_a_result_its_backward_uses_changed_in_place_is_refused_at_backward():
+    "exp's backward uses its result: changed in place, it gave a wrong gradient silently (PyTorch refuses it too)."
+    x = Tensor(torch.tensor([0., 1.], dtype=torch.float64), requires_grad=True)
+    y = x.exp()
+    y.data.add_(1)
+    with pytest.raises(RuntimeError, match=r"'exp' kept for its backward \(an input, or its result\) was changed in place"): y.sum().backward()
+
+
+def test_the_error_names_the_shapes_passed_in():
+    with pytest.raises(ValueError, match=r'a gradient of shape \(64, 10\) cannot come from a tensor of shape \(64,\)'):
+        unbroadcast(torch.ones(64, 10), (64,))
+    with pytest.raises(ValueError, match=r'a gradient of shape \(10,\) cannot come from a tensor of shape \(1, 10\)'):
+        unbroadcast(torch.ones(10), torch.Size([1, 10]))
 
 
 def test_an_input_changed_in_place_after_use_is_refused_at_backward():

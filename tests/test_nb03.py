@@ -34,6 +34,14 @@ def test_losses_match_torch(xt):
     torch.testing.assert_close(cross_entropy(x, t), F.cross_entropy(x, t))
 
 
+@pytest.mark.parametrize('f', [logsumexp, log_softmax])
+@pytest.mark.parametrize('x, match', [(torch.tensor([[1, 2, 3]]), 'floating-point'), (torch.zeros(2, 0), 'floating-point tensor of scores'),
+                                      ([[1., 2.]], 'got a list'), (torch.tensor(3.), 'floating-point tensor of scores')])
+def test_logsumexp_and_log_softmax_name_bad_scores(f, x, match):
+    "An int tensor used to give a number (PyTorch refuses it), a list an AttributeError, an empty row an IndexError."
+    with pytest.raises(ValueError, match=match): f(x)
+
+
 def test_logsumexp_does_not_overflow():
     x = torch.tensor([[1000., 0., -1000.], [-1e4, -1e4, -1e4]])
     assert torch.isfinite(logsumexp(x)).all()
@@ -408,12 +416,22 @@ def tiny_data():
     (dict(final_div=inf), 'final_div must be'), (dict(final_div=-10), 'final_div must be'),
     (dict(epochs=0), 'epochs must be a positive int'), (dict(epochs=2.0), 'epochs must be a positive int'),
     (dict(bs=True), 'bs must be a positive int'), (dict(nh=0), 'nh must be a positive int'),
+    (dict(seed=-1), 'seed must be an int >= 0'), (dict(seed=1.5), 'seed must be'), (dict(seed=None), 'seed must be'),
+    (dict(seed='3'), 'seed must be'), (dict(threads=0), 'threads must be a positive int'), (dict(progress='yes'), 'progress must be True or False'),
 ])
 def test_train_mnist_checks_its_arguments_up_front(kw, match, monkeypatch):
     "Bad settings used to train to NaN weights (lr=inf, final_div=nan), fail in the last epoch (final_div=0) or after training (epochs=0)."
     import exp.nb_03 as nb03
     monkeypatch.setattr(nb03, 'fit', lambda *a, **k: pytest.fail('trained with a bad argument'))
     with pytest.raises(ValueError, match=match): train_mnist(data=tiny_data(), **kw)
+
+
+@pytest.mark.parametrize('kw', [dict(seed=1.5), dict(threads=0), dict(progress='yes'), dict(lr=0)])
+def test_train_mnist_checks_before_loading_the_data(kw, monkeypatch):
+    "seed=1.5 used to run as seed 1, and seed=None, threads=0 failed only once the data was loaded and normalised."
+    import exp.nb_03 as nb03
+    monkeypatch.setattr(nb03, 'get_data', lambda *a, **k: pytest.fail('loaded the data with a bad argument'))
+    with pytest.raises(ValueError): train_mnist(**kw)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the default where PyTorch sees no GPU")
