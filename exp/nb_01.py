@@ -24,6 +24,7 @@ def check_matmul_args(a, b):
     elif a.ndim != 2 or b.ndim != 2: problem = "both must be 2-D"
     elif a.shape[1] != b.shape[0]: problem = f"a has {a.shape[1]} columns but b has {b.shape[0]} rows"
     elif a.dtype != b.dtype: problem = "their dtypes differ"
+    elif a.dtype == torch.bool: problem = "bool tensors have no product (PyTorch's `@` refuses them): use .float()"
     else: return
     raise ValueError(f"cannot multiply a, {describe(a)}, by b, {describe(b)}: {problem}")
 
@@ -51,13 +52,19 @@ def matmul_elementwise(a, b):
 # %% ../nbs/01_matmul.ipynb #3e833ef0
 def near_product(c, a, b, rtol=1e-5):
     "Is `c` the product `a @ b` up to rounding? Compared with the float64 product, each element within `rtol` of the size of its terms, `|a| @ |b|`."
+    check_matmul_args(a, b)
     a,b = a.double(),b.double()
     return tuple(c.shape) == (a.shape[0], b.shape[1]) and bool(((c.double() - a @ b).abs() <= rtol * (a.abs() @ b.abs())).all())
 
-def test_product(c, a, b):
-    "Check that `c` is the product `a @ b` up to rounding, however long its sums (`near_product`)."
-    test(c, (a, b), lambda c,ab: near_product(c, *ab), 'near_product')
-
+def test_product(c, a, b, rtol=1e-5):
+    "Check that `c` is the product `a @ b` up to rounding (`near_product`): float32 sums of up to some 10,000 terms stay well inside the default `rtol`."
+    if near_product(c, a, b, rtol): return
+    if tuple(c.shape) != (a.shape[0], b.shape[1]): raise AssertionError(f"the product has shape {tuple(c.shape)}, expected {(a.shape[0], b.shape[1])}")
+    a,b = a.double(),b.double()
+    off = ((c.double() - a @ b).abs() / (a.abs() @ b.abs())).nan_to_num(nan=0.)   # 0/0: an empty or all-zero sum, right
+    i,j = divmod(off.argmax().item(), off.shape[1])
+    raise AssertionError(f"c[{i}, {j}] is {c[i, j].item():.6g}, the product {(a @ b)[i, j].item():.6g}: off by {off[i, j].item():.1e} "
+                         f"of the size of its terms, more than rounding (rtol={rtol:g})")
 
 # %% ../nbs/01_matmul.ipynb #696025f3
 def matmul_broadcast(a, b):

@@ -55,6 +55,8 @@ def init_params(n_in, nh, n_out=1, dtype=None):
 # %% ../nbs/02_fully_connected.ipynb #9b572dd6
 def mse(output, targ):
     "Mean squared error of an output of shape `(N, 1)` or `(N,)` against `N` targets: `(output.squeeze(-1) - targ).pow(2).mean()`."
+    if not (isinstance(output, torch.Tensor) and isinstance(targ, torch.Tensor)):
+        raise ValueError(f"mse needs tensors, got an output of {describe(output)} and targets of {describe(targ)}")
     if not (targ.ndim == 1 and len(targ) > 0 and output.shape in ((len(targ), 1), targ.shape)):
         raise ValueError(f"mse needs an output of shape (N, 1) or (N,) and targets of shape (N,), N > 0; "
                          f"got output shape {tuple(output.shape)} and targets shape {tuple(targ.shape)}")
@@ -71,9 +73,10 @@ def numerical_grad(f, x, eps=1e-6):
     with torch.no_grad():
         for i in np.ndindex(*x.shape):
             old = x[i].item()
-            x[i] = old + eps; up = float(f())
-            x[i] = old - eps; down = float(f())
-            x[i] = old
+            try:
+                x[i] = old + eps; up = float(f())
+                x[i] = old - eps; down = float(f())
+            finally: x[i] = old                        # x as it was, even when f raises
             g[i] = (up - down) / (2 * eps)
     return g
 
@@ -104,6 +107,7 @@ class Module:
     is_loss = False          # a loss starts the backward pass: its `bwd` needs no gradient in `out.g`
     def __call__(self, *args):
         "Run `forward`, keeping its inputs in `self.args` and its result in `self.out` for `backward`."
+        self.__dict__.pop('out', None)     # until this pass succeeds there is no output: a failed one leaves none for backward
         self.args = args
         self.out = self.forward(*args)
         return self.out

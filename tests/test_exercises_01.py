@@ -48,8 +48,11 @@ WRONG = {
     'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
             (lambda A, B: torch.einsum('ik,ki->i', A, B), 'has shape (40,), expected ()'),
             (lambda A, B: torch.einsum('ik,kj->', A, B), 'for A (40, 30), B (30, 40) is '),   # the sum of all of AB: a number, the wrong one
-            (lambda A, B: (A * B.T).sum(), 'correct, but it does not call `torch.einsum` itself')],
+            (lambda A, B: (A * B.T).sum(), 'correct, but it does not call `torch.einsum` itself'),
+            (lambda A, B: torch.einsum('ii->', (A[:, :, None] * B).sum(1)), 'makes a tensor of 48,000 numbers'),   # all of AB, by broadcasting: no FLOPs counted
+            (lambda A, B: torch.einsum('ik,ki->', A, B.T), 'raised RuntimeError')],                              # B.T is (40, 30): the sizes clash
     'ex5': [(lambda x: x - x.mean(1, keepdim=True), 'values differ'),
+            (lambda x: x - x.mean(1), 'one mean per column'),                 # (4, 9) - (4,): a torch error, explained
             (lambda x: x - x.mean(), 'values differ'),
             (loop_centre, 'uses a Python loop'),
             (lambda x: x.zero_(), 'values differ'),                           # changes x in place

@@ -73,6 +73,10 @@ class SigmoidInPlaceGrad(SigmoidNoChain):   # multiplies out.g in place, then ha
 class SigmoidFromArgs(SigmoidNoChain):      # reads the input Module.__call__ kept, not the parameter inp
     def bwd(self, out, inp): s = torch.sigmoid(self.args[0]); inp.g = out.g * s * (1 - s)
 
+class SigmoidCachedExp(SigmoidNoChain):      # right, from an e^{-z} kept in forward: not from the output
+    def forward(self, inp): self.e = (-inp).exp(); return 1 / (1 + self.e)
+    def bwd(self, out, inp): inp.g = out.g * self.e / (1 + self.e) ** 2
+
 class SigmoidWrongSign(SigmoidNoChain):
     def forward(self, inp): return 1 / (1 + inp.exp())
 
@@ -94,6 +98,10 @@ class SoftplusSigmoidRule(SoftplusSigmoidOfOut):   # the sigmoid's σ(1 - σ), c
 class SoftplusStashed(SoftplusSigmoidOfOut):       # keeps the input itself in forward, reads it in bwd
     def forward(self, inp): self.z = inp; return (1 + inp.exp()).log()
     def bwd(self, out, inp): inp.g = out.g * torch.sigmoid(self.z)
+
+class SoftplusCachedSigmoid(SoftplusSigmoidOfOut):  # right, from σ(z) kept in forward: not from the output
+    def forward(self, inp): self.s = torch.sigmoid(inp); return (1 + inp.exp()).log()
+    def bwd(self, out, inp): inp.g = out.g * self.s
 
 class SoftplusFromInput(SoftplusSigmoidOfOut):     # right, but reads the input
     def bwd(self, out, inp): inp.g = out.g * torch.sigmoid(inp)
@@ -127,7 +135,7 @@ class SkipNoLayer(Skip):                    # forgets the path through the layer
     def bwd(self, out, inp): inp.g = out.g
 
 
-SHAPES = {'X': (64, 784), 'Z': (64, 50), 'A': (64, 50), 'O': (64, 1), 'w1': (784, 50), 'b1': (50,), 'w2': (50, 1), 'b2': (1,)}
+SHAPES = {'X': (7, 300), 'Z': (7, 20), 'A': (7, 20), 'O': (7, 1), 'w1': (300, 20), 'b1': (20,), 'w2': (20, 1), 'b2': (1,)}
 
 WRONG = {
     'ex1': [(LeakyNoChain, 'inp.g differs from the finite-difference gradient: it is the slope alone: the chain rule '
@@ -155,13 +163,15 @@ WRONG = {
             (SigmoidHalf, "it is out.g · σ: σ alone is not σ'"),
             (SigmoidInPlaceGrad, "Sigmoid's bwd changed out.g in place"),
             (SigmoidFromArgs, "correct, but Sigmoid's bwd computes from the input"),
-            (SigmoidWrongSign, 'Sigmoid()(z) for z of shape (5, 7): 35 of 35 values differ')],
+            (SigmoidWrongSign, 'Sigmoid()(z) for z of shape (5, 7): 35 of 35 values differ'),
+            (SigmoidCachedExp, 'Sigmoid keeps e from its forward pass')],
     'ex5': [(SoftplusSigmoidOfOut, 'it is out.g · σ(out): the derivative is σ of the input z'),
             (SoftplusNoChain, "it is f'(z) alone"),
             (SoftplusOneMinusLeftOut, 'the derivative is one minus it'),
             (SoftplusSigmoidRule, "that is the sigmoid's rule"),
             (SoftplusFromInput, "correct, but Softplus's bwd computes from the input"),
-            (SoftplusStashed, "correct, but Softplus's bwd computes from the input")],
+            (SoftplusStashed, "Softplus keeps z from its forward pass"),
+            (SoftplusCachedSigmoid, "Softplus keeps s from its forward pass")],
     'ex6': [(SkipAssigns, "x.g differs from the finite-difference gradient: it holds only the skip's share, out.g. "
                           "The layer's backward had put its share in inp.g, and bwd assigned over it where it must accumulate"),
             (SkipAssignsFirst, 'it holds only the share through the layer; the skip adds out.g to it'),
@@ -169,9 +179,11 @@ WRONG = {
                               "after it first. In Skip's bwd, give the layer the gradient of its output, self.layer.out.g"),
             (SkipForwardBypass, "Skip's forward did not call the layer as self.layer(inp)"),
             (SkipNoLayer, "it holds only the skip's share, out.g: the layer's backward did not run")],
-    'ex7': [(lambda: {**SHAPES, 'X': (784, 64), 'w2': (1, 50)},
-             'X.g: you predicted (784, 64), but it has shape (64, 784); w2.g: you predicted (1, 50), but it has shape (50, 1)'),
-            (lambda: {**SHAPES, 'O': (64,), 'b2': ()}, 'O.g: you predicted (64,), but it has shape (64, 1)'),
+    'ex7': [(lambda: {**SHAPES, 'X': (300, 7), 'w2': (1, 20)},
+             'X.g: you predicted (300, 7), but it has shape (7, 300); w2.g: you predicted (1, 20), but it has shape (20, 1)'),
+            (lambda: {**SHAPES, 'O': (7,), 'b2': ()}, 'O.g: you predicted (7,), but it has shape (7, 1)'),
+            (lambda: {'X': (64, 784), 'Z': (64, 50), 'A': (64, 50), 'O': (64, 1), 'w1': (784, 50), 'b1': (50,), 'w2': (50, 1), 'b2': (1,)},
+             'X.g: you predicted (64, 784), but it has shape (7, 300)'),   # the lesson's model, copied
             (lambda: {k: v for k,v in SHAPES.items() if k[0] != 'b'}, 'no prediction for b1, b2'),
             (lambda: list(SHAPES.values()), 'give a dict from each name (X, Z, A, O, w1, b1, w2, b2) to a shape')],
 }
@@ -230,8 +242,8 @@ RIGHT = {'ex1': [LeakyClamp],
          'ex4': [SigmoidTorch],
          'ex5': [SoftplusTorch],
          'ex6': [SkipNewTensor],
-         'ex7': [lambda: {'X': torch.Size([64, 784]), 'Z': [64, 50], 'A': (64, 50), 'O': (64, 1),
-                          'w1': (784, 50), 'b1': (50,), 'w2': (50, 1), 'b2': (1,)}]}
+         'ex7': [lambda: {'X': torch.Size([7, 300]), 'Z': [7, 20], 'A': (7, 20), 'O': (7, 1),
+                          'w1': (300, 20), 'b1': (20,), 'w2': (20, 1), 'b2': (1,)}]}
 
 
 @pytest.mark.parametrize('name,answer', right_cases(RIGHT))

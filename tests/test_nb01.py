@@ -8,7 +8,7 @@ from strategies import matmul_pair
 
 import exp.nb_01 as nb
 
-RUNGS = [nb.matmul_loops, nb.matmul_elementwise, nb.matmul_broadcast, nb.matmul_einsum, nb.matmul_torch]
+RUNGS = list(nb.RUNGS.values())      # every rung the notebook exports, so a new one is tested too
 ids = [f.__name__ for f in RUNGS]
 
 
@@ -57,6 +57,12 @@ def test_bad_arguments(matmul, a, b, expected):
     for part in expected: assert part in str(e.value), f"{part!r} not in {str(e.value)!r}"
 
 
+def test_check_matmul_args_refuses_bool():
+    "The loops, elementwise and broadcast rungs used to return an OR of ANDs, where einsum and @ raise."
+    for rung in RUNGS:
+        with pytest.raises(ValueError, match='bool tensors have no product'): rung(torch.ones(2, 3, dtype=torch.bool), torch.ones(3, 2, dtype=torch.bool))
+
+
 def test_check_matmul_args_accepts_matrices():
     assert nb.check_matmul_args(torch.zeros(2, 3), torch.zeros(3, 4)) is None
     assert nb.check_matmul_args(torch.zeros(0, 0), torch.zeros(0, 5)) is None
@@ -77,4 +83,6 @@ def test_near_product_scales_its_tolerance_to_the_terms():
     assert not near_product(c[:, :-1], a, b)                  # the wrong shape
     assert near_product(a.double() @ b.double(), a.double(), b.double())
     assert near_product(torch.zeros(3, 4), torch.zeros(3, 0), torch.zeros(0, 4))   # empty sums
-    with pytest.raises(AssertionError, match='near_product'): test_product(c * 1.001, a, b)
+    with pytest.raises(AssertionError, match=r'c\[\d+, \d+\] is .*off by .* of the size of its terms'): test_product(c * 1.001, a, b)
+    with pytest.raises(AssertionError, match=r'has shape \(512, 511\), expected \(512, 512\)'): test_product(c[:, :-1], a, b)
+    with pytest.raises(ValueError, match='a has 2048 columns but b has 512 rows'): near_product(c, a, c)   # named, not a bare torch error

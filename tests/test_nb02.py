@@ -335,6 +335,30 @@ def test_model_backward_needs_a_forward_pass():
     with pytest.raises(RuntimeError, match=r'Model.backward\(\) needs a forward pass first'): model.backward()
 
 
+def test_a_failed_forward_pass_leaves_nothing_for_backward():
+    "A forward pass that raised used to leave the last good output with the new inputs: backward then gave w1.g of shape (3, 5)."
+    model, x, y = Model(*init_params(6, 5)), torch.randn(4, 6), torch.randn(4)
+    model(x, y)
+    with pytest.raises(ValueError): model(x[:, :3], y)                    # the first layer refuses 3 inputs
+    with pytest.raises(RuntimeError, match='needs a forward pass first'): model.backward()
+    model(x, y); model.backward()                                         # a good pass: all is well again
+    assert model.layers[0].w.g.shape == (6, 5)
+
+
+def test_numerical_grad_restores_x_when_f_raises():
+    x, calls = torch.zeros(3, dtype=torch.float64), []
+    def f():
+        calls.append(1)
+        if len(calls) == 2: raise ZeroDivisionError('f failed')
+        return x.sum()
+    with pytest.raises(ZeroDivisionError): nb_02.numerical_grad(f, x)
+    assert torch.equal(x, torch.zeros(3, dtype=torch.float64))
+
+
+def test_mse_names_what_is_not_a_tensor():
+    with pytest.raises(ValueError, match='mse needs tensors, got an output of .*targets of a list'): mse(torch.zeros(3), [0., 1., 2.])
+
+
 def test_model_rejects_mismatched_weights():
     w1, b1, w2, b2 = init_params(6, 5)
     with pytest.raises(ValueError, match='5 outputs but w2, .*, takes 4 inputs'): Model(w1, b1, w2[:4], b2)
