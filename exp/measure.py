@@ -30,7 +30,7 @@ def fmt_time(seconds, unit=None):
     "`seconds` as a short string in ns, µs, ms or s, e.g. `'1.23 ms'` (in `unit` if given)."
     if unit == 'us': unit = 'µs'                 # as it is typed without a µ key
     if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
-    u,s = _unit(seconds) if unit is None else (unit, dict(_UNITS)[unit])
+    u,s = _unit(float(f'{seconds:.3g}')) if unit is None else (unit, dict(_UNITS)[unit])   # rounded first: 0.9996 s is '1 s', not '1e+03 ms'
     x = seconds / s
     return f"{x:.3g} {u}" if abs(x) < 1000 else f"{x:,.0f} {u}"
 
@@ -71,27 +71,39 @@ def _run_time(f, args, kwargs, number):
     for _ in range(number): f(*args, **kwargs)
     return time.perf_counter() - start
 
-def time_fn(f, *args, repeats=7, min_time=0.05, warmup=1, **kwargs):
-    "Time `f(*args, **kwargs)`: `repeats` runs of `number` calls, `number` chosen (1, 2, 5, 10, ...) so a run lasts `min_time` s."
-    if not (isinstance(repeats, int) and repeats >= 1): raise ValueError(f"repeats must be an int, at least 1, got {repeats!r}")
-    if not (isinstance(min_time, (int, float)) and 0 <= min_time < math.inf):
-        raise ValueError(f"min_time must be a finite number of seconds, 0 or more, got {min_time!r}")
-    for _ in range(warmup): f(*args, **kwargs)
+def _calls_per_run(f, args, kwargs, min_time):
+    "The number of calls (1, 2, 5, 10, 20, ...) for one run of `f(*args, **kwargs)` to last `min_time` s, and that run's seconds."
     for number in (m * 10**e for e in range(12) for m in (1, 2, 5)):
         t = _run_time(f, args, kwargs, number)
         if t >= min_time: break
+    return number,t
+
+def _check_count(name, n, least):
+    "Raise `ValueError` unless `n` is an int (not a bool) of at least `least`."
+    if not (isinstance(n, int) and not isinstance(n, bool) and n >= least): raise ValueError(f"{name} must be an int, at least {least}, got {n!r}")
+
+def _check_min_time(min_time):
+    if not (isinstance(min_time, (int, float)) and not isinstance(min_time, bool) and 0 <= min_time < math.inf):
+        raise ValueError(f"min_time must be a finite number of seconds, 0 or more, got {min_time!r}")
+
+def time_fn(f, *args, repeats=7, min_time=0.05, warmup=1, **kwargs):
+    "Time `f(*args, **kwargs)`: `repeats` runs of `number` calls, `number` chosen (1, 2, 5, 10, ...) so a run lasts `min_time` s."
+    _check_count('repeats', repeats, 1); _check_count('warmup', warmup, 0); _check_min_time(min_time)
+    for _ in range(warmup): f(*args, **kwargs)
+    number,t = _calls_per_run(f, args, kwargs, min_time)
     times = [t] + [_run_time(f, args, kwargs, number) for _ in range(repeats - 1)]  # the calibrating run counts as the first
     return Timing([t / number for t in times], number)
 
 # %% ../nbs/00b_measure.ipynb #043feff0
-def time_side_by_side(fns, repeats=5, **kwargs):
+def time_side_by_side(fns, repeats=5, min_time=0.05):
     "Time each no-argument function in the dict `fns`, taking turns `repeats` times so a busy machine slows all alike: `{name: Timing}`."
-    if repeats < 1: raise ValueError(f"repeats must be at least 1, got {repeats}")
+    _check_count('repeats', repeats, 1); _check_min_time(min_time)
     for f in fns.values(): f()                       # warm up
+    numbers = {k: _calls_per_run(f, (), {}, min_time)[0] for k,f in fns.items()}   # each one's calls per run, chosen once
     runs = {k: [] for k in fns}
     for _ in range(repeats):
-        for k,f in fns.items(): runs[k].append(time_fn(f, repeats=1, warmup=0, **kwargs))
-    return {k: Timing([t.times[0] for t in ts], min(t.number for t in ts)) for k,ts in runs.items()}
+        for k,f in fns.items(): runs[k].append(_run_time(f, (), {}, numbers[k]) / numbers[k])
+    return {k: Timing(runs[k], numbers[k]) for k in fns}
 
 # %% ../nbs/00b_measure.ipynb #f3cd390c
 def _base(timings, base):
@@ -106,6 +118,10 @@ def speedups(timings, base=None):
     base = _base(timings, base)
     return {name: timings[base].median / t.median for name,t in timings.items()}
 
+def _fmt_ratio(r):
+    "A ratio for a table: whole numbers from 10 up, else two significant digits (a 1,297x slowdown is 0.00077x, not 0.0x)."
+    return f"{r:,.0f}x" if r >= 10 else f"{r:.2g}x"
+
 def speedup_table(timings, base=None):
     "A text table of the dict `{name: Timing}`: median time, spread (IQR) and speed-up over `base` (default: the first)."
     base = _base(timings, base)
@@ -113,12 +129,10 @@ def speedup_table(timings, base=None):
     lines = [f"{'':{w}}  {'median':>10}  {'IQR':>10}  {'runs x calls':>13}  {'speed-up vs ' + base:>18}"]
     for name,t in timings.items():
         lines.append(f"{name:{w}}  {fmt_time(t.median):>10}  {fmt_time(t.iqr):>10}  "
-                     f"{f'{len(t.times)} x {t.number:,}':>13}  {f'{ups[name]:,.1f}x':>18}")
+                     f"{f'{len(t.times)} x {t.number:,}':>13}  {_fmt_ratio(ups[name]):>18}")
     return '\n'.join(lines)
 
 # %% ../nbs/00b_measure.ipynb #b6738bff
-def _fmt_ratio(r): return f"{r:,.0f}x" if r >= 10 else f"{r:.2g}x"
-
 def plot_timings(timings, base=None, ax=None, title=None):
     "Horizontal bars of each `Timing`'s median on a log scale, with its quartiles and speed-up over `base` (default: the first)."
     ups = speedups(timings, base)
@@ -148,17 +162,17 @@ def torch_threads(n):
 # %% ../nbs/00b_measure.ipynb #5e6b70a9
 @contextmanager
 def cores_busy(n):
-    "Keep `n` cores busy while the `with` block runs, as other programs would: `n` Python processes, each looping for at most a minute."
+    "Keep `n` cores busy while the `with` block runs, as other programs would: `n` Python processes, each looping until the block ends (or this process is gone)."
     if not (isinstance(n, int) and not isinstance(n, bool) and n >= 0): raise ValueError(f"the number of busy processes must be an int >= 0, got {n!r}")
-    loop = 'import time\nend = time.time() + 60\nwhile time.time() < end: pass'
-    procs = [subprocess.Popen([sys.executable, '-c', loop]) for _ in range(n)]
+    loop = f'import os, time\nwhile os.getppid() == {os.getpid()}: time.perf_counter()'   # ends when its parent does
+    procs = []
     try:
+        for _ in range(n): procs.append(subprocess.Popen([sys.executable, '-c', loop]))
         time.sleep(0.2)                       # let them start
         yield
     finally:
         for p in procs: p.kill()
         for p in procs: p.wait()
-
 
 # %% ../nbs/00b_measure.ipynb #88cf9883
 _BUSY_HINT = ("This usually means the machine was busy with other work while the cell ran (another program, or another "
@@ -399,7 +413,8 @@ def add_ratios(rows, base='loops', ref='torch', peaks=None):
         if (b := by.get((base, r.size))): r.x_base = b.median / r.median
         if (f := by.get((ref, r.size))): r.vs_ref = f.median / r.median
         own = f'{r.device} {r.dtype}'                     # e.g. 'cuda tf32': a TF32 row is never held to the FP32 peak
-        if (peak := peaks[own] if own in peaks else peaks.get(r.device)): r.pct_peak = 100 * r.gflops / peak
+        peak = peaks.get(own) if r.dtype == 'tf32' else peaks[own] if own in peaks else peaks.get(r.device)
+        if peak: r.pct_peak = 100 * r.gflops / peak
     return rows
 
 def ladder_legend(base='loops', ref='torch'):
@@ -420,7 +435,7 @@ def ladder_table(rows, base='loops', ref='torch', legend=True):
         size = 'x'.join(map(str, r.size))
         if not r.measured: lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  skipped: {r.skipped}"); continue
         lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  {fmt_time(r.median):>10}  {fmt_time(r.iqr):>10}  "
-                     f"{fmt(r.x_base, ',.0f'):>12}  {fmt(r.vs_ref, '.2f'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
+                     f"{fmt(r.x_base, ',.0f'):>12}  {fmt(r.vs_ref, '.2f' if r.vs_ref is None or r.vs_ref >= 0.01 else '.1g'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
     return '\n'.join(lines + (['', ladder_legend(base, ref)] if legend else []))
 
 # %% ../nbs/00b_measure.ipynb #4ca1c8a4

@@ -205,7 +205,7 @@ def _empty_on_a_line(nk, n, kd, like):
 
 @njit(cache=True)
 def _buffers(a, b):
-    "Room for packed `b` (starting on a cache line) and for `c`, not filled in."
+    "Room for packed `b` (starting on a cache line) and for `c`, not filled in (`c` need not start on a line: the micro-kernel adds into it one number at a time)."
     nk,kd = _depth(a.shape[1], a.itemsize)
     return _empty_on_a_line(nk, b.shape[1], kd, b),np.empty((a.shape[0], b.shape[1]), a.dtype)
 

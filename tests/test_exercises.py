@@ -88,6 +88,18 @@ def test_a_kept_copy_lacking_newer_exercises_is_named(tmp_path):
                        "(rename yours, then make exercises)") and said[1].startswith('kept 1 copy')
 
 
+def test_a_kept_copy_of_a_changed_lesson_is_named(tmp_path):
+    "After a git pull, a copy kept its old checks and text, and make exercises said only 'kept 1 copy'."
+    src, out = tmp_path/'nbs', tmp_path/'exercises'; src.mkdir()
+    answer = 'def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION'
+    (src/'01_a.ipynb').write_text(json.dumps(_nb(answer, 'ex1.check(f)')))
+    exercises.write_copies([src/'01_a.ipynb'], out)
+    assert exercises.write_copies([src/'01_a.ipynb'], out)[0].startswith('kept 1 copy')       # the same lesson: nothing to say
+    (src/'01_a.ipynb').write_text(json.dumps(_nb(answer, 'ex1.check(f)  # a stricter check')))
+    said = exercises.write_copies([src/'01_a.ipynb'], out)
+    assert said[0].startswith(f"{out/'01_a.ipynb'} was made from an earlier version of the lesson") and said[1].startswith('kept 1 copy')
+
+
 def test_the_checks_cell_is_folded_in_the_copy():
     nb, _ = exercises.learner_copy(_nb('#| code-fold: true\nex1 = Exercise("ex1", c, "h")', 'print(1)'))
     assert nb['cells'][0]['metadata'] == {'jupyter': {'source_hidden': True}} and nb['cells'][1]['metadata'] == {}

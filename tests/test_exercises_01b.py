@@ -37,6 +37,25 @@ def kij_assigns(a, b):    # '=' where the sum needs '+=', compiled with @njit by
             for j in range(bc): c[i,j] = a[i,k] * b[k,j]
     return c
 
+def kij_float32(a, b):    # c hard-coded float32: right for float32 inputs only
+    c = np.zeros((a.shape[0], b.shape[1]), np.float32)
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c
+
+
+def kij_empty_like(a, b):  # c from empty_like: never set to zero
+    c = np.empty_like(a[:, :1] * b[:1, :])
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c
+
+
+def kij_np_dot(a, b): return np.dot(a, b)   # numba's np.dot wants scipy: an ImportError, not a TypingError
+
+
 def kij_with_torch(a, b):  # torch inside a kernel numba compiles
     return (torch.from_numpy(a) @ torch.from_numpy(b)).numpy()
 
@@ -64,7 +83,10 @@ WRONG = {
             (kji_kernel, 'correct, but the inner loop runs over i, not j: kij_kernel reads a[0, 0] after a[2, 0]'),
             (kij_float64, 'gives float64: make `c` of `a`\'s dtype'),
             (kij_assigns, 'values differ'),
-            (kij_with_torch, 'numba cannot compile kij_kernel')],
+            (kij_with_torch, 'numba cannot compile kij_kernel'),
+            (kij_float32, 'a float64 (4, 3), b (3, 2) gives float32'),
+            (kij_empty_like, 'np.empty does not set it to zero'),
+            (kij_np_dot, 'numba cannot compile kij_kernel')],
     'ex5': [(lambda r, c, l, along: r * c // l, "accumulator_registers(4, 4, 8, 'k') is 2: vectorised along k"),
             (lambda r, c, l, along: r * c, "accumulator_registers(6, 16, 8, 'j') is 96: vectorised along j"),
             (lambda r, c, l, along: r * c if along == 'k' else r * c // l, "accumulator_registers(4, 4, 8, 'j') is 2: vectorised along j"),

@@ -23,7 +23,8 @@ def test_timing_repr():
 
 
 @pytest.mark.parametrize('seconds,expected', [(3, '3 s'), (1.5e-3, '1.5 ms'), (1.234e-3, '1.23 ms'), (5e-6, '5 µs'),
-                                              (2e-9, '2 ns'), (0, '0 ns'), (999e-6, '999 µs'), (1234.5, '1,234 s')])
+                                              (2e-9, '2 ns'), (0, '0 ns'), (999e-6, '999 µs'), (1234.5, '1,234 s'),
+                                              (0.9996, '1 s'), (999.7e-6, '1 ms'), (9.9996e-7, '1 µs')])   # rounded up: not '1e+03 ms'
 def test_fmt_time(seconds, expected):
     assert ms.fmt_time(seconds) == expected
 
@@ -72,11 +73,36 @@ def test_time_side_by_side_takes_turns():
     assert order[:2] == ['a', 'b']                          # warm-up: each once
     runs = order[2:]                                        # then turns: all of a's calls of one run, then b's, and again
     firsts = [k for i,k in enumerate(runs) if i == 0 or runs[i - 1] != k]
-    assert firsts == ['a', 'b'] * 3
+    assert firsts == ['a', 'b'] * 4                         # each one's calls per run chosen, then 3 turns
     with pytest.raises(ValueError): ms.time_side_by_side({'a': lambda: None}, repeats=0)
+    with pytest.raises(ValueError, match='repeats must be an int'): ms.time_side_by_side({'a': lambda: None}, repeats=True)
+    with pytest.raises(ValueError, match='warmup must be an int'): ms.time_fn(lambda: None, warmup=-1)
+
+
+def test_time_side_by_side_keeps_each_ones_calls_per_run():
+    "Each turn used to choose its own number of calls: a Timing said '1 call each' of runs of 1 and of 2 calls."
+    calls = []
+    res = ms.time_side_by_side({'f': lambda: calls.append(1)}, repeats=3, min_time=0.001)
+    number = res['f'].number
+    tried = [m * 10**e for e in range(12) for m in (1, 2, 5)]
+    calibrating = sum(tried[:tried.index(number) + 1])      # the runs that chose `number`
+    assert len(calls) == 1 + calibrating + 3 * number        # warm-up, choice, then 3 runs of exactly `number` calls
 
 
 # --- tables, plots, checks ------------------------------------------------------------------------------------
+
+def test_speedup_table_shows_a_large_slowdown():
+    ts = {'fast': ms.Timing([1e-6]), 'slow': ms.Timing([1.3e-3])}
+    assert '0.00077x' in ms.speedup_table(ts)                # was 0.0x
+
+
+def test_a_tf32_row_is_held_to_no_peak_but_its_own():
+    row = ms.LadderRow.timed('t', (64, 64, 64), ms.Timing([1e-5]), dtype='tf32', device='cuda')
+    ms.add_ratios([row], peaks={'cuda': 1000.})
+    assert row.pct_peak is None                               # was a % of the float32 peak
+    ms.add_ratios([row], peaks={'cuda': 1000., 'cuda tf32': 8000.})
+    assert row.pct_peak == pytest.approx(100 * row.gflops / 8000)
+
 
 def test_speedups_and_table():
     ts = {'slow': ms.Timing([1.0, 1.0, 1.0]), 'fast': ms.Timing([0.01, 0.01, 0.01], number=100)}
@@ -84,7 +110,7 @@ def test_speedups_and_table():
     assert ups['slow'] == 1 and math.isclose(ups['fast'], 100)
     assert math.isclose(ms.speedups(ts, base='fast')['slow'], 0.01)
     table = ms.speedup_table(ts, base='slow')
-    assert 'slow' in table and 'fast' in table and '100.0x' in table and '10 ms' in table
+    assert 'slow' in table and 'fast' in table and '100x' in table and '10 ms' in table
     assert len(table.splitlines()) == 3
 
 

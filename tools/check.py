@@ -38,7 +38,7 @@ def checks():
         a,b = torch.randn(3, 4),torch.randn(4, 2)
         test_near(matmul_loops(a, b), a @ b)
         return "a lesson's code runs: matmul_loops agrees with a @ b"
-    return [('Python', python, "install Python 3.10 or newer, then `make clean lab`"),
+    return [('Python', python, "install Python 3.10 or newer, then `make clean lab PYTHON=python3.12` (naming yours)"),
             ('the course package', package, "run `make install` in this folder"),
             ('the data', data, "check the network or npm, then `make data` (see 'The data' in the README)"),
             ('JupyterLab', kernel, "run `make clean lab`"),

@@ -20,7 +20,7 @@ checks is folded. A copy already in `exercises/` is kept, since it may hold your
 has exercises it lacks): rename or delete it for a fresh one (--force replaces them all). Each copy is written
 beside its final name, then renamed, so none is ever half-written.
 """
-import argparse, json, os, re, sys
+import argparse, hashlib, json, os, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,13 @@ def learner_copy(nb, name='notebook'):
         cell['outputs'], cell['execution_count'] = [], None
         if src.startswith(FOLDED):   # the checks: folded in JupyterLab too, as on the website
             cell['metadata'] = {**cell['metadata'], 'jupyter': {'source_hidden': True}}
+    nb['metadata'] = {**nb.get('metadata', {}), 'dl_foundations': {'lesson': lesson_version(nb)}}
     return nb, stubs
+
+
+def lesson_version(nb):
+    "A fingerprint of the text of every cell of the copy `nb`: it changes when the lesson's text or its checks do."
+    return hashlib.sha256(json.dumps([c['source'] for c in nb['cells']]).encode()).hexdigest()[:16]
 
 
 def checked(nb):
@@ -112,10 +118,14 @@ def write_copies(nbs, out, force=False):
         dest = out/name
         if dest.exists() and not force:
             kept.append(name)
-            try: missing = sorted(checked(nb) - checked(json.loads(dest.read_text(encoding='utf-8'))))
-            except (ValueError, KeyError, TypeError): missing = []
+            try: theirs = json.loads(dest.read_text(encoding='utf-8')); missing = sorted(checked(nb) - checked(theirs))
+            except (ValueError, KeyError, TypeError, AttributeError): continue    # not a notebook any more: leave it be
+            made_from = (theirs.get('metadata') or {}).get('dl_foundations', {}).get('lesson')
             if missing: done.append(f"{dest} lacks the lesson's newer exercises {', '.join(missing)}: copy them from a "
                                     f"fresh copy (rename yours, then make exercises)")
+            elif made_from != nb['metadata']['dl_foundations']['lesson']:
+                done.append(f"{dest} was made from an earlier version of the lesson (its text or its checks changed since): "
+                            f"for the new one, rename yours, run make exercises, and copy your answers across")
             continue
         part = dest.with_name(f'.{name}.part')
         part.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
