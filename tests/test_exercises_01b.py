@@ -69,9 +69,10 @@ def strides_transposed(order, m, k, n):   # as if stored a column after another
 
 
 WRONG = {
-    'ex1': [(lambda m, k, n, s: (m * k * n, m * k * n / (s * 1e9)), 'you count 392,000,000 FLOPs, PyTorch'),
-            (lambda m, k, n, s: (2 * m * k * n, 2 * m * k * n / s), 'take 5.23 ms, but you say 5.22667e+06 s'),
-            (lambda m, k, n, s: 2 * m * k * n, 'should return two numbers, (FLOPs, seconds)')],
+    'ex1': [(lambda m, k, n, s: (m * k * n, m * k * n / (s * 1e9)), 'you count 392,000,000 FLOPs, where the product'),
+            (lambda m, k, n, s: (2 * m * k * n + m * n, (2 * m * k * n + m * n) / s), 'take 5.23 ms, but you say 5.23e+06 s'),
+            (lambda m, k, n, s: (2 * m * k * n, 2 * m * k * n / (s * 1e9)), 'is the product alone'),
+            (lambda m, k, n, s: 2 * m * k * n + m * n, 'should return two numbers, (FLOPs, seconds)')],
     'ex2': [(lambda o, s: (o * s * 1e9) ** (1 / 3), 'n = 79.37 takes 10 µs, not the overhead\'s 5 µs'),
             (lambda o, s: (o * s / 2) ** (1 / 3), 'is 0.063, but at 100 GFLOP/s the arithmetic of an n x n @ n x n product with n = 0.063 takes 5e-06 ns'),
             (lambda o, s: math.sqrt(o * s * 1e9 / 2), 'not the overhead')],
@@ -122,7 +123,7 @@ def strides_as_array(order, m, k, n):
     s = {'a': {'i': k, 'k': 1}, 'b': {'k': n, 'j': 1}, 'c': {'i': n, 'j': 1}}
     return np.array([s[x].get(order[-1], 0) for x in 'abc'])
 
-RIGHT = {'ex1': [lambda m, k, n, s: (2 * m * n * k, 2 * m * n * k / s / 1e9)],
+RIGHT = {'ex1': [lambda m, k, n, s: (m * n * (2 * k + 1), m * n * (2 * k + 1) / s / 1e9)],
          'ex2': [lambda overhead, s: (overhead * s * 1e9 / 2) ** (1 / 3)],
          'ex3': [strides_as_array],
          'ex4': [kij_compiled],
