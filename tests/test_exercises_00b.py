@@ -7,34 +7,38 @@ from exercise_checks import accepts, cases, checks, covered, rejects, right_case
 EX = checks('00b_measure')
 
 
-def powers_of_ten(seconds_per_call, min_time=0.05):
-    n = 1
-    while n * seconds_per_call < min_time: n *= 10
-    return n
-
-def strictly_longer(seconds_per_call, min_time=0.05):
+def _tried(seconds_per_call, min_time):
+    tried = []
     for e in range(12):
         for m in (1, 2, 5):
-            if m * 10**e * seconds_per_call > min_time: return m * 10**e
+            tried.append(m * 10**e)
+            if tried[-1] * seconds_per_call >= min_time: return tried
 
-def last_too_short(seconds_per_call, min_time=0.05):
-    before = 1
-    for e in range(12):
-        for m in (1, 2, 5):
-            if m * 10**e * seconds_per_call >= min_time: return before
-            before = m * 10**e
+def kept_runs_only(seconds_per_call, repeats=7, min_time=0.05, warmup=1):      # the runs that chose the number forgotten
+    return warmup + repeats * _tried(seconds_per_call, min_time)[-1]
 
-def no_return(seconds_per_call, min_time=0.05):
-    for e in range(12):
-        for m in (1, 2, 5):
-            if m * 10**e * seconds_per_call >= min_time: break
+def choosing_run_twice(seconds_per_call, repeats=7, min_time=0.05, warmup=1):  # the run that chose it counted again
+    tried = _tried(seconds_per_call, min_time)
+    return warmup + sum(tried) + repeats * tried[-1]
+
+def no_warmup(seconds_per_call, repeats=7, min_time=0.05, warmup=1):
+    tried = _tried(seconds_per_call, min_time)
+    return sum(tried) + (repeats - 1) * tried[-1]
+
+def strictly_longer(seconds_per_call, repeats=7, min_time=0.05, warmup=1):    # '>' where time_fn keeps '>='
+    tried = _tried(seconds_per_call, min_time * (1 + 1e-9))
+    return warmup + sum(tried) + (repeats - 1) * tried[-1]
+
+def no_return(seconds_per_call, repeats=7, min_time=0.05, warmup=1):
+    tried = _tried(seconds_per_call, min_time)
+    warmup + sum(tried) + (repeats - 1) * tried[-1]
 
 
 WRONG = {
-    'ex1': [(powers_of_ten, 'is 100,000, but 50,000 calls already last 58.5 ms'),
-            (lambda t, min_time=0.05: -(-min_time // t), 'which time_fn never tries: it tries only 1, 2, 5, 10'),
-            (strictly_longer, 'calls_per_run(0.025, 0.05), a call of 25 ms and runs of at least 50 ms, is 5, but 2 calls'),
-            (last_too_short, 'is 20,000: a run of that many calls lasts 23.4 ms, less than min_time'),
+    'ex1': [(kept_runs_only, 'not the shorter runs that tried 1, 2, 5, ... calls before it'),
+            (choosing_run_twice, 'counts as the first of the repeats'),
+            (no_warmup, 'the warm-up calls come first'),
+            (strictly_longer, 'calls_in_all(0.025, repeats=3, min_time=0.05, warmup=0), a call of 25 ms, which time_fn runs 2 at a time, is 18, expected 7'),
             (no_return, 'is None: does your function `return` it?')],
     'ex2': [(lambda ts, fast, slow: ts[slow].median / ts[fast].median, 'the ratio of the medians'),
             (lambda ts, fast, slow: statistics.mean(ts[slow].times) / statistics.mean(ts[fast].times),
@@ -65,10 +69,13 @@ def test_wrong_answers_rejected(name, answer, msg): rejects(EX[name], answer, ms
 def test_every_exercise_has_wrong_answers(): covered(EX, WRONG)
 
 
-def calls_by_list(seconds_per_call, min_time=0.05):
-    return next(n for n in (m * 10 ** e for e in range(12) for m in (1, 2, 5)) if n * seconds_per_call >= min_time)
+def calls_closed_form(seconds_per_call, repeats=7, min_time=0.05, warmup=1):   # a list of the numbers, then sums
+    numbers = [m * 10**e for e in range(12) for m in (1, 2, 5)]
+    k = next(i for i,n in enumerate(numbers) if n * seconds_per_call >= min_time)
+    return warmup + sum(numbers[:k + 1]) + (repeats - 1) * numbers[k]
 
-RIGHT = {'ex1': [calls_by_list],
+
+RIGHT = {'ex1': [calls_closed_form],
          'ex2': [lambda timings, fast, slow: min(timings[slow].times) / min(timings[fast].times)],
          'ex3': [lambda: [np.prod([2, 5, 784, 10]), 8 * np.prod([2, 5, 784, 10]), torch.tensor(15_000), 8000.0]],
          'ex4': [lambda m, k, n, t, peak: (2 * m * k * n / t.min * 1e-9, 2 * m * k * n / t.min * 1e-9 / peak)]}
