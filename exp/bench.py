@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TRAIN_ROWS', 'OPTION_SECTIONS', 'FULL', 'QUICK', 'RESULT_FILES', 'parse_size', 'parse_args',
-           'machine_info', 'run_matmul', 'matmul_targets', 'run_backward', 'run_autograd', 'run_train', 'write_results',
-           'wide_vector_env', 'main']
+           'machine_info', 'run_matmul', 'matmul_targets', 'side_by_side_ratio', 'run_backward', 'run_autograd',
+           'run_train', 'write_results', 'wide_vector_env', 'main']
 
 # %% ../nbs/99_bench.ipynb #2b592504
 from .nb_01c import *
@@ -24,7 +24,8 @@ from .nb_03 import train_mnist
 SECTIONS = ('matmul', 'backward', 'autograd', 'train')
 TRAIN_ROWS = 50_000   # images in the training set: the most the backward section can use
 OPTION_SECTIONS = dict(sizes=['matmul'], gpu_sizes=['matmul'], rungs=['matmul'], dtype=['matmul'], min_time=['matmul'], max_call=['matmul'],
-                       peak_sizes=['matmul'], triton_configs=['matmul'], repeats=['matmul', 'backward', 'autograd'], rows=['backward', 'autograd'])
+                       peak_sizes=['matmul'], triton_configs=['matmul'], repeats=['matmul', 'backward', 'autograd'], rows=['backward', 'autograd'],
+                       threads=['matmul', 'backward', 'autograd'])
 FULL = dict(sizes='5x784x10,50000x784x10,1024x1024x1024', gpu_sizes='1024x1024x1024,4096x4096x4096', peak_sizes='2048,4096', repeats=5, min_time=0.05,
             max_call=2.0, only='matmul,backward,autograd,train', rows=50_000, triton_configs=len(TRITON_CONFIGS))
 QUICK = dict(sizes='5x784x10,1024x1024x1024', gpu_sizes='1024x1024x1024', peak_sizes='2048', repeats=3, min_time=0.01,
@@ -71,13 +72,13 @@ def parse_args(argv=None):
     p.add_argument('--gpu-sizes', type=_list(parse_size), help=f"matmul sizes for the GPU rungs, where there is a GPU (default {FULL['gpu_sizes']}; quick: {QUICK['gpu_sizes']})")
     p.add_argument('--rungs', type=_list(), help=f"matmul rungs to run (default: all: {','.join(LADDER)}, and {','.join(GPU_RUNGS)} where there is a GPU)")
     p.add_argument('--dtype', choices=['float32', 'float64'], help='dtype of the matmul section (default float32)')
-    p.add_argument('--repeats', type=_number(int, 1), help=f"timed runs per measurement (default {FULL['repeats']}; quick: {QUICK['repeats']})")
-    p.add_argument('--min-time', type=_number(float, 0), help=f"seconds each timed run of the matmul ladder lasts at least (default {FULL['min_time']}; quick: {QUICK['min_time']})")
+    p.add_argument('--repeats', type=_number(int, 1, 1000), help=f"timed runs per measurement (default {FULL['repeats']}; quick: {QUICK['repeats']})")
+    p.add_argument('--min-time', type=_number(float, 0, 10), help=f"seconds each timed run of the matmul ladder lasts at least (default {FULL['min_time']}; quick: {QUICK['min_time']})")
     p.add_argument('--max-call', type=_number(float, 0, above=True), help=f"skip a rung where one call would take longer than this many seconds (default {FULL['max_call']}; quick: {QUICK['max_call']})")
     p.add_argument('--peak-sizes', type=_list(_number(int, 1)), help=f"square sizes for the practical peak (default {FULL['peak_sizes']}; quick: {QUICK['peak_sizes']})")
     p.add_argument('--rows', type=_number(int, 1, TRAIN_ROWS), help=f"training images for the backward and autograd sections (default {FULL['rows']:,}; quick: {QUICK['rows']:,})")
     p.add_argument('--triton-configs', type=_number(int, 1, len(TRITON_CONFIGS)), metavar='N', help=f"tune the Triton kernel over the first N of its {len(TRITON_CONFIGS)} configs, where there is a GPU (default {FULL['triton_configs']}; quick: {QUICK['triton_configs']})")
-    p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba, at most one per logical CPU; the theoretical peak counts the cores they can use (default: all)')
+    p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba in sections matmul, backward and autograd (train always runs on one, as notebook 03 does), at most one per logical CPU; the theoretical peak counts the cores they can use (default: all)')
     p.add_argument('--wide-vectors', action='store_true', help="let numba use 512-bit vectors on AVX-512 CPUs (runs the benchmark in a new process)")
     p.add_argument('--out', type=_folder, default=Path('bench-results'), help='folder for results.json, matmul.csv, matmul.png')
     args = p.parse_args(argv)
@@ -154,23 +155,39 @@ def run_matmul(args, machine):
     if best_torch and best_torch.gflops > (practical or 0):      # the best torch @ seen anywhere
         practical,practical_n = best_torch.gflops,'x'.join(map(str, best_torch.size))
     add_ratios(rows, peaks={'cpu': machine['theoretical_peak_gflops']})
+    print("  the targets' rungs again, side by side ...", flush=True)
     if gpu: print(f"  the GPU rungs at {', '.join('x'.join(map(str, s)) for s in args.gpu_sizes)}"
                   + (" (the Triton kernel tuned for each size first)" if any(k.startswith('triton') for k in gpu) else '') + " ...", flush=True)
     gpu_rows = gpu_ladder(gpu, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call,
                           progress=_progress, configs=TRITON_CONFIGS[:args.triton_configs]) if gpu else []
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
-                targets={**matmul_targets(rows), **gpu_targets(gpu_rows)})
+                targets={**matmul_targets(rows, again=side_by_side_ratio(rungs, dtype, args.repeats, args.min_time)), **gpu_targets(gpu_rows)})
 
 # %% ../nbs/99_bench.ipynb #06862b1a
-def matmul_targets(rows, compiled=tuple(COMPILED_RUNGS)):
-    "The matmul targets read from the `LadderRow` rows: 'small' and 'loops' at the smallest size, 'large' at the largest (CPU rows)."
+def matmul_targets(rows, compiled=tuple(COMPILED_RUNGS), again=None):
+    "The matmul targets read from the `LadderRow` rows: 'small' and 'loops' at the smallest size, 'large' at the largest (CPU rows); each ratio from `again(size, fast, slow)` where given, else from the rows' medians."
     done = [r for r in rows if r.measured and r.device == 'cpu']
     sizes = sorted({r.size for r in done}, key=lambda s: matmul_flops(*s))
     def best(size): return max((r for r in done if r.size == size and r.rung in compiled), key=lambda r: r.gflops, default=None)
+    def ratio(row, slow, from_rows):
+        there = any(r.rung == slow and r.size == row.size for r in done)
+        return again(row.size, row.rung, slow) if again and there else from_rows
     out = {}
-    if sizes and (b := best(sizes[0])): out.update(small=TargetFigure.from_row('small', b, b.vs_ref), loops=TargetFigure.from_row('loops', b, b.x_base))
-    if len(sizes) > 1 and (b := best(sizes[-1])): out['large'] = TargetFigure.from_row('large', b, b.vs_ref)
+    if sizes and (b := best(sizes[0])):
+        out.update(small=TargetFigure.from_row('small', b, ratio(b, 'torch', b.vs_ref)),
+                   loops=TargetFigure.from_row('loops', b, ratio(b, 'loops', b.x_base)))
+    if len(sizes) > 1 and (b := best(sizes[-1])): out['large'] = TargetFigure.from_row('large', b, ratio(b, 'torch', b.vs_ref))
     return out
+
+def side_by_side_ratio(rungs, dtype, repeats=5, min_time=0.05):
+    "A function `(size, fast, slow)`: how many times faster rung `fast` is than rung `slow` on a random product of `size`, by their fastest runs, the two timed side by side (small products on one thread, as `measure_ladder` times them)."
+    def ratio(size, fast, slow):
+        g = torch.Generator().manual_seed(0)
+        a,b = torch.randn(size[:2], generator=g, dtype=dtype),torch.randn(size[1:], generator=g, dtype=dtype)
+        with torch_threads(1 if math.prod(size) < SMALL_WORK else torch.get_num_threads()):
+            t = time_side_by_side({fast: lambda: rungs[fast](a, b), slow: lambda: rungs[slow](a, b)}, repeats, min_time)
+        return t[slow].min / t[fast].min
+    return ratio
 
 # %% ../nbs/99_bench.ipynb #4f8871d0
 def _normalized_rows(args):

@@ -47,6 +47,30 @@ def test_a_target_that_was_not_measured_says_so(tmp_path, capsys):
     assert 'large: not measured: it needs a compiled rung at a second, larger size' in capsys.readouterr().out
 
 
+def test_the_targets_take_their_ratios_from_the_rungs_timed_again_side_by_side():
+    "The ratios came from medians the ladder took one after another: six runs here gave 'small' from 0.80 to 1.01."
+    from exp.measure import LadderRow, Timing, add_ratios
+    rows = [LadderRow.timed(name, (5, 784, 10), Timing([t])) for name,t in (('loops', 0.25), ('torch', 5e-6), ('micro', 4e-6))]
+    rows += [LadderRow.timed(name, (64, 64, 64), Timing([t])) for name,t in (('torch', 1e-4), ('micro', 2e-4))]
+    add_ratios(rows)
+    asked = []
+    def again(size, fast, slow): asked.append((size, fast, slow)); return 0.5
+    from_rows,timed = bench.matmul_targets(rows),bench.matmul_targets(rows, again=again)
+    assert from_rows['small'].value == pytest.approx(1.25) and from_rows['large'].value == pytest.approx(0.5)
+    assert asked == [((5, 784, 10), 'micro', 'torch'), ((5, 784, 10), 'micro', 'loops'), ((64, 64, 64), 'micro', 'torch')]
+    assert {k: t.value for k,t in timed.items()} == {'small': 0.5, 'loops': 0.5, 'large': 0.5}
+    no_loops = add_ratios([LadderRow.timed(name, (5, 784, 10), Timing([t])) for name,t in (('torch', 5e-6), ('micro', 4e-6))])
+    asked.clear()
+    assert bench.matmul_targets(no_loops, again=again)['loops'].value is None          # no loops row: nothing to time it against
+    assert asked == [((5, 784, 10), 'micro', 'torch')]
+
+
+def test_side_by_side_ratio_times_two_rungs():
+    ratio = bench.side_by_side_ratio({'fast': lambda a, b: a @ b, 'slow': lambda a, b: [a @ b for _ in range(20)]}, torch.float32,
+                                     repeats=3, min_time=0.001)
+    assert ratio((8, 16, 8), 'fast', 'slow') > 2                                        # twenty products against one
+
+
 def test_not_measured_is_null_not_false_in_the_results():
     from exp.measure import LadderRow, TargetFigure
     row = SimpleNamespace(size=(3, 5, 4), rung='micro')
@@ -166,10 +190,18 @@ def test_not_run_on_import():
 @pytest.mark.parametrize('argv', [['--min-time', 'nan'], ['--min-time', 'inf'], ['--min-time', '-1'], ['--max-call', '-1'],
                                   ['--max-call', 'nan'], ['--max-call', '0'], ['--rows', '-49990'], ['--rows', '0'],
                                   ['--rows', '60000'], ['--rungs', ''], ['--sizes', ''], ['--only', ''], ['--peak-sizes', '0'],
-                                  ['--threads', '0'], ['--repeats', '1.5'], ['--sizes', '5x0x10']])
+                                  ['--threads', '0'], ['--repeats', '1.5'], ['--sizes', '5x0x10'],
+                                  ['--min-time', '1e12'], ['--repeats', '5000']])   # these two were accepted, then ran for days
 def test_options_that_would_run_wrong_or_forever_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as e: bench.parse_args(argv)
     assert e.value.code == 2 and f'argument {argv[0]}:' in capsys.readouterr().err   # the error names the option, not only the usage line
+
+
+def test_threads_of_a_run_that_only_trains_are_refused(capsys):
+    "Training always runs on one thread (notebook 03): --threads 2 was accepted and results.json said 2 beside the training time."
+    with pytest.raises(SystemExit): bench.parse_args(['--only', 'train', '--threads', '2'])
+    assert '--threads' in capsys.readouterr().err
+    assert bench.parse_args(['--only', 'train,backward', '--threads', '1']).threads == 1
 
 
 def test_max_call_applies_at_the_first_size(tmp_path):
