@@ -274,12 +274,14 @@ def _staging(out):
     except OSError as e: raise SystemExit(f"--out {out}: cannot write there ({e.strerror or e})") from None
 
 def _publish(staging, out):
-    "Replace the files of an earlier run in `out` by those in `staging`, `results.json` last; remove `staging`."
+    "Replace the files of an earlier run in `out` by those in `staging`, `results.json` last; remove `staging`. The earlier run's files this run does not replace: their names."
     out = Path(out)
+    gone = [name for name in RESULT_FILES if (out/name).exists() and not (staging/name).exists()]
     for name in RESULT_FILES: (out/name).unlink(missing_ok=True)
     for name in RESULT_FILES:
         if (staging/name).exists(): os.replace(staging/name, out/name)
     shutil.rmtree(staging, ignore_errors=True)
+    return gone
 
 
 # %% ../nbs/99_bench.ipynb #d7c6d205
@@ -370,8 +372,9 @@ def _run(args, staging):
     results['seconds'] = time.perf_counter() - start
     print(_report(results))
     files = write_results(results, staging)
-    _publish(staging, args.out)
-    print(f"\nwrote {', '.join(str(args.out/f.name) for f in files)}; the sections took {results['seconds']:.1f} s")
+    gone = _publish(staging, args.out)
+    print(f"\nwrote {', '.join(str(args.out/f.name) for f in files)}; the sections took {results['seconds']:.1f} s"
+          + (f"; removed the earlier run's {', '.join(gone)}, which this run does not make" if gone else ''))
     return results
 
 # %% ../nbs/99_bench.ipynb #3a07d238

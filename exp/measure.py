@@ -32,7 +32,7 @@ def fmt_time(seconds, unit=None):
     if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
     u,s = _unit(float(f'{seconds:.3g}')) if unit is None else (unit, dict(_UNITS)[unit])   # rounded first: 0.9996 s is '1 s', not '1e+03 ms'
     x = seconds / s
-    return f"{x:.3g} {u}" if abs(x) < 1000 else f"{x:,.0f} {u}"
+    return f"{x:.3g} {u}" if abs(float(f'{x:.3g}')) < 1000 else f"{x:,.0f} {u}"   # 999.95 s is '1,000 s', not '1e+03 s'
 
 # %% ../nbs/00b_measure.ipynb #d7306c1c
 @dataclass(repr=False)
@@ -96,7 +96,7 @@ def time_fn(f, *args, repeats=7, min_time=0.05, warmup=1, **kwargs):
 
 # %% ../nbs/00b_measure.ipynb #043feff0
 def time_side_by_side(fns, repeats=5, min_time=0.05):
-    "Time each no-argument function in the dict `fns`, taking turns `repeats` times so a busy machine slows all alike: `{name: Timing}`."
+    "Time each no-argument function in the dict `fns`: its calls per run chosen once (runs of at least `min_time` s), then runs taking turns `repeats` times, so a busy machine slows all alike: `{name: Timing}`."
     _check_count('repeats', repeats, 1); _check_min_time(min_time)
     for f in fns.values(): f()                       # warm up
     numbers = {k: _calls_per_run(f, (), {}, min_time)[0] for k,f in fns.items()}   # each one's calls per run, chosen once

@@ -51,17 +51,18 @@ def matmul_elementwise(a, b):
 
 # %% ../nbs/01_matmul.ipynb #3e833ef0
 def near_product(c, a, b, rtol=1e-5):
-    "Is `c` the product `a @ b` up to rounding? Compared with the float64 product, each element within `rtol` of the size of its terms, `|a| @ |b|`."
+    "Is `c` the product `a @ b` up to rounding? Compared with the float64 product, each element within `rtol` of the size of its terms, `|a| @ |b|` (`ValueError` if `a @ b` is no product)."
     check_matmul_args(a, b)
     a,b = a.double(),b.double()
     return tuple(c.shape) == (a.shape[0], b.shape[1]) and bool(((c.double() - a @ b).abs() <= rtol * (a.abs() @ b.abs())).all())
 
 def test_product(c, a, b, rtol=1e-5):
-    "Check that `c` is the product `a @ b` up to rounding (`near_product`): float32 sums of up to some 10,000 terms stay well inside the default `rtol`."
+    "Check that `c` is the product `a @ b` up to rounding (`near_product`): float32 sums of a few thousand terms stay well inside the default `rtol`."
     if near_product(c, a, b, rtol): return
     if tuple(c.shape) != (a.shape[0], b.shape[1]): raise AssertionError(f"the product has shape {tuple(c.shape)}, expected {(a.shape[0], b.shape[1])}")
     a,b = a.double(),b.double()
-    off = ((c.double() - a @ b).abs() / (a.abs() @ b.abs())).nan_to_num(nan=0.)   # 0/0: an empty or all-zero sum, right
+    diff,size = (c.double() - a @ b).abs(),a.abs() @ b.abs()
+    off = torch.where((diff == 0) & (size == 0), 0., (diff / size).nan_to_num(nan=math.inf))   # 0/0: an empty sum, right; a NaN: wrong
     i,j = divmod(off.argmax().item(), off.shape[1])
     raise AssertionError(f"c[{i}, {j}] is {c[i, j].item():.6g}, the product {(a @ b)[i, j].item():.6g}: off by {off[i, j].item():.1e} "
                          f"of the size of its terms, more than rounding (rtol={rtol:g})")

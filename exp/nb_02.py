@@ -180,6 +180,7 @@ class Model:
             raise ValueError(f"Model: w1, {describe(w1)}, has {w1.shape[1]} outputs but w2, {describe(w2)}, takes {w2.shape[0]} inputs")
         self.loss = Mse()
     def __call__(self, x, targ):
+        for m in (*self.layers, self.loss): m.__dict__.pop('out', None)   # a pass that fails leaves no layer's old output
         for l in self.layers: x = l(x)
         return self.loss(x, targ)
     def backward(self):

@@ -174,8 +174,8 @@ def backward(self: Tensor):
         g = grads.pop(node)
         if not node._parents: node.grad = g.clone() if node.grad is None else node.grad + g   # a copy: never shared with another leaf
         if any(t.data._version != v for t,v in zip((*node._parents, node), getattr(node, '_versions', ()))):
-            raise RuntimeError(f"backward: a value that {node._op!r} kept for its backward (an input, or its result) was changed "
-                               f"in place after the operation; compute it again")
+            raise RuntimeError(f"backward: an input or the result of {node._op!r} was changed in place after the operation "
+                               f"(the engine refuses any such change, where PyTorch checks only the values a backward uses); compute it again")
         for p,vjp in zip(node._parents, node._vjps):
             if not p.requires_grad: continue
             gp = vjp(g)

@@ -227,6 +227,16 @@ def test_an_interrupted_run_leaves_the_earlier_one_as_it_was(tmp_path, monkeypat
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before      # same files, same bytes, no staging folder left
 
 
+def test_publishing_names_the_earlier_files_it_removes(tmp_path):
+    "A run of one section deleted the earlier run's matmul.csv and matmul.png without a word."
+    out,staging = tmp_path/'out',tmp_path/'out'/'.run-x'
+    staging.mkdir(parents=True)
+    for name in ('results.json', 'matmul.csv', 'matmul.png'): (out/name).write_text('earlier')
+    (staging/'results.json').write_text('{}')
+    assert bench._publish(staging, out) == ['matmul.csv', 'matmul.png']
+    assert sorted(p.name for p in out.iterdir()) == ['results.json'] and (out/'results.json').read_text() == '{}'
+
+
 def test_a_run_replaces_every_file_of_the_earlier_one(tmp_path, monkeypatch):
     bench.main(TINY + ['--out', str(tmp_path)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ['matmul.csv', 'matmul.png', 'results.json']
@@ -299,7 +309,7 @@ def test_rungs_that_run_nowhere_here_are_refused_by_name(tmp_path):
 
 def test_number_options_say_what_they_take(capsys):
     with pytest.raises(SystemExit): bench.parse_args(['--repeats', '2.5'])
-    assert "argument --repeats: must be a whole number at least 1; got '2.5'" in capsys.readouterr().err
+    assert "argument --repeats: must be a whole number at least 1 and at most 1,000; got '2.5'" in capsys.readouterr().err
     with pytest.raises(SystemExit): bench.parse_args(['--min-time', 'soon'])
     assert "argument --min-time: must be a finite number" in capsys.readouterr().err
 

@@ -100,6 +100,13 @@ def test_a_kept_copy_of_a_changed_lesson_is_named(tmp_path):
     assert said[0].startswith(f"{out/'01_a.ipynb'} was made from an earlier version of the lesson") and said[1].startswith('kept 1 copy')
 
 
+def test_a_kept_copy_from_before_versions_were_recorded_says_so(tmp_path):
+    src, out = tmp_path/'nbs', tmp_path/'exercises'; src.mkdir(); out.mkdir()
+    (src/'01_a.ipynb').write_text(json.dumps(_nb('def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION', 'ex1.check(f)')))
+    (out/'01_a.ipynb').write_text(json.dumps(_nb('def f():\n    return 41', 'ex1.check(f)')))     # no version in its metadata
+    assert exercises.write_copies([src/'01_a.ipynb'], out)[0].startswith(f"{out/'01_a.ipynb'} was made before copies recorded")
+
+
 def test_the_checks_cell_is_folded_in_the_copy():
     nb, _ = exercises.learner_copy(_nb('#| code-fold: true\nex1 = Exercise("ex1", c, "h")', 'print(1)'))
     assert nb['cells'][0]['metadata'] == {'jupyter': {'source_hidden': True}} and nb['cells'][1]['metadata'] == {}

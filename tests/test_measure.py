@@ -24,7 +24,7 @@ def test_timing_repr():
 
 @pytest.mark.parametrize('seconds,expected', [(3, '3 s'), (1.5e-3, '1.5 ms'), (1.234e-3, '1.23 ms'), (5e-6, '5 µs'),
                                               (2e-9, '2 ns'), (0, '0 ns'), (999e-6, '999 µs'), (1234.5, '1,234 s'),
-                                              (0.9996, '1 s'), (999.7e-6, '1 ms'), (9.9996e-7, '1 µs')])   # rounded up: not '1e+03 ms'
+                                              (0.9996, '1 s'), (999.7e-6, '1 ms'), (9.9996e-7, '1 µs'), (999.95, '1,000 s')])   # rounded up: not '1e+03 ms'
 def test_fmt_time(seconds, expected):
     assert ms.fmt_time(seconds) == expected
 

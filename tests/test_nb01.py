@@ -86,3 +86,5 @@ def test_near_product_scales_its_tolerance_to_the_terms():
     with pytest.raises(AssertionError, match=r'c\[\d+, \d+\] is .*off by .* of the size of its terms'): test_product(c * 1.001, a, b)
     with pytest.raises(AssertionError, match=r'has shape \(512, 511\), expected \(512, 512\)'): test_product(c[:, :-1], a, b)
     with pytest.raises(ValueError, match='a has 2048 columns but b has 512 rows'): near_product(c, a, c)   # named, not a bare torch error
+    bad = c.clone(); bad[1, 2] = math.nan
+    with pytest.raises(AssertionError, match=r'c\[1, 2\] is nan'): test_product(bad, a, b)            # a NaN was read as 0 off

@@ -340,7 +340,8 @@ def test_a_failed_forward_pass_leaves_nothing_for_backward():
     model, x, y = Model(*init_params(6, 5)), torch.randn(4, 6), torch.randn(4)
     model(x, y)
     with pytest.raises(ValueError): model(x[:, :3], y)                    # the first layer refuses 3 inputs
-    with pytest.raises(RuntimeError, match='needs a forward pass first'): model.backward()
+    with pytest.raises(RuntimeError, match=r'Model.backward\(\) needs a forward pass first'): model.backward()
+    assert not hasattr(model.layers[2].w, 'g')                           # nothing ran: no layer kept the old pass's output
     model(x, y); model.backward()                                         # a good pass: all is well again
     assert model.layers[0].w.g.shape == (6, 5)
 

@@ -123,6 +123,9 @@ def write_copies(nbs, out, force=False):
             made_from = (theirs.get('metadata') or {}).get('dl_foundations', {}).get('lesson')
             if missing: done.append(f"{dest} lacks the lesson's newer exercises {', '.join(missing)}: copy them from a "
                                     f"fresh copy (rename yours, then make exercises)")
+            elif made_from is None:
+                done.append(f"{dest} was made before copies recorded their lesson's version: to be sure it has the lesson's "
+                            f"latest text and checks, rename it, run make exercises, and compare")
             elif made_from != nb['metadata']['dl_foundations']['lesson']:
                 done.append(f"{dest} was made from an earlier version of the lesson (its text or its checks changed since): "
                             f"for the new one, rename yours, run make exercises, and copy your answers across")
