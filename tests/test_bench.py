@@ -71,6 +71,16 @@ def test_side_by_side_ratio_times_two_rungs():
     assert ratio((8, 16, 8), 'fast', 'slow') > 2                                        # twenty products against one
 
 
+def test_results_say_when_and_from_what_the_run_was_made(tmp_path):
+    "results.json had no date, commit, load average or target definitions: a reader could not tell a busy run from a quiet one."
+    bench.main([*TINY[:2], '--sizes', '3x5x4', *TINY[4:], '--out', str(tmp_path)])
+    res = json.loads((tmp_path/'results.json').read_text())
+    run = res['run']
+    assert run['started'].endswith('Z') and len(run['load_at_start']) == len(run['load_at_end']) == 3
+    assert run['commit'] is None or len(run['commit']) == 40
+    assert res['targets']['small'] == {'what': bench.TARGETS['small'].what, 'op': '>', 'threshold': 1.0, 'fmt': '.2f', 'size': '5x784x10'}
+
+
 def test_not_measured_is_null_not_false_in_the_results():
     from exp.measure import LadderRow, TargetFigure
     row = SimpleNamespace(size=(3, 5, 4), rung='micro')
@@ -276,6 +286,7 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
     assert {t[k].size for k in ('triton_fp32', 'triton_tf32', 'numba_cuda')} == {'64x64x64'}
     out = capsys.readouterr().out
     assert 'on the GPU:' in out and 'x cuda naive' in out and 'vs torch cuda' in out
+    assert "x cuda naive: how many times faster than the rung 'cuda naive'" in out   # the GPU table's own columns explained
     assert 'GPU: a stand-in' in out and "triton_fp32: rung 'triton' (measured at 64x64x64, not 4096x4096x4096)" in out
     rows = list(csv.DictReader(open(tmp_path/'matmul.csv')))
     assert sum(r['device'] == 'cuda' for r in rows) == len(gpu)
