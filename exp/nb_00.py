@@ -80,8 +80,22 @@ def near(a, b, rtol=1e-3, atol=1e-5):
     except (TypeError, RuntimeError, ValueError): return False     # `None`, a string: not numbers
     return a.shape == b.shape and torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol)
 
+def _differ(g, e, rtol=1e-3, atol=1e-5):
+    "Where the float64 tensors `g` and `e`, of one shape, are not close: how many values differ, and the worst, as words."
+    bad = ~torch.isclose(g, e, rtol=rtol, atol=atol)
+    gap = torch.where(bad, (g - e).abs().nan_to_num(math.inf), -1.)
+    at = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), gap.shape))
+    digits = 6 if f"{g[at].item():.6g}" != f"{e[at].item():.6g}" else 12    # enough to tell them apart
+    worst = f"{g[at].item():.{digits}g} where {e[at].item():.{digits}g} was expected"
+    return worst if not at else f"{int(bad.sum())} of {bad.numel()} values differ; the worst, at {list(at)}, is {worst}"
+
 def test_near(a, b):
-    "Check that `a` and `b` are equal up to rounding."
+    "Check that `a` and `b` are equal up to rounding; for two tensors of one shape, a failure says how many values differ and where the worst is."
+    if near(a, b): return
+    try: ta,tb = torch.as_tensor(a).double(),torch.as_tensor(b).double()
+    except (TypeError, RuntimeError, ValueError): ta = tb = None
+    if ta is not None and ta.shape == tb.shape and ta.numel() > 1:
+        raise AssertionError(f"near failed: {_differ(ta, tb)}\n  {_show(a)}\n  {_show(b)}")
     test(a, b, near, 'near')
 
 def test_near_zero(a, tol=1e-3):
@@ -93,11 +107,12 @@ def test_fail(f, msg='', contains=''):
     "Check that calling `f()` raises an exception, whose message includes `contains` if given."
     if not callable(f): raise TypeError(f"test_fail needs a function to call, such as `lambda: ...`; got {describe(f)}")
     try: f()
+    except NameError: raise               # a name misspelt in the check itself, not the failure it is about
     except Exception as e:
         if contains and contains not in str(e):
             raise AssertionError(f"expected an error containing {contains!r}, got {type(e).__name__}: {e}") from e
         return
-    raise AssertionError(f"expected an exception, but none was raised. {msg}".strip())
+    raise AssertionError(f"expected an exception{f' containing {contains!r}' if contains else ''}, but none was raised. {msg}".strip())
 
 # %% ../nbs/00_exports.ipynb #0042bb46
 class Incorrect(AssertionError):
@@ -121,17 +136,11 @@ def expect_near(got, expected, what='the result', rtol=1e-3, atol=1e-5):
     __tracebackhide__ = True
     expect_shape(got, expected.shape, what)
     g,e = got.detach().double(), expected.detach().double()
-    bad = ~torch.isclose(g, e, rtol=rtol, atol=atol)
-    if not bad.any(): return
-    gap = torch.where(bad, (g - e).abs().nan_to_num(math.inf), -1.)
-    at = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), gap.shape))
-    digits = 6 if f"{g[at].item():.6g}" != f"{e[at].item():.6g}" else 12    # enough to tell them apart
-    worst = f"{g[at].item():.{digits}g} where {e[at].item():.{digits}g} was expected"
+    if torch.isclose(g, e, rtol=rtol, atol=atol).all(): return
     note = (f" (the result is {dtype_name(got)}, the check works in {dtype_name(expected)}: keep the input's dtype)"
             if got.is_floating_point() and expected.is_floating_point()
             and torch.finfo(got.dtype).bits < torch.finfo(expected.dtype).bits else '')
-    if not at: raise Incorrect(f"{what} is {worst}{note}")
-    raise Incorrect(f"{what}: {int(bad.sum())} of {bad.numel()} values differ; the worst, at {list(at)}, is {worst}{note}")
+    raise Incorrect(f"{what} is {_differ(g, e, rtol, atol)}{note}" if g.ndim == 0 else f"{what}: {_differ(g, e, rtol, atol)}{note}")
 
 def expect_eq(got, expected, what='your answer'):
     "Check that `got == expected` (tensors: `equals`), for answers that are not tensors of numbers to compare."
@@ -181,28 +190,47 @@ def python_loops(f):
             if back or ins.opname == 'FOR_ITER': lines.add(line - top.co_firstlineno + 1)
     return sorted(lines)
 
-def called_names(f):
-    "The global names the function `f` uses, with those of the Python functions it calls (among its globals), at any depth: a check that an answer uses, or avoids, a function sees through helpers."
-    names, seen, todo = set(), set(), [f]
+def _reachable(f):
+    "The function `f` and the Python functions it calls through its globals, at any depth, each once: `(function, its code)`."
+    seen, todo = set(), [f]
     while todo:
         g = todo.pop()
         try: code = _code(g)
         except TypeError: continue            # an object, not a function (a loss module, say): no code of its own to read
         if code is None or code in seen: continue
         seen.add(code)
-        own = {n for c in _nested_codes(code) for n in c.co_names}
-        names |= own
+        yield g,code
         env = getattr(inspect.unwrap(g), '__globals__', {})
-        todo += [v for n in own if isinstance(v := env.get(n), types.FunctionType)]
-    return names
+        todo += [v for n in {n for c in _nested_codes(code) for n in c.co_names} if isinstance(v := env.get(n), types.FunctionType)]
+
+def called_names(f):
+    "The global names the function `f` uses, with those of the Python functions it calls (among its globals), at any depth: a check that an answer uses, or avoids, a function sees through helpers."
+    return {n for _,code in _reachable(f) for c in _nested_codes(code) for n in c.co_names}
+
+_LOOPING_CALLS = {'map', 'filter', 'reduce', 'apply_', 'map_'}   # each runs a Python function once per item
 
 def expect_no_loops(f, why='the exercise is to do it without one'):
-    "Check that the function `f` has no Python loop; `Incorrect` says the answer is right but where the loop is."
+    "Check that the function `f`, and the Python functions it calls, have no Python loop (nor `map`, `filter`, ...); `Incorrect` says the answer is right but where the loop is."
     __tracebackhide__ = True
-    if lines := python_loops(f):
-        raise Incorrect(f"correct, but `{_code(f).co_name}` uses a Python loop (line {lines[0]} of it): {why}")
+    for g,code in _reachable(f):
+        if lines := python_loops(g):
+            where = f"`{code.co_name}`" if g is f else f"`{code.co_name}`, which `{_code(f).co_name}` calls,"
+            raise Incorrect(f"correct, but {where} uses a Python loop (line {lines[0]} of it): {why}")
+    if looping := _LOOPING_CALLS & called_names(f):
+        raise Incorrect(f"correct, but it calls {', '.join(sorted(looping))}, which runs a Python function once per item: {why}")
 
 # %% ../nbs/00_exports.ipynb #770d712c
+def _last_code(e):
+    "The code object of the frame where the exception `e` was raised."
+    tb = e.__traceback__
+    while tb and tb.tb_next: tb = tb.tb_next
+    return tb.tb_frame.f_code if tb else None
+
+def _answer_codes(answer):
+    "The code objects of an answer: a function's, with those of the helpers it calls, or a class's methods'."
+    fs = [v for v in vars(answer).values() if isinstance(v, types.FunctionType)] if inspect.isclass(answer) else [answer]
+    return {c for f in fs for _,code in _reachable(f) for c in _nested_codes(code)}
+
 def _raised_by_a_stub(e):
     "Was the exception `e` raised while handling a stub's `NotImplementedError` (a check that wraps the answer's errors)?"
     while e is not None:
@@ -227,9 +255,12 @@ class Exercise:
         if not callable(answer):
             raise Incorrect(f"{self.name}: give the check your function itself, without calling it: got {describe(answer)}")
         try: self.checker(answer)
-        except NotImplementedError: return 'not attempted'
+        except NotImplementedError as e:
+            if str(e): raise          # not the stub's bare `NotImplementedError()`: PyTorch's, say, for a Module without forward
+            return 'not attempted'
         except AssertionError as e:   # `Incorrect`, or a course test helper's failure inside the check
             if _raised_by_a_stub(e): return 'not attempted'
+            if not isinstance(e, Incorrect) and _last_code(e) in _answer_codes(answer): raise   # the answer's own `assert`
             raise Incorrect(f"{self.name}: {e}") from None
         return 'correct'
 

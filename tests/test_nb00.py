@@ -212,3 +212,44 @@ def test_called_names_sees_through_helpers_and_stops_at_cycles():
     assert {'_rec', 'zeros'} <= called_names(_rec)
     assert called_names(torch.mul) == set()                       # a builtin: no Python code
     assert called_names(torch.nn.BCEWithLogitsLoss()) == set()    # an object: no code of its own, not an error
+
+
+# --- found by a learner's read of 00: checks that passed, or said nothing useful -------------------------------
+import exp.nb_00 as nb
+
+def test_test_near_says_where_tensors_differ():
+    a = torch.zeros(100, 100); b = a.clone(); b[50, 50] = 1.
+    with pytest.raises(AssertionError, match=r'near failed: 1 of 10000 values differ; the worst, at \[50, 50\], is 0 where 1 was expected'):
+        nb.test_near(a, b)
+
+
+def test_test_fail_lets_a_misspelt_name_through_and_names_what_it_expected():
+    with pytest.raises(NameError): nb.test_fail(lambda: tensr([1.]))           # noqa: F821  (the typo is the point)
+    with pytest.raises(AssertionError, match="expected an exception containing 'zero', but none was raised"):
+        nb.test_fail(lambda: 1, contains='zero')
+
+
+def _all_rows(x): return torch.stack([((x - r) ** 2).sum(1) for r in x])   # a learner's helper, global as in a notebook
+def sq_helper(x): return _all_rows(x)
+
+
+def test_expect_no_loops_looks_in_helpers_and_map():
+    "A loop moved into a helper, or into map, passed 01's no-loop exercise."
+    with pytest.raises(nb.Incorrect, match='`_all_rows`, which `sq_helper` calls, uses a Python loop'): nb.expect_no_loops(sq_helper)
+    with pytest.raises(nb.Incorrect, match='it calls map'): nb.expect_no_loops(lambda x: torch.stack(list(map(lambda r: r * 2, x))))
+    nb.expect_no_loops(lambda x: (x[:, None] - x[None]).pow(2).sum(-1))      # no loop: nothing raised
+
+
+def test_an_answers_own_errors_come_through_as_they_are():
+    "An assert in the answer became 'Incorrect: demo: ', and PyTorch's NotImplementedError 'not attempted yet'."
+    ex = nb.Exercise('demo', lambda f: nb.expect_near(f(torch.ones(2)), torch.ones(2) * 2), 'double it')
+    def asserts(x):
+        assert x.ndim == 3, 'my own check'
+        return 2 * x
+    with pytest.raises(AssertionError, match='my own check') as e: ex.grade(asserts)
+    assert not isinstance(e.value, nb.Incorrect)
+    def torch_says(x): raise NotImplementedError('Module [Foo] is missing the required "forward" function')
+    with pytest.raises(NotImplementedError, match='forward'): ex.grade(torch_says)
+    def stub(x): raise NotImplementedError()
+    assert ex.grade(stub) == 'not attempted'
+    with pytest.raises(nb.Incorrect, match='demo: '): ex.grade(lambda x: 3 * x)
