@@ -52,7 +52,7 @@ def test(a, b, cmp, cname=None):
 def _is_array(x): return isinstance(x, (torch.Tensor, np.ndarray))
 
 def equals(a, b):
-    "Are `a` and `b` equal? Tensors and arrays must match in shape and in every element; lists and tuples, item by item."
+    "Are `a` and `b` equal? Tensors and arrays must match in shape and in every element (not in dtype: 1 equals 1.0); lists and tuples, item by item."
     if a is b: return True                                         # as Python's `==` on lists does
     if _is_array(a) or _is_array(b):
         try: ta,tb = torch.as_tensor(a), torch.as_tensor(b)
@@ -66,7 +66,7 @@ def equals(a, b):
     return a == b
 
 def test_eq(a, b):
-    "Check that `a == b` (tensors: same shape, every element equal)."
+    "Check that `a == b` (tensors: same shape, every element equal; the dtype is not compared: check it apart where it matters)."
     test(a, b, equals, '==')
 
 def test_ne(a, b):
