@@ -258,8 +258,7 @@ def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1
     """Train the hand-written MLP on MNIST (no autograd) on `device` (default: the GPU if PyTorch sees one): `TrainResult(accuracy, model, history, seconds)`.
     The learning rate is `lr`, divided by `final_div` in the last epoch when there are several; `data` is `(x_train, y_train, x_valid, y_valid)`
     as `get_data()` returns them (by default, it calls it)."""
-    _check_sizes(nh=nh, bs=bs, epochs=epochs); _check_positive('lr', lr); _check_positive('final_div', final_div)
-    _check_sizes(threads=threads)
+    _check_sizes(nh=nh, bs=bs, epochs=epochs, threads=threads); _check_positive('lr', lr); _check_positive('final_div', final_div)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0: raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     if not isinstance(progress, bool): raise ValueError(f"progress must be True or False, got {progress!r}")
     if data is not None and not (isinstance(data, (tuple, list)) and len(data) == 4 and all(isinstance(t, torch.Tensor) for t in data)):
