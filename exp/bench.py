@@ -196,7 +196,7 @@ def side_by_side_ratio(rungs, dtype, repeats=5, min_time=0.05):
     def ratio(size, fast, slow):
         g = torch.Generator().manual_seed(0)
         a,b = torch.randn(size[:2], generator=g, dtype=dtype),torch.randn(size[1:], generator=g, dtype=dtype)
-        with torch_threads(1 if math.prod(size) < SMALL_WORK else torch.get_num_threads()):
+        with torch_threads(ladder_threads(size)):
             t = time_side_by_side({fast: lambda: rungs[fast](a, b), slow: lambda: rungs[slow](a, b)}, repeats, min_time)
         return t[slow].min / t[fast].min
     return ratio

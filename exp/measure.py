@@ -6,8 +6,8 @@
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
            'speedup_table', 'plot_timings', 'torch_threads', 'cores_busy', 'check_faster', 'check_similar',
            'matmul_flops', 'gflops', 'os_ghz', 'measured_ghz', 'Peak', 'usable_cpus', 'cpu_cores', 'cpu_peak',
-           'gpu_peak', 'practical_peak', 'LadderRow', 'measure_ladder', 'add_ratios', 'ladder_legend', 'ladder_table',
-           'plot_ladder', 'Target', 'TargetFigure']
+           'gpu_peak', 'practical_peak', 'LadderRow', 'ladder_threads', 'measure_ladder', 'add_ratios', 'ladder_legend',
+           'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -372,6 +372,10 @@ def _first_call(f, a, b, max_call):
 
 SMALL_WORK = 2**18   # multiply-adds below which a product is "small": timed with PyTorch on one thread
 
+def ladder_threads(size):
+    "The PyTorch threads a product of `size` = (m, k, n) is timed with: one for a small product, else all."
+    return 1 if math.prod(size) < SMALL_WORK else torch.get_num_threads()
+
 def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, max_call=2.0, seed=0, progress=None):
     "Time each rung of the dict `rungs` on random `(m, k, n)` products (small ones on one thread): a list of `LadderRow`, smallest first."
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
@@ -386,7 +390,7 @@ def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, 
     for size in sizes:
         g = torch.Generator().manual_seed(seed)
         a,b = torch.randn(size[:2], generator=g, dtype=dtype),torch.randn(size[1:], generator=g, dtype=dtype)
-        with torch_threads(1 if math.prod(size) < SMALL_WORK else torch.get_num_threads()):
+        with torch_threads(ladder_threads(size)):
             for name,f in rungs.items():
                 rows.append(_measure_rung(name, f, size, a, b, per_flop, repeats, min_time, max_call))
                 if progress: progress(len(rows), total, rows[-1])
