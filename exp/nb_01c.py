@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SIMULATED', 'DEVICE', 'THREADS', 'REG', 'BLOCK', 'BK', 'MAX_REGS', 'CUDA_RUNGS', 'TRITON_CONFIGS', 'GPU_RUNGS',
            'GPU_TARGETS', 'stack_problem', 'need_triton', 'matmul_cuda_naive', 'matmul_cuda_shared', 'matmul_cuda_regs',
-           'matmul_triton', 'tune_triton', 'round_to_tf32', 'matmul_precision', 'matmul_tf32', 'matmul_intensity',
-           'bandwidth', 'plot_roofline', 'gpu_rungs', 'gpu_ladder', 'gpu_targets']
+           'k_contiguous', 'matmul_triton', 'tune_triton', 'round_to_tf32', 'matmul_precision', 'matmul_tf32',
+           'matmul_intensity', 'bandwidth', 'plot_roofline', 'gpu_rungs', 'gpu_ladder', 'gpu_targets']
 
 # %% ../nbs/01c_gpu.ipynb #53615023
 from .nb_01b import *
@@ -127,7 +127,7 @@ def matmul_cuda_shared(a, b):
 # %% ../nbs/01c_gpu.ipynb #75d9d5e4
 REG = 8                    # each thread of the register-tiled kernel computes REG x REG elements of c
 BLOCK = THREADS * REG      # so a block computes BLOCK x BLOCK of them
-BK = 8                     # the depth (along k) of the tiles in shared memory
+BK = 32                    # the depth (along k) of the tiles in shared memory: a warp loads 32 neighbours of a row of a
 MAX_REGS = 2**16 // (2 * THREADS * THREADS)   # 128 registers a thread: two blocks of 256 threads share an SM's 64K
 
 def _gpu_options(**options):
@@ -198,24 +198,34 @@ def _triton_kernel():
     return kernel
 
 # %% ../nbs/01c_gpu.ipynb #a1307986
-TRITON_CONFIGS = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn,bk,w,s in [
-    (128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
-    (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
-    (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4),
-    (128, 128, 32, 8, 4), (128, 128, 16, 8, 3), (64, 128, 32, 8, 4), (128, 64, 32, 8, 4)]]   # the last four: FP32 without spilling
+_FOR_TF32 = [(128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
+             (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
+             (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4)]      # (BM, BN, BK, num_warps, num_stages)
+_FOR_FP32 = [(64, 128, 32, 8, 4), (128, 128, 32, 8, 4), (128, 128, 16, 8, 3), (128, 64, 32, 8, 4), (64, 128, 32, 8, 3),
+             (64, 128, 32, 8, 5), (64, 128, 16, 8, 4), (64, 128, 64, 8, 3), (32, 128, 32, 4, 4), (64, 256, 16, 8, 3)]   # FP32 without spilling
+TRITON_CONFIGS = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn,bk,w,s in _FOR_TF32 + _FOR_FP32]
 _TUNED = {}    # (m, k, n, tf32) -> the fastest config found by `tune_triton`
 
-def matmul_triton(a, b, tf32=False, config=None):
-    "`a @ b` with our Triton kernel; TF32 products if `tf32`; block sizes from `config`, else those `tune_triton` chose for this shape, else the first config."
-    need_triton()
-    _check_kernel_args(a, b)
+def _run_triton(a, b, tf32, cfg):
+    "Our Triton kernel on `a @ b`, laid out as they are, with the block sizes and launch options in `cfg`."
     (m,k),n = a.shape,b.shape[1]
-    cfg = config or _TUNED.get((m, k, n, tf32), TRITON_CONFIGS[0])
     c = torch.empty(m, n, dtype=a.dtype, device=a.device)
     grid = (triton.cdiv(m, cfg['BM']) * triton.cdiv(n, cfg['BN']),)
     _triton_kernel()[grid](a, b, c, m, n, k, *a.stride(), *b.stride(), *c.stride(), GROUP=8,
                            PRECISION='tf32' if tf32 else 'ieee', **cfg)
     return c
+
+def k_contiguous(a, b):
+    "`a` and `b` laid out with `k` contiguous in both (strides `(k, 1)` and `(1, k)`), copied where they are not: as the tensor cores take TF32 tiles."
+    return (a if a.stride(1) == 1 else a.contiguous()),(b if b.stride(0) == 1 else b.t().contiguous().t())
+
+def matmul_triton(a, b, tf32=False, config=None):
+    "`a @ b` with our Triton kernel; TF32 products if `tf32` (after `k_contiguous`, the copy included); block sizes from `config`, else those `tune_triton` chose for this shape, else the first config (in FP32, the first that does not spill)."
+    need_triton()
+    _check_kernel_args(a, b)
+    (m,k),n = a.shape,b.shape[1]
+    if tf32: a,b = k_contiguous(a, b)
+    return _run_triton(a, b, tf32, config or _TUNED.get((m, k, n, tf32), TRITON_CONFIGS[0 if tf32 else len(_FOR_TF32)]))
 
 def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
     "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`; a config that fails (on a smaller GPU, more shared memory than it has) or multiplies wrong is left out with a warning that says why."
@@ -268,14 +278,16 @@ def bandwidth(device='cpu', mb=256, repeats=5):
     t = time_fn(_synced(y.copy_), x, repeats=repeats, min_time=0.05).min
     return 2 * x.nbytes / t / 1e9
 
-def plot_roofline(peak, bw, points=(), ax=None, title='roofline'):
-    "Log-log: attainable GFLOP/s = min(`peak`, intensity x `bw` GB/s), and measured `points`, `(label, FLOPs per byte, GFLOP/s)`."
+def plot_roofline(peak, bw, points=(), ax=None, title='roofline', lower_peak=None):
+    "Log-log: attainable GFLOP/s = min(`peak`, intensity x `bw` GB/s), measured `points`, `(label, FLOPs per byte, GFLOP/s)`, and a dashed `lower_peak` (a second `(label, GFLOP/s)`, e.g. FP32's under TF32's)."
     if ax is None: _,ax = plt.subplots(figsize=(6, 4))
     x = np.logspace(-2, 4, 200)
     ax.loglog(x, np.minimum(peak, x * bw), 'k-', lw=1.5, label=f'min({peak:,.0f} GFLOP/s, intensity x {bw:,.0f} GB/s)')
     ax.axvline(peak / bw, color='k', ls=':', lw=1, label=f'ridge point: {peak / bw:.1f} FLOPs/byte')
+    if lower_peak: ax.axhline(lower_peak[1], color='k', ls='--', lw=1, label=f'{lower_peak[0]}: {lower_peak[1]:,.0f} GFLOP/s')
     for label,i,g in points: ax.plot(i, g, 'o', label=f'{label}: {g:,.0f} GFLOP/s')
-    ax.set_xlabel('arithmetic intensity (FLOPs per byte)'); ax.set_ylabel('GFLOP/s'); ax.set_title(title); ax.legend(fontsize=7)
+    ax.set_xlabel('arithmetic intensity (FLOPs per byte)'); ax.set_ylabel('GFLOP/s'); ax.set_title(title)
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.02, 1))   # beside the plot, where it hides no point
     return ax
 
 # %% ../nbs/01c_gpu.ipynb #f735f7f3

@@ -9,7 +9,7 @@ import numpy as np, pytest, torch
 
 from exp.measure import LadderRow, Timing, add_ratios, gpu_peak, TARGETS
 from exp import nb_01c
-from exp.nb_01c import (BLOCK, CUDA_RUNGS, DEVICE, GPU_RUNGS, GPU_TARGETS, SIMULATED, THREADS, TRITON_CONFIGS, bandwidth,
+from exp.nb_01c import (BLOCK, CUDA_RUNGS, DEVICE, GPU_RUNGS, GPU_TARGETS, SIMULATED, THREADS, TRITON_CONFIGS, bandwidth, k_contiguous,
                         gpu_ladder, gpu_rungs, gpu_targets, matmul_intensity, matmul_precision, matmul_tf32, matmul_triton, round_to_tf32,
                         stack_problem, triton, tune_triton)
 
@@ -62,11 +62,38 @@ def test_triton_kernel_matches_torch(m, k, n, tf32):
     torch.testing.assert_close(matmul_triton(a, b, tf32=tf32), a @ b, rtol=rtol, atol=atol)
 
 
+def test_k_contiguous_lays_out_both_operands_along_k_and_copies_only_what_is_not():
+    a,b = operands(6, 5, 4)
+    ka,kb = k_contiguous(a, b)
+    assert ka is a and ka.stride() == (5, 1) and kb.stride() == (1, 5) and torch.equal(kb, b)   # a row-major a is kept
+    ta,tb = k_contiguous(b.t(), kb.t().t())            # a transposed view of a (5, 4) tensor, and b already along k
+    assert ta.stride() == (5, 1) and torch.equal(ta, b.t()) and tb.data_ptr() == kb.data_ptr()
+
+
+@needs_triton
+def test_triton_tf32_takes_operands_of_any_layout():
+    a,b = operands(33, 17, 21)
+    rtol,atol = (1e-2, 3e-3 * math.sqrt(17)) if not SIMULATED else (1e-4, 1e-4)
+    for x,y in [(a, b), (a.t().contiguous().t(), b.t().contiguous().t()), (a[:, ::1], b[::1, :])]:
+        torch.testing.assert_close(matmul_triton(x, y, tf32=True), a @ b, rtol=rtol, atol=atol)
+
+
 @needs_triton
 @pytest.mark.parametrize('cfg', TRITON_CONFIGS, ids=lambda c: f"{c['BM']}x{c['BN']}x{c['BK']}")
 def test_every_triton_config_is_correct(cfg):
     a,b = operands(70, 45, 33)
     torch.testing.assert_close(matmul_triton(a, b, config=cfg), a @ b, rtol=1e-4, atol=1e-4)
+
+
+@needs_triton
+def test_an_untuned_shape_takes_the_first_config_of_its_precision(monkeypatch):
+    "FP32 without tuning takes the first config made for FP32 (the larger tiles at the list's head spill there); TF32 the list's first."
+    used = []
+    monkeypatch.setattr(nb_01c, '_run_triton', lambda a, b, tf32, cfg: used.append(cfg) or a @ b)
+    a,b = operands(23, 19, 11)
+    matmul_triton(a, b); matmul_triton(a, b, tf32=True)
+    bm,bn,bk,w,s = nb_01c._FOR_FP32[0]
+    assert used == [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s), TRITON_CONFIGS[0]] and used[0] != TRITON_CONFIGS[0]
 
 
 @needs_triton
