@@ -6,12 +6,10 @@
 #                                  machine without network may lack, and the MNIST cache, gzipped
 #   tools/gpu_run.sh               there: install those into /tmp/site, then write into $OUT (default gpu-run/)
 #                                  01c_gpu.ipynb (executed, every cell, saved after each), bench/ (the matmul and train
-#                                  sections, all threads) and log.txt, which also holds 01c's tests run on the GPU and the
-#                                  probes: tools/probe_triton.py (Triton FP32, every config, spills), tools/probe_micro6.py
-#                                  (the vectors numba's code uses, a 6x4 block against micro's 4x4 and torch @ on 1-16
-#                                  threads), tools/probe_regs.py (01c's register-tiled kernel with other tile depths)
+#                                  sections, all threads), bench-1thread.json and bench-8threads.json (the best CPU rung
+#                                  and torch @ at 4096^3 on one and eight threads: how they scale) and log.txt
 #   tools/gpu_run.sh --notebook    there: the preflight and 01c only (about two minutes)
-#   tools/gpu_run.sh --again       there: as without it, but the bench times the GPU targets alone, and no probe_regs
+#   tools/gpu_run.sh --again       there: a second run in one session: 01c, its tests, and the bench's GPU targets alone
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
@@ -44,7 +42,7 @@ lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket
 echo "AVX-512 flags the OS shows: $(grep -o 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"   # a VM may hide some from LLVM
 [ -d /usr/local/cuda/nvvm ] && export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"   # where numba-cuda finds NVVM when torch's wheels hold only NVRTC
 # The steps, most needed first, each under its own time limit; the device call's own limit (570 s) may cut the last
-# ones short. At most 8 files come back from $OUT.
+# ones short. At most 8 files come back from $OUT, so the two scaling runs keep only their results.json.
 echo "== preflight: versions, and every GPU rung checked against torch @ (a failing package is named)"
 timeout 90 python3 - <<'EOF'
 import numba, numba.cuda, numpy, torch, triton, cuda.core
@@ -77,22 +75,23 @@ echo "== the kernels checked against torch @ on this GPU: odd shapes, many block
 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 timeout 80 python3 -m pytest -q -p no:cacheprovider tests/test_nb01c.py -k 'not every_triton_config' \
     || echo "pytest exited with $?"
 
-if [[ "${1:-}" == --again ]]; then         # tools/gpu_run.sh --again: a second run in one session; the GPU targets alone in the bench
-    bench=(--only matmul --sizes 5x784x10 --peak-sizes 2048)
-else
-    bench=(--only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096)
+if [[ "${1:-}" == --again ]]; then
+    echo "== bench: the GPU targets"
+    timeout 150 python3 -m exp.bench --wide-vectors --only matmul --sizes 5x784x10 --peak-sizes 2048 --max-call 2 --repeats 3 --out "$OUT/bench" \
+        || echo "bench exited with $?"
+    exit 0
 fi
-echo "== bench: ${bench[*]}"
-timeout 230 python3 -m exp.bench --wide-vectors "${bench[@]}" --max-call 2 --repeats 3 --out "$OUT/bench" || echo "bench exited with $?"
 
-echo "== Triton in FP32: every config and a wider grid, with registers and spills (tools/probe_triton.py)"
-timeout 100 python3 tools/probe_triton.py 4096 || echo "probe_triton exited with $?"
+echo "== bench: CPU and GPU rungs, training on both"
+timeout 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
+    --max-call 2 --repeats 3 --out "$OUT/bench" || echo "bench exited with $?"
+echo "== bench: the best CPU rung and torch @ on one thread at 4096^3"
+timeout 60 python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,torch \
+    --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-1thread && cp /tmp/bench-1thread/results.json "$OUT/bench-1thread.json" \
+    || echo "bench or its copy failed: $?"
+echo "== bench: the same on 8 threads (are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?)"
+timeout 40 python3 -m exp.bench --wide-vectors --only matmul --threads 8 --sizes 4096x4096x4096 --rungs micro,torch \
+    --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-8threads && cp /tmp/bench-8threads/results.json "$OUT/bench-8threads.json" \
+    || echo "bench or its copy failed: $?"
 
-echo "== CPU (#16 item 3): the LLVM CPU name and features, the vectors numba's code uses under --wide-vectors, a 6x4 block against micro's 4x4, on 1 to 16 threads"
-timeout 120 python3 -c "import os,subprocess,sys; from exp.bench import wide_vector_env
-sys.exit(subprocess.run([sys.executable, 'tools/probe_micro6.py', '4096', '1,2,4,8,16'], env=wide_vector_env() or os.environ).returncode)" \
-    || echo "probe exited with $?"
-
-[[ "${1:-}" == --again ]] || { echo "== the register-tiled numba.cuda kernel with other tile depths, with and without its register cap (tools/probe_regs.py)"
-    timeout 60 python3 tools/probe_regs.py 4096 || echo "probe_regs exited with $?"; }
 sleep 1   # let tee write the last lines
