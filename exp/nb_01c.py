@@ -248,7 +248,7 @@ def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
 
 # %% ../nbs/01c_gpu.ipynb #c87f70a0
 def round_to_tf32(x):
-    "float32 `x` rounded to TF32's 10 mantissa bits (of float32's 23), to nearest, ties away from zero (how cuBLAS converts is measured below)."
+    "float32 `x` rounded to TF32's 10 mantissa bits (of float32's 23), to nearest, ties away from zero (whether cuBLAS rounds or truncates is measured below)."
     if x.dtype != torch.float32: raise ValueError(f"round_to_tf32 rounds float32 tensors, not {dtype_name(x)}")
     bits = x.contiguous().view(torch.int32)
     rounded = ((bits + 0x1000) & ~0x1FFF).view(torch.float32)   # add half of the last kept bit, clear the 13 dropped bits
