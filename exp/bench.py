@@ -13,7 +13,7 @@ from . import nb_01c
 __all__ = nb_01c.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
 # %% ../nbs/99_bench.ipynb #cfcab90d
-import argparse, csv, json, math, os, platform, re, shutil, signal, subprocess, sys, tempfile, time
+import argparse, csv, json, math, os, platform, re, shutil, signal, subprocess, sys, tempfile, time, traceback
 from dataclasses import asdict
 import numba
 from .nb_02 import time_backward, get_data, normalize
@@ -304,7 +304,7 @@ def _why_skipped(section, args):
     return f"not in --only {','.join(args.only)}"
 
 def _report(results):
-    "The end-of-run summary: the matmul table and legend, the targets, the other sections' figures, the sections skipped."
+    "The end-of-run summary: the matmul table and legend, the targets, the other sections' figures, the sections skipped or failed."
     lines = []
     if mm := results.get('matmul'):
         cpu,gpu = [r for r in mm['rows'] if r.device == 'cpu'],[r for r in mm['rows'] if r.device != 'cpu']
@@ -324,6 +324,7 @@ def _report(results):
             lines += [f"train, {where} ({t['wall_seconds']:.1f} s in all): " + TARGETS['accuracy'].report(t['accuracy']),
                       f"train, {where}: " + TARGETS['train_seconds'].report(t['seconds'])]
     lines += [f"{name}: skipped, {why}" for name,why in results.get('skipped', {}).items()]
+    lines += [f"{name}: FAILED, {why}" for name,why in results.get('failed', {}).items()]
     return '\n'.join(lines)
 
 def wide_vector_env():
@@ -367,7 +368,7 @@ def _run(args, staging):
     if args.threads: torch.set_num_threads(args.threads); numba.set_num_threads(args.threads)
     start = time.perf_counter()
     results = dict(run=run_info(), machine=machine_info(getattr(torch, args.dtype), args.threads),
-                   options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={},
+                   options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={}, failed={},
                    targets={k: asdict(t) for k,t in TARGETS.items()})
     bits = results['machine']['numba_vector_bits']
     print(f"benchmark on {results['machine']['cpu']} ({results['machine']['cores']} core{'s' if results['machine']['cores'] > 1 else ''}, "
@@ -382,7 +383,11 @@ def _run(args, staging):
             print(f"[{name}] skipped: {results['skipped'][name]}", flush=True)
             continue
         print(f"[{name}]", flush=True)
-        results[name] = run(args)
+        try: results[name] = run(args)
+        except Exception as e:     # the other sections still run, and what they measured is written
+            traceback.print_exc()
+            results['failed'][name] = f"{type(e).__name__}: {e}"
+            print(f"[{name}] failed: {results['failed'][name]}", flush=True)
     results['seconds'] = time.perf_counter() - start
     results['run']['load_at_end'] = os.getloadavg()           # a busy machine shows here: other work slows every figure
     print(_report(results))
@@ -390,6 +395,7 @@ def _run(args, staging):
     gone = _publish(staging, args.out)
     print(f"\nwrote {', '.join(str(args.out/f.name) for f in files)}; the sections took {results['seconds']:.1f} s"
           + (f"; removed the earlier run's {', '.join(gone)}, which this run does not make" if gone else ''))
+    if results['failed']: raise SystemExit(f"benchmark: section {', '.join(results['failed'])} failed (see above); the others' results are written")
     return results
 
 # %% ../nbs/99_bench.ipynb #3a07d238

@@ -237,6 +237,19 @@ def test_an_interrupted_run_leaves_the_earlier_one_as_it_was(tmp_path, monkeypat
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before      # same files, same bytes, no staging folder left
 
 
+def test_a_failing_section_costs_not_the_others(tmp_path, monkeypatch, capsys):
+    "An error in one section: the others still run and are written, the report and results.json name the failure, the exit status is 1."
+    def broken(args): raise ValueError('a broken section')
+    monkeypatch.setattr(bench, 'run_backward', broken)
+    with pytest.raises(SystemExit, match=r"section backward failed .*others' results are written") as e:
+        bench.main(TINY[:1] + ['matmul,backward'] + TINY[2:] + ['--out', str(tmp_path)])
+    assert e.value.code != 0
+    res = json.loads((tmp_path/'results.json').read_text())
+    assert res['failed'] == {'backward': 'ValueError: a broken section'} and res['matmul']['rows'] and 'backward' not in res
+    out = capsys.readouterr()
+    assert 'backward: FAILED, ValueError: a broken section' in out.out and 'a broken section' in out.err   # the traceback
+
+
 def test_publishing_names_the_earlier_files_it_removes(tmp_path):
     "A run of one section deleted the earlier run's matmul.csv and matmul.png without a word."
     out,staging = tmp_path/'out',tmp_path/'out'/'.run-x'
