@@ -52,7 +52,7 @@ def test(a, b, cmp, cname=None):
 def _is_array(x): return isinstance(x, (torch.Tensor, np.ndarray))
 
 def equals(a, b):
-    "Are `a` and `b` equal? Tensors and arrays must match in shape and in every element (not in dtype: 1 equals 1.0); lists and tuples, item by item."
+    "Are `a` and `b` equal? Tensors and arrays must match in shape and in every element (not in dtype: 1 equals 1.0); lists, tuples and dicts, item by item."
     if a is b: return True                                         # as Python's `==` on lists does
     if _is_array(a) or _is_array(b):
         try: ta,tb = torch.as_tensor(a), torch.as_tensor(b)
@@ -63,6 +63,7 @@ def equals(a, b):
         return ta.shape == tb.shape and bool((ta == tb).all())
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and isinstance(a, list) == isinstance(b, list):
         return len(a) == len(b) and all(equals(x, y) for x,y in zip(a, b))   # a list is not a tuple, as in Python
+    if isinstance(a, dict) and isinstance(b, dict): return a.keys() == b.keys() and all(equals(a[k], b[k]) for k in a)
     return a == b
 
 def test_eq(a, b):
@@ -75,9 +76,11 @@ def test_ne(a, b):
 
 # %% ../nbs/00_exports.ipynb #023e1f22
 def near(a, b, rtol=1e-3, atol=1e-5):
-    "Are `a` and `b` the same shape and equal up to rounding (`torch.allclose` with `rtol=1e-3, atol=1e-5`)?"
+    "Are `a` and `b` the same shape and equal up to rounding (`torch.allclose` with `rtol=1e-3, atol=1e-5`)? Lists and tuples of tensors: item by item."
     try: a,b = torch.as_tensor(a), torch.as_tensor(b)
-    except (TypeError, RuntimeError, ValueError): return False     # `None`, a string: not numbers
+    except (TypeError, RuntimeError, ValueError):                  # `None`, a string: not numbers; or a list of tensors
+        if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))): return False
+        return len(a) == len(b) and all(near(x, y, rtol, atol) for x,y in zip(a, b))
     return a.shape == b.shape and torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol)
 
 def _differ(g, e, rtol=1e-3, atol=1e-5):

@@ -147,6 +147,16 @@ def test_equals_and_near_say_false_where_a_side_is_not_numbers():
         test_near(torch.tensor([1.]), None)
 
 
+def test_dicts_and_lists_of_tensors_compare_item_by_item():
+    "A state dict, or a list of gradients of different shapes: compared item by item (they raised, or were never near)."
+    w,b = T([[1., 2.], [3., 4.]]),T([0.5])
+    assert equals({'w': w, 'b': b}, {'w': w.clone(), 'b': b.clone()}) and not equals({'w': w}, {'w': w + 1})
+    assert not equals({'w': w}, {'w': w, 'b': b}) and not equals({'w': w}, [w])
+    assert near([w, b], (w + 1e-6, b)) and near([w, w], [w, w]) and not near([w, b], [w, b + 1]) and not near([w, b], [w])
+    assert not near([w, b], w) and not near([w], None)
+    fails(lambda: test_near([w, b], [w, b + 1]))
+
+
 def test_exercise_sees_a_stub_through_a_check_that_wraps_errors():
     "NotImplementedError is a RuntimeError: a check wrapping the answer's RuntimeErrors must still report a stub as one."
     def wrapping(f):
