@@ -90,11 +90,16 @@ def parse_args(argv=None):
     for name in ('sizes', 'gpu_sizes'):
         if dup := sorted({s for s in getattr(args, name) if getattr(args, name).count(s) > 1}):
             p.error(f"--{name.replace('_', '-')} lists {', '.join('x'.join(map(str, s)) for s in dup)} more than once: each size is timed once")
-    itemsize,ram = torch.finfo(getattr(torch, args.dtype)).bits // 8,os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
-    for what,(m,k,n) in [('--sizes', s) for s in args.sizes] + [('--peak-sizes', (n, n, n)) for n in args.peak_sizes]:
-        if (need := (m * k + k * n + m * n) * itemsize) > ram / 2:
-            p.error(f"{what} {m}x{k}x{n}: its three {args.dtype} matrices need {need / 2**30:,.1f} GiB, more than half of this "
-                    f"machine's {ram / 2**30:,.1f} GiB")
+    ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    gpu = torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else None
+    for what,(m,k,n),dtype,rooms in ([('--sizes', s, args.dtype, [("this machine's", ram)]) for s in args.sizes] +
+                                     [('--peak-sizes', (n, n, n), args.dtype, [("this machine's", ram)]) for n in args.peak_sizes] +
+                                     [('--gpu-sizes', s, 'float32', [("this machine's", ram), ("the GPU's", gpu)]) for s in (args.gpu_sizes if gpu else [])]):
+        need = (m * k + k * n + m * n) * torch.finfo(getattr(torch, dtype)).bits // 8   # a GPU rung's inputs start on the CPU
+        for where,room in rooms:
+            if need > room / 2:
+                p.error(f"{what} {m}x{k}x{n}: its three {dtype} matrices need {need / 2**30:,.1f} GiB, more than half of {where} "
+                        f"{room / 2**30:,.1f} GiB")
     if bad := set(args.only) - set(SECTIONS): p.error(f"unknown section(s) {', '.join(sorted(bad))}; choose from {', '.join(SECTIONS)}")
     for name in given:   # an option of a section that does not run would be ignored: say so instead
         if not set(OPTION_SECTIONS[name]) & set(args.only):

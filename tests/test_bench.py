@@ -280,6 +280,17 @@ class FakeGPURung:
         return a @ b
 
 
+def test_gpu_sizes_that_do_not_fit_the_gpu_are_refused_up_front(monkeypatch, capsys):
+    "Where there is a GPU, a --gpu-sizes product whose three float32 matrices take over half its memory is refused by name (CI has no GPU: a stand-in)."
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'get_device_properties', lambda i: SimpleNamespace(total_memory=2**30))   # a 1 GiB GPU
+    assert bench.parse_args(['--gpu-sizes', '4096x4096x4096']).gpu_sizes == [(4096,) * 3]                      # 192 MiB: fits
+    with pytest.raises(SystemExit): bench.parse_args(['--gpu-sizes', '8192x8192x8192'])                        # 768 MiB: over half
+    assert "--gpu-sizes 8192x8192x8192: its three float32 matrices need 0.8 GiB, more than half of the GPU's 1.0 GiB" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)                                             # no GPU: not timed, not checked
+    assert bench.parse_args(['--gpu-sizes', '8192x8192x8192']).gpu_sizes == [(8192,) * 3]
+
+
 def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_path, capsys):
     "The GPU path of the matmul section, which CI cannot run on a GPU: stand-in rungs, Triton's tuning recorded."
     fakes = {'torch cuda': FakeGPURung(), 'torch cuda tf32': FakeGPURung(precision='tf32'), 'cuda naive': FakeGPURung(50),
