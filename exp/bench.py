@@ -364,9 +364,14 @@ def main(argv=None):
             print("--wide-vectors: running in a new process with NUMBA_CPU_FEATURES=...,-prefer-256-bit", flush=True)
             if rc := _run_again(argv, env): raise SystemExit(rc)   # its error is above
             return json.loads((args.out/'results.json').read_text())
+    made = [p for p in [args.out, *args.out.parents] if not p.exists()]   # the folders the run will make, deepest first
     staging = _staging(args.out)                     # before the run: refuse an --out that cannot be written
     try: return _run(args, staging)
-    finally: shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        for p in made:                               # a run refused or stopped leaves no empty folder it made
+            if any(p.iterdir()): break
+            p.rmdir()
 
 def _run(args, staging):
     "Run the benchmark's sections, print the report, write the files into `staging` and move them to `args.out`."

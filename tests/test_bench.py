@@ -235,6 +235,8 @@ def test_an_interrupted_run_leaves_the_earlier_one_as_it_was(tmp_path, monkeypat
     monkeypatch.setattr(bench, 'run_backward', interrupted)
     with pytest.raises(KeyboardInterrupt): bench.main(TINY[:1] + ['matmul,backward'] + TINY[2:] + ['--out', str(tmp_path)])
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before      # same files, same bytes, no staging folder left
+    with pytest.raises(KeyboardInterrupt): bench.main(TINY[:1] + ['matmul,backward'] + TINY[2:] + ['--out', str(tmp_path/'new'/'out')])
+    assert not (tmp_path/'new').exists()                                         # no empty folder left where there was none
 
 
 def test_a_failing_section_costs_not_the_others(tmp_path, monkeypatch, capsys):
@@ -339,7 +341,8 @@ def test_quick_tunes_triton_over_a_few_configs(monkeypatch, tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks a GPU rung asked for where there is no GPU")
 def test_rungs_that_run_nowhere_here_are_refused_by_name(tmp_path):
     with pytest.raises(SystemExit, match=r"--rungs triton: none of them runs here \(no CUDA GPU"):
-        bench.main(['--only', 'matmul', '--rungs', 'triton', '--out', str(tmp_path)])
+        bench.main(['--only', 'matmul', '--rungs', 'triton', '--out', str(tmp_path/'new')])
+    assert list(tmp_path.iterdir()) == []                    # the folder it had made for the results is gone with the run
 
 
 def test_number_options_say_what_they_take(capsys):
