@@ -91,7 +91,8 @@ def parse_args(argv=None):
         if dup := sorted({s for s in getattr(args, name) if getattr(args, name).count(s) > 1}):
             p.error(f"--{name.replace('_', '-')} lists {', '.join('x'.join(map(str, s)) for s in dup)} more than once: each size is timed once")
     ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
-    gpu = torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else None
+    try: gpu = torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else None
+    except RuntimeError: gpu = None                  # a GPU whose driver fails: the matmul section names the problem
     for what,(m,k,n),dtype,rooms in ([('--sizes', s, args.dtype, [("this machine's", ram)]) for s in args.sizes] +
                                      [('--peak-sizes', (n, n, n), args.dtype, [("this machine's", ram)]) for n in args.peak_sizes] +
                                      [('--gpu-sizes', s, 'float32', [("this machine's", ram), ("the GPU's", gpu)]) for s in (args.gpu_sizes if gpu else [])]):
@@ -279,7 +280,7 @@ def write_results(results, out):
         files += [out/'matmul.csv', out/'matmul.png']
     return files
 
-RESULT_FILES = ('matmul.csv', 'matmul.png', 'results.json')   # results.json last: when it is there, the run is complete
+RESULT_FILES = ('matmul.csv', 'matmul.png', 'results.json')   # results.json last: when it is there, the run ended (its 'failed' names any section that did not)
 
 def _staging(out):
     "A new, empty hidden folder inside `out` for this run's files; a clear error where `out` cannot receive them."
@@ -364,14 +365,16 @@ def main(argv=None):
             print("--wide-vectors: running in a new process with NUMBA_CPU_FEATURES=...,-prefer-256-bit", flush=True)
             if rc := _run_again(argv, env): raise SystemExit(rc)   # its error is above
             return json.loads((args.out/'results.json').read_text())
-    made = [p for p in [args.out, *args.out.parents] if not p.exists()]   # the folders the run will make, deepest first
-    staging = _staging(args.out)                     # before the run: refuse an --out that cannot be written
-    try: return _run(args, staging)
+    out = Path(os.path.abspath(args.out))            # 'new/../out' is the folder 'out'
+    made,staging = [p for p in [out, *out.parents] if not p.exists()],None   # the folders the run will make, deepest first
+    try:
+        staging = _staging(out)                      # before the run: refuse an --out that cannot be written
+        return _run(args, staging)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging: shutil.rmtree(staging, ignore_errors=True)
         for p in made:                               # a run refused or stopped leaves no empty folder it made
-            if any(p.iterdir()): break
-            p.rmdir()
+            try: p.rmdir()                           # only an empty one: a folder with files in it stays
+            except OSError: break
 
 def _run(args, staging):
     "Run the benchmark's sections, print the report, write the files into `staging` and move them to `args.out`."
@@ -396,16 +399,18 @@ def _run(args, staging):
         try: results[name] = run(args)
         except Exception as e:     # the other sections still run, and what they measured is written
             traceback.print_exc()
-            results['failed'][name] = f"{type(e).__name__}: {e}"
+            results['failed'][name] = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"   # the traceback above has it all
             print(f"[{name}] failed: {results['failed'][name]}", flush=True)
+    if results['failed'] and set(results['failed']) == set(args.only):   # nothing measured: keep the earlier run's files
+        raise SystemExit(f"benchmark: {', '.join(results['failed'])} failed (see above): nothing written")
     results['seconds'] = time.perf_counter() - start
     results['run']['load_at_end'] = os.getloadavg()           # a busy machine shows here: other work slows every figure
     print(_report(results))
     files = write_results(results, staging)
-    gone = _publish(staging, args.out)
+    gone = _publish(staging, staging.parent)       # the folder --out names, made absolute
     print(f"\nwrote {', '.join(str(args.out/f.name) for f in files)}; the sections took {results['seconds']:.1f} s"
           + (f"; removed the earlier run's {', '.join(gone)}, which this run does not make" if gone else ''))
-    if results['failed']: raise SystemExit(f"benchmark: section {', '.join(results['failed'])} failed (see above); the others' results are written")
+    if results['failed']: raise SystemExit(f"benchmark: {', '.join(results['failed'])} failed (see above); what the other sections measured is written")
     return results
 
 # %% ../nbs/99_bench.ipynb #3a07d238

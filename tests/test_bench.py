@@ -243,13 +243,36 @@ def test_a_failing_section_costs_not_the_others(tmp_path, monkeypatch, capsys):
     "An error in one section: the others still run and are written, the report and results.json name the failure, the exit status is 1."
     def broken(args): raise ValueError('a broken section')
     monkeypatch.setattr(bench, 'run_backward', broken)
-    with pytest.raises(SystemExit, match=r"section backward failed .*others' results are written") as e:
+    with pytest.raises(SystemExit, match=r"backward failed \(see above\); what the other sections measured is written") as e:
         bench.main(TINY[:1] + ['matmul,backward'] + TINY[2:] + ['--out', str(tmp_path)])
     assert e.value.code != 0
     res = json.loads((tmp_path/'results.json').read_text())
     assert res['failed'] == {'backward': 'ValueError: a broken section'} and res['matmul']['rows'] and 'backward' not in res
     out = capsys.readouterr()
     assert 'backward: FAILED, ValueError: a broken section' in out.out and 'a broken section' in out.err   # the traceback
+
+
+def test_a_run_in_which_every_section_fails_keeps_the_earlier_files(tmp_path, monkeypatch):
+    bench.main(TINY + ['--out', str(tmp_path)])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    def broken(args): raise ValueError('a broken section')
+    monkeypatch.setattr(bench, 'run_backward', broken)
+    with pytest.raises(SystemExit, match=r"backward failed \(see above\): nothing written"):
+        bench.main(['--only', 'backward', '--rows', '64', '--repeats', '1', '--out', str(tmp_path)])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_stopped_run_removes_only_the_folders_it_made(tmp_path, monkeypatch):
+    "An --out written with '..' names an existing folder: a stopped run leaves it, even empty, and removes what it made."
+    (tmp_path/'out').mkdir()
+    monkeypatch.chdir(tmp_path)
+    def interrupted(args): raise KeyboardInterrupt
+    monkeypatch.setattr(bench, 'run_backward', interrupted)
+    with pytest.raises(KeyboardInterrupt): bench.main(['--only', 'backward', '--out', 'new/../out'])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['out'] and list((tmp_path/'out').iterdir()) == []
+    monkeypatch.undo(); monkeypatch.chdir(tmp_path)
+    bench.main(['--only', 'backward', '--rows', '64', '--repeats', '1', '--out', 'new/../out'])       # a run that ends writes there
+    assert (tmp_path/'out'/'results.json').exists()
 
 
 def test_publishing_names_the_earlier_files_it_removes(tmp_path):

@@ -233,6 +233,15 @@ def test_files_put_in_the_cache_by_hand_gzipped_are_used(tmp_path, real, only_sm
     assert nb.sha256(dest/SMALL) == SMALL_SHA and leftovers(dest) == []
 
 
+def test_local_source_takes_a_folder_given_as_a_string_and_says_what_it_found(tmp_path, real):
+    (tmp_path/(SMALL + '.gz')).write_bytes((real/SMALL).read_bytes())                 # not gzipped, whatever its name says
+    with nb.local_source(str(tmp_path)) as open_:
+        with pytest.raises(FileNotFoundError, match=f"{SMALL}.gz is not gzip data"): open_(SMALL)
+        with pytest.raises(FileNotFoundError, match="no train-labels-idx1-ubyte.gz in"): open_('train-labels-idx1-ubyte')
+        (tmp_path/SMALL).write_bytes(gzip.compress((real/SMALL).read_bytes()))
+        with open_(SMALL) as f: assert gzip.decompress(f.read()) == (real/SMALL).read_bytes()
+
+
 def test_a_wrong_file_put_by_hand_is_refused_and_the_error_says_where_files_go(tmp_path, only_small):
     dest = tmp_path/'cache'; dest.mkdir()
     (dest/(SMALL + '.gz')).write_bytes(gzip.compress(b'\0\0\x08\x01garbage'))

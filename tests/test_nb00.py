@@ -154,6 +154,8 @@ def test_dicts_and_lists_of_tensors_compare_item_by_item():
     assert not equals({'w': w}, {'w': w, 'b': b}) and not equals({'w': w}, [w])
     assert near([w, b], (w + 1e-6, b)) and near([w, w], [w, w]) and not near([w, b], [w, b + 1]) and not near([w, b], [w])
     assert not near([w, b], w) and not near([w], None)
+    assert near({'w': w, 'b': b}, {'w': w + 1e-6, 'b': b}) and not near({'w': w}, {'w': w + 1}) and not near({'w': w}, {'v': w})
+    assert not near([T([1.])], [T(1.)]) and not near([w, T([1.])], [w, T(1.)])   # each item's shape counts, however the list would stack
     fails(lambda: test_near([w, b], [w, b + 1]))
 
 

@@ -10,7 +10,7 @@ import numpy as np, pytest, torch
 from exp.measure import LadderRow, Timing, add_ratios, gpu_peak, TARGETS
 from exp import nb_01c
 from exp.nb_01c import (BLOCK, CUDA_RUNGS, DEVICE, GPU_RUNGS, GPU_TARGETS, SIMULATED, THREADS, TRITON_CONFIGS, bandwidth, k_contiguous,
-                        gpu_ladder, gpu_rungs, gpu_targets, matmul_intensity, matmul_precision, matmul_tf32, matmul_triton, round_to_tf32,
+                        gpu_ladder, gpu_rungs, gpu_targets, matmul_intensity, matmul_precision, matmul_tf32, matmul_triton, plot_roofline, round_to_tf32,
                         stack_problem, triton, tune_triton)
 
 simulated = pytest.mark.skipif(not SIMULATED, reason='a test of running GPU code on the CPU, where PyTorch sees no GPU')
@@ -72,10 +72,13 @@ def test_k_contiguous_lays_out_both_operands_along_k_and_copies_only_what_is_not
 
 @needs_triton
 def test_triton_tf32_takes_operands_of_any_layout():
-    a,b = operands(33, 17, 21)
+    a,b = operands(33, 34, 42)
+    a,b = a[:, ::2],b[::2, ::2]                                 # views: k strided in a, both strides in b: (33, 17) @ (17, 21)
     rtol,atol = (1e-2, 3e-3 * math.sqrt(17)) if not SIMULATED else (1e-4, 1e-4)
-    for x,y in [(a, b), (a.t().contiguous().t(), b.t().contiguous().t()), (a[:, ::1], b[::1, :])]:
-        torch.testing.assert_close(matmul_triton(x, y, tf32=True), a @ b, rtol=rtol, atol=atol)
+    ref = a.contiguous() @ b.contiguous()
+    col_major = lambda t: t.t().contiguous().t()
+    for x,y in [(a.contiguous(), b.contiguous()), (col_major(a), col_major(b)), (a.contiguous(), col_major(b)), (col_major(a), b.contiguous()), (a, b)]:
+        torch.testing.assert_close(matmul_triton(x, y, tf32=True), ref, rtol=rtol, atol=atol)
 
 
 @needs_triton
@@ -83,6 +86,13 @@ def test_triton_tf32_takes_operands_of_any_layout():
 def test_every_triton_config_is_correct(cfg):
     a,b = operands(70, 45, 33)
     torch.testing.assert_close(matmul_triton(a, b, config=cfg), a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_the_roofline_leaves_out_a_lower_peak_that_is_not_known():
+    "A GPU whose clock is unknown has no FP32 peak: the roofline still draws, without that line."
+    labels = lambda ax: [l.get_label() for l in ax.get_lines()]
+    assert not any('FP32' in l for l in labels(plot_roofline(1000, 100, [('x', 1, 10)], lower_peak=('FP32 peak', None))))
+    assert 'FP32 peak: 500 GFLOP/s' in labels(plot_roofline(1000, 100, [('x', 1, 10)], lower_peak=('FP32 peak', 500.)))
 
 
 @needs_triton

@@ -34,6 +34,7 @@ fi
 OUT="${OUT:-gpu-run}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
+trap 'sleep 1' EXIT   # on every way out (--notebook and --again end early): let tee write the last lines
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 DLF_DATA=/tmp/mnist
 mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA"
@@ -94,4 +95,3 @@ timeout 40 python3 -m exp.bench --wide-vectors --only matmul --threads 8 --sizes
     --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-8threads && cp /tmp/bench-8threads/results.json "$OUT/bench-8threads.json" \
     || echo "bench or its copy failed: $?"
 
-sleep 1   # let tee write the last lines
