@@ -77,7 +77,7 @@ def parse_args(argv=None):
     p.add_argument('--max-call', type=_number(float, 0, above=True), help=f"skip a rung where one call would take longer than this many seconds (default {FULL['max_call']}; quick: {QUICK['max_call']})")
     p.add_argument('--peak-sizes', type=_list(_number(int, 1)), help=f"square sizes for the practical peak (default {FULL['peak_sizes']}; quick: {QUICK['peak_sizes']})")
     p.add_argument('--rows', type=_number(int, 1, TRAIN_ROWS), help=f"training images for the backward and autograd sections (default {FULL['rows']:,}; quick: {QUICK['rows']:,})")
-    p.add_argument('--triton-configs', type=_number(int, 1, len(TRITON_CONFIGS)), metavar='N', help=f"tune the Triton kernel over the first N of its {len(TRITON_CONFIGS)} configs, where there is a GPU (default {FULL['triton_configs']}; quick: {QUICK['triton_configs']})")
+    p.add_argument('--triton-configs', type=_number(int, 1, len(TRITON_CONFIGS)), metavar='N', help=f"tune the Triton kernel over N of its {len(TRITON_CONFIGS)} configs (the first of its TF32 and FP32 lists, in turn), where there is a GPU (default {FULL['triton_configs']}; quick: {QUICK['triton_configs']})")
     p.add_argument('--threads', type=_number(int, 1), help='threads for torch and numba in sections matmul, backward and autograd (train always runs on one, as notebook 03 does), at most one per logical CPU; the theoretical peak counts the cores they can use (default: all)')
     p.add_argument('--wide-vectors', action='store_true', help="let numba use 512-bit vectors on AVX-512 CPUs (runs the benchmark in a new process)")
     p.add_argument('--out', type=_folder, default=Path('bench-results'), help='folder for results.json, matmul.csv, matmul.png')
@@ -177,7 +177,7 @@ def run_matmul(args, machine):
     if gpu: print(f"  the GPU rungs at {', '.join('x'.join(map(str, s)) for s in args.gpu_sizes)}"
                   + (" (the Triton kernel tuned for each size first)" if any(k.startswith('triton') for k in gpu) else '') + " ...", flush=True)
     gpu_rows = gpu_ladder(gpu, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call,
-                          progress=_progress, configs=TRITON_CONFIGS[:args.triton_configs]) if gpu else []
+                          progress=_progress, configs=first_configs(args.triton_configs)) if gpu else []
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
                 targets={**matmul_targets(rows, again=side_by_side_ratio(rungs, dtype, args.repeats, args.min_time)), **gpu_targets(gpu_rows)})
 

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SIMULATED', 'DEVICE', 'THREADS', 'REG', 'BLOCK', 'BK', 'MAX_REGS', 'CUDA_RUNGS', 'TRITON_CONFIGS', 'GPU_RUNGS',
            'GPU_TARGETS', 'stack_problem', 'need_triton', 'matmul_cuda_naive', 'matmul_cuda_shared', 'matmul_cuda_regs',
-           'k_contiguous', 'matmul_triton', 'tune_triton', 'round_to_tf32', 'matmul_precision', 'matmul_tf32',
-           'matmul_intensity', 'bandwidth', 'plot_roofline', 'gpu_rungs', 'gpu_ladder', 'gpu_targets']
+           'first_configs', 'k_contiguous', 'matmul_triton', 'tune_triton', 'round_to_tf32', 'matmul_precision',
+           'matmul_tf32', 'matmul_intensity', 'bandwidth', 'plot_roofline', 'gpu_rungs', 'gpu_ladder', 'gpu_targets']
 
 # %% ../nbs/01c_gpu.ipynb #53615023
 from .nb_01b import *
@@ -14,7 +14,7 @@ from . import nb_01b
 __all__ = nb_01b.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
 # %% ../nbs/01c_gpu.ipynb #388e970b
-import contextlib, functools, importlib.metadata, os, sys, warnings
+import contextlib, functools, importlib.metadata, itertools, os, sys, warnings
 import numba
 SIMULATED = not torch.cuda.is_available()   # no GPU: kernels run on the CPU, numba.cuda's in its simulator, Triton's in its interpreter
 os.environ.setdefault('NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS', '0')   # our small launches are checks, not meant to fill a GPU
@@ -204,6 +204,11 @@ _FOR_TF32 = [(128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (
 _FOR_FP32 = [(64, 128, 32, 8, 4), (128, 128, 32, 8, 4), (128, 128, 16, 8, 3), (128, 64, 32, 8, 4), (64, 128, 32, 8, 3),
              (64, 128, 32, 8, 5), (64, 128, 16, 8, 4), (64, 128, 64, 8, 3), (32, 128, 32, 4, 4), (64, 256, 16, 8, 3)]   # FP32 without spilling
 TRITON_CONFIGS = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn,bk,w,s in _FOR_TF32 + _FOR_FP32]
+
+def first_configs(n):
+    "`n` of `TRITON_CONFIGS` for a short tuning (`make bench --quick`), taken in turn from the head of the TF32 list and of the FP32 list, so that each precision tunes over some of its own."
+    tf32,fp32 = TRITON_CONFIGS[:len(_FOR_TF32)],TRITON_CONFIGS[len(_FOR_TF32):]
+    return [c for pair in itertools.zip_longest(tf32, fp32) for c in pair if c is not None][:n]
 _TUNED = {}    # (m, k, n, tf32) -> the fastest config found by `tune_triton`
 
 def _run_triton(a, b, tf32, cfg):

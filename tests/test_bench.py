@@ -358,7 +358,11 @@ def test_quick_tunes_triton_over_a_few_configs(monkeypatch, tmp_path):
         monkeypatch.setattr(nb_01c, '_TUNED', {})
         bench.main([*extra, '--only', 'matmul', '--sizes', '3x5x4', '--rungs', 'torch,' + ','.join(fakes),
                     '--peak-sizes', '32', '--repeats', '1', '--min-time', '0.001', '--gpu-sizes', '16x16x16', '--out', str(tmp_path)])
-    assert seen == [nb_01c.TRITON_CONFIGS[:bench.QUICK['triton_configs']], nb_01c.TRITON_CONFIGS, nb_01c.TRITON_CONFIGS[:2]]
+    assert seen == [nb_01c.first_configs(bench.QUICK['triton_configs']), nb_01c.first_configs(len(nb_01c.TRITON_CONFIGS)), nb_01c.first_configs(2)]
+    quick,full = seen[0],seen[1]
+    fp32 = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn,bk,w,s in nb_01c._FOR_FP32]
+    assert quick[0] == nb_01c.TRITON_CONFIGS[0] and quick[1] == fp32[0]     # each precision's first, in turn: FP32 gets its own
+    assert sorted(map(str, full)) == sorted(map(str, nb_01c.TRITON_CONFIGS))   # a full run tunes over every config
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks a GPU rung asked for where there is no GPU")
