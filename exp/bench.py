@@ -388,7 +388,7 @@ def _run(args, staging):
           f"torch {torch.__version__}, numba {numba.__version__} with {bits}-bit vectors)", flush=True)
     if bits < 512 and (os.environ.get('NUMBA_CPU_FEATURES') or '').endswith('-prefer-256-bit'):   # --wide-vectors did not take
         print(f"--wide-vectors: numba's code still uses {bits}-bit vectors here, so the compiled rungs can reach about "
-              f"{bits / 512:.0%} of the theoretical peak", flush=True)
+              f"{min(bits, fma_bits(512)) / fma_bits(512):.0%} of the theoretical peak", flush=True)
     for name,run in [('matmul', lambda a: run_matmul(a, results['machine'])), ('backward', run_backward), ('autograd', run_autograd),
                     ('train', run_train)]:
         if name not in args.only:

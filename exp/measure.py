@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
            'speedup_table', 'plot_timings', 'torch_threads', 'cores_busy', 'check_faster', 'check_similar',
-           'matmul_flops', 'gflops', 'os_ghz', 'measured_ghz', 'Peak', 'usable_cpus', 'cpu_cores', 'cpu_peak',
-           'gpu_peak', 'practical_peak', 'LadderRow', 'ladder_threads', 'measure_ladder', 'add_ratios', 'ladder_legend',
-           'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
+           'matmul_flops', 'gflops', 'os_ghz', 'measured_ghz', 'Peak', 'usable_cpus', 'cpu_cores', 'amd_family',
+           'fma_bits', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'ladder_threads', 'measure_ladder',
+           'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -248,12 +248,13 @@ class Peak:
     fma_units: int
     ghz: float = None
     device: str = 'cpu'
+    note: str = None         # what the lanes count, where it is not the obvious
     @property
     def gflops(self): return None if self.ghz is None else self.cores * self.lanes * self.fma_units * 2 * self.ghz
     def __repr__(self):
         clock = 'clock unknown' if self.ghz is None else f'{self.ghz:.2f} GHz = {self.gflops:,.0f} GFLOP/s'
         units = ('core' if self.device == 'cpu' else 'SM') + ('s' if self.cores != 1 else '')
-        return f'{self.cores} {units} x {self.lanes} lanes x {self.fma_units} FMA units x 2 FLOPs x {clock}'
+        return f'{self.cores} {units} x {self.lanes} lanes x {self.fma_units} FMA units x 2 FLOPs x {clock}' + (f' ({self.note})' if self.note else '')
 
 def usable_cpus():
     "The logical CPUs this process may run on (its affinity where the OS has one, else all of them)."
@@ -266,13 +267,27 @@ def cpu_cores(cpus=None, topology='/sys/devices/system/cpu'):
         except OSError: return f'cpu{c}'
     return len({core(c) for c in (usable_cpus() if cpus is None else cpus)})
 
+def amd_family(cpuinfo='/proc/cpuinfo'):
+    "The family number of this CPU if AMD made it (25 for Zen 3 and Zen 4, 26 for Zen 5), else None: from `cpuinfo` on Linux, from the processor's name on Windows."
+    try: text = Path(cpuinfo).read_text()
+    except OSError: text = platform.processor()          # Windows: 'AMD64 Family 25 Model 97 Stepping 2, AuthenticAMD'
+    if 'AuthenticAMD' not in text: return None
+    family = re.search(r'(?:^cpu family\s*:|\bFamily)\s*(\d+)', text, re.M)
+    return int(family.group(1)) if family else None
+
+def fma_bits(simd_bits):
+    "How many bits of a vector an FMA unit finishes per cycle, for instructions `simd_bits` wide: all of them, except on AMD's Zen 4 (family 25), whose FMA units are 256 bits wide and run each 512-bit instruction as two halves."
+    return 256 if simd_bits == 512 and amd_family() == 25 else simd_bits
+
 def cpu_peak(dtype=torch.float32, fma_units=2, simd_bits=None, cores=None):
-    "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch; clock from the OS, or measured (`measured_ghz`) where a core runs faster."
+    "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; clock from the OS, or measured (`measured_ghz`) where a core runs faster."
     if cores is not None and not (isinstance(cores, int) and cores >= 1): raise ValueError(f"cores must be an int >= 1 (or None: all); got {cores!r}")
     if simd_bits not in (None, 128, 256, 512): raise ValueError(f"simd_bits must be 128, 256 or 512 (None: PyTorch's view of this CPU); got {simd_bits!r}")
     bits = simd_bits or _SIMD_BITS.get(torch.backends.cpu.get_cpu_capability(), 128)
+    width = fma_bits(bits)
     clock = max((g for g in (os_ghz(), measured_ghz()) if g), default=None)   # a peak is a ceiling: the faster clock
-    return Peak(cores or cpu_cores(), bits // torch.finfo(dtype).bits, fma_units, clock)
+    return Peak(cores or cpu_cores(), width // torch.finfo(dtype).bits, fma_units, clock,
+                note=f'{bits}-bit instructions, each run as two {width}-bit halves' if width < bits else None)
 
 # %% ../nbs/00b_measure.ipynb #55f25274
 def _fp32_lanes_per_sm(major, minor):

@@ -4,8 +4,10 @@
 
 # %% auto #0
 __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES', 'MICRO_ROWS', 'DEPTH_BYTES', 'PACK_COLS',
-           'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line', 'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text',
-           'asm_counts', 'vector_bits', 'numba_vector_bits', 'matmul_parallel', 'matmul_tiled', 'matmul_micro']
+           'OUTER_DEPTH', 'OUTER_TASK', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line', 'matmul_jit', 'matmul_ikj',
+           'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits', 'matmul_parallel',
+           'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload', 'vstore', 'vsplat', 'vfma',
+           'matmul_outer']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -296,7 +298,184 @@ def matmul_micro(a, b):
     kernel = _fastmath_kernel if len(a) < 4 else _micro_kernel if _small(a, b) else _micro_kernel_parallel
     return torch.from_numpy(kernel(a, b))
 
+# %% ../nbs/01b_inside_the_operator.ipynb #e43b329a
+import functools
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+@functools.cache
+def simd_bits():
+    "The width of numba's vectors on this CPU, in bits (`numba_vector_bits`), found once per process."
+    return numba_vector_bits()
+
+class Vector(types.Type):
+    "numba's type for one SIMD register: as many numbers of `dtype` as fit in `simd_bits()`."
+    def __init__(self, dtype):
+        self.dtype,self.lanes = dtype,simd_bits() // dtype.bitwidth
+        super().__init__(name=f'Vector({dtype} x {self.lanes})')
+
+@register_model(Vector)
+class _VectorModel(models.PrimitiveModel):
+    "A `Vector` is one LLVM vector value, which the compiler keeps in a register."
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.VectorType(dmm.lookup(fe_type.dtype).get_value_type(), fe_type.lanes))
+
+def _is_row(arr):
+    "Can vectors be loaded from and stored to `arr`: a contiguous 1-D array of float32 or float64?"
+    return isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == 'C' and arr.dtype in (types.float32, types.float64)
+
+def _at(context, builder, arrty, arr, i, vty):
+    "The address of `arr[i]`, as a pointer to a vector of type `vty`."
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.bitcast(builder.gep(data, [i]), context.get_value_type(vty).as_pointer())
+
+
+# %% ../nbs/01b_inside_the_operator.ipynb #74df15b7
+@intrinsic
+def lanes(typingctx, arr):
+    "How many numbers of the array `arr`'s dtype one `Vector` holds: a constant in the machine code."
+    if not (isinstance(arr, types.Array) and arr.dtype in (types.float32, types.float64)): return None
+    n = Vector(arr.dtype).lanes
+    return types.intp(arr), lambda context, builder, sig, args: context.get_constant(types.intp, n)
+
+@intrinsic
+def vload(typingctx, arr, i):
+    "`arr[i:i+lanes]` (a contiguous 1-D array) as one `Vector`. No bounds check: the caller keeps `i` in range."
+    if not (_is_row(arr) and isinstance(i, types.Integer)): return None
+    vty = Vector(arr.dtype)
+    def codegen(context, builder, sig, args):
+        return builder.load(_at(context, builder, sig.args[0], args[0], args[1], vty), align=arr.dtype.bitwidth // 8)
+    return vty(arr, i), codegen
+
+@intrinsic
+def vstore(typingctx, arr, i, v):
+    "Write the `Vector` `v` into `arr[i:i+lanes]`. No bounds check."
+    if not (_is_row(arr) and isinstance(i, types.Integer) and v == Vector(arr.dtype)): return None
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _at(context, builder, sig.args[0], args[0], args[1], sig.args[2]), align=arr.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.none(arr, i, v), codegen
+
+@intrinsic
+def vsplat(typingctx, x):
+    "A `Vector` with the number `x` in every lane (a broadcast)."
+    if x not in (types.float32, types.float64): return None
+    vty = Vector(x)
+    def codegen(context, builder, sig, args):
+        ty,zeros = context.get_value_type(vty),ir.Constant(ir.VectorType(ir.IntType(32), vty.lanes), [0] * vty.lanes)
+        one = builder.insert_element(ir.Constant(ty, ir.Undefined), args[0], ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(one, ir.Constant(ty, ir.Undefined), zeros)   # lane 0 copied into every lane
+    return vty(x), codegen
+
+@intrinsic
+def vfma(typingctx, x, y, s):
+    "`x * y + s`, lane by lane, each a fused multiply-add: one instruction for a whole `Vector`."
+    if not (isinstance(s, Vector) and x == y == s): return None
+    def codegen(context, builder, sig, args):
+        ty,bits = args[2].type,s.dtype.bitwidth
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty] * 3), f'llvm.fma.v{s.lanes}f{bits}')
+        return builder.call(fma, args)
+    return s(x, y, s), codegen
+
+
+# %% ../nbs/01b_inside_the_operator.ipynb #5520804a
+OUTER_DEPTH = 1024   # terms of the sum per block of depth
+OUTER_TASK = 48      # rows of `a` per parallel task: 8 tiles of 6 rows
+
+@njit(cache=True, fastmath=True)
+def _tile_6x2(c, i, j, ap, bp, kd):
+    "Add the product of `ap` (6 rows of `a`, packed) and `bp` (2 vectors of columns of `b`, packed), `kd` terms, into `c[i:i+6, j:j+2*lanes]`: 12 vectors of sums stay in registers; for each k, 2 vector loads of `b`, 6 numbers of `a` each broadcast to a vector, 12 vector FMAs."
+    n = lanes(bp)
+    r0,r1,r2,r3,r4,r5 = c[i],c[i+1],c[i+2],c[i+3],c[i+4],c[i+5]
+    s00,s01,s10,s11,s20,s21 = vload(r0, j),vload(r0, j+n),vload(r1, j),vload(r1, j+n),vload(r2, j),vload(r2, j+n)
+    s30,s31,s40,s41,s50,s51 = vload(r3, j),vload(r3, j+n),vload(r4, j),vload(r4, j+n),vload(r5, j),vload(r5, j+n)
+    for k in range(kd):
+        b0,b1 = vload(bp, 2*n*k),vload(bp, 2*n*k + n)
+        x = vsplat(ap[6*k]);   s00 = vfma(x, b0, s00); s01 = vfma(x, b1, s01)
+        x = vsplat(ap[6*k+1]); s10 = vfma(x, b0, s10); s11 = vfma(x, b1, s11)
+        x = vsplat(ap[6*k+2]); s20 = vfma(x, b0, s20); s21 = vfma(x, b1, s21)
+        x = vsplat(ap[6*k+3]); s30 = vfma(x, b0, s30); s31 = vfma(x, b1, s31)
+        x = vsplat(ap[6*k+4]); s40 = vfma(x, b0, s40); s41 = vfma(x, b1, s41)
+        x = vsplat(ap[6*k+5]); s50 = vfma(x, b0, s50); s51 = vfma(x, b1, s51)
+    vstore(r0, j, s00); vstore(r0, j+n, s01); vstore(r1, j, s10); vstore(r1, j+n, s11); vstore(r2, j, s20); vstore(r2, j+n, s21)
+    vstore(r3, j, s30); vstore(r3, j+n, s31); vstore(r4, j, s40); vstore(r4, j+n, s41); vstore(r5, j, s50); vstore(r5, j+n, s51)
+
+@njit(cache=True)
+def _pack_panel(dst, b, k0, kd, j0):
+    "Columns `j0:j0+w` of `b` (`w` = 2 vectors), terms `k0:k0+kd`, into `dst` row after row: `dst[k*w + j] = b[k0+k, j0+j]`; zeros past `b`'s last column."
+    w = 2 * lanes(dst)
+    cols = min(w, b.shape[1] - j0)
+    for k in range(kd):
+        src = b[k0 + k]
+        for j in range(cols): dst[k*w + j] = src[j0 + j]
+        for j in range(cols, w): dst[k*w + j] = 0
+
+@njit(cache=True)
+def _pack_rows(dst, a, i0, k0, kd):
+    "Rows `i0:i0+6` of `a`, terms `k0:k0+kd`, into `dst` column after column: `dst[6*k + i] = a[i0+i, k0+k]`; zeros past `a`'s last row."
+    rows = min(6, a.shape[0] - i0)
+    for k in range(kd):
+        for i in range(rows): dst[6*k + i] = a[i0 + i, k0 + k]
+        for i in range(rows, 6): dst[6*k + i] = 0
+
+@njit(cache=True, fastmath=True)
+def _outer_task(c, a, bp, i0, i1, k0, kd):
+    "Rows `i0:i1` of `c` (zeroed before the first block of depth): pack their rows of `a`, then add one block of depth's product, a tile of 6 rows by 2 vectors at a time; a tile that sticks out of `c` is done in `edge` and copied."
+    if k0 == 0: c[i0:i1] = 0
+    w = 2 * lanes(bp)
+    ap = np.empty(((i1 - i0 + 5) // 6, 6 * kd), a.dtype)
+    for p in range(len(ap)): _pack_rows(ap[p], a, i0 + 6 * p, k0, kd)
+    edge = np.empty((6, w), c.dtype)
+    for q in range(len(bp)):
+        for p in range(len(ap)):
+            i,j = i0 + 6 * p,q * w
+            if i + 6 <= i1 and j + w <= c.shape[1]: _tile_6x2(c, i, j, ap[p], bp[q], kd)
+            else:
+                h,v = min(6, i1 - i),min(w, c.shape[1] - j)
+                edge[:] = 0
+                edge[:h, :v] = c[i:i+h, j:j+v]
+                _tile_6x2(edge, 0, 0, ap[p], bp[q], kd)
+                c[i:i+h, j:j+v] = edge[:h, :v]
+
+@njit(cache=True)
+def _outer_buffers(a, b):
+    "`c`, not filled in, and room for one block of depth of `b` packed in panels of 2 vectors of columns."
+    w = 2 * lanes(b)
+    return np.empty((a.shape[0], b.shape[1]), a.dtype),np.empty(((b.shape[1] + w - 1) // w, OUTER_DEPTH * w), b.dtype)
+
+@njit(cache=True)
+def _outer_kernel(a, b):
+    "`a @ b` on one core: for each block of depth, pack that part of `b`, then do the rows of `c`, `OUTER_TASK` at a time."
+    c,bp = _outer_buffers(a, b)
+    (m,k),w = a.shape,2 * lanes(b)
+    for k0 in range(0, max(k, 1), OUTER_DEPTH):          # k = 0: one empty block, which zeroes c
+        kd = min(OUTER_DEPTH, k - k0)
+        for q in range(len(bp)): _pack_panel(bp[q], b, k0, kd, q * w)
+        for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, i0, min(i0 + OUTER_TASK, m), k0, kd)
+    return c
+
+@njit(cache=True, parallel=True)
+def _outer_kernel_parallel(a, b):
+    "`a @ b` on all cores: the same loops, with the packing of `b` and the tasks shared out between threads."
+    c,bp = _outer_buffers(a, b)
+    (m,k),w = a.shape,2 * lanes(b)
+    for k0 in range(0, max(k, 1), OUTER_DEPTH):
+        kd = min(OUTER_DEPTH, k - k0)
+        for q in prange(len(bp)): _pack_panel(bp[q], b, k0, kd, q * w)
+        for t in prange((m + OUTER_TASK - 1) // OUTER_TASK):
+            _outer_task(c, a, bp, t * OUTER_TASK, min(t * OUTER_TASK + OUTER_TASK, m), k0, kd)
+    return c
+
+def matmul_outer(a, b):
+    "Matrix product with `a` and `b` packed and a micro-kernel of 6 x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products)."
+    a,b = _as_arrays(a, b)
+    return torch.from_numpy((_outer_kernel if _small(a, b) else _outer_kernel_parallel)(a, b))
+
+
 # %% ../nbs/01b_inside_the_operator.ipynb #139c51e7
 COMPILED_RUNGS = {'jit': matmul_jit, 'ikj': matmul_ikj, 'fastmath': matmul_fastmath,
-                  'parallel': matmul_parallel, 'tiled': matmul_tiled, 'micro': matmul_micro}
+                  'parallel': matmul_parallel, 'tiled': matmul_tiled, 'micro': matmul_micro,
+                  'outer': matmul_outer}
 LADDER = {**RUNGS, **COMPILED_RUNGS}

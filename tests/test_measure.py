@@ -148,11 +148,37 @@ def test_flops_and_peak():
     assert p.gflops == pytest.approx(256.0)
     assert '256 GFLOP/s' in repr(p) and 'clock unknown' in repr(ms.Peak(1, 8, 1, None))
     assert ms.Peak(1, 8, 1, None).gflops is None
-    assert ms.cpu_peak(simd_bits=512).lanes == 16 and ms.cpu_peak(torch.float64, simd_bits=256).lanes == 4
+    assert ms.cpu_peak(simd_bits=256).lanes == 8 and ms.cpu_peak(torch.float64, simd_bits=256).lanes == 4
     assert ms.cpu_peak().cores >= 1 and ms.cpu_peak(cores=3).cores == 3
     best,n = ms.practical_peak((16, 32), repeats=1)
     assert best > 0 and n in (16, 32)
 
+
+
+_CPUINFO = "processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: 17\nmodel name\t: {name}\n"
+
+@pytest.mark.parametrize('vendor, family, name, expected', [('AuthenticAMD', 25, 'AMD EPYC 9654', 25), ('AuthenticAMD', 26, 'AMD EPYC 9575F', 26),
+                                                            ('GenuineIntel', 6, 'Intel(R) Xeon(R) Platinum 8480+', None)])
+def test_amd_family_reads_the_makers_family_number(tmp_path, vendor, family, name, expected):
+    info = tmp_path/'cpuinfo'
+    info.write_text(_CPUINFO.format(vendor=vendor, family=family, name=name) * 2)
+    assert ms.amd_family(info) == expected
+
+def test_amd_family_reads_the_processor_name_where_there_is_no_cpuinfo(tmp_path, monkeypatch):
+    monkeypatch.setattr(ms.platform, 'processor', lambda: 'AMD64 Family 25 Model 97 Stepping 2, AuthenticAMD')   # as Windows names it
+    assert ms.amd_family(tmp_path/'none') == 25
+    monkeypatch.setattr(ms.platform, 'processor', lambda: 'Intel64 Family 6 Model 183 Stepping 1, GenuineIntel')
+    assert ms.amd_family(tmp_path/'none') is None
+
+@pytest.mark.parametrize('family, bits, lanes', [(25, 512, 8), (25, 256, 8), (26, 512, 16), (None, 512, 16)])
+def test_zen4_counts_its_512_bit_instructions_as_two_256_bit_halves(monkeypatch, family, bits, lanes):
+    "Zen 4's FMA units are 256 bits wide: counting 16 float32 lanes would double its peak. Zen 5 and others keep the instruction's width."
+    monkeypatch.setattr(ms, 'amd_family', lambda: family)
+    monkeypatch.setattr(ms, 'measured_ghz', lambda: 3.0)
+    monkeypatch.setattr(ms, 'os_ghz', lambda: 3.0)
+    p = ms.cpu_peak(simd_bits=bits, cores=1)
+    assert p.lanes == lanes and p.gflops == pytest.approx(lanes * 2 * 2 * 3.0)
+    assert ('two 256-bit halves' in repr(p)) == (lanes * 32 < bits)
 
 
 def _topology(root, siblings):

@@ -14,7 +14,8 @@ ids = list(nb.COMPILED_RUNGS)
 # the kernels behind the rungs, called directly so the threaded ones run on small shapes too
 KERNELS = {'loops': nb._loops_kernel, 'ikj': nb._ikj_kernel, 'fastmath': nb._fastmath_kernel,
            'parallel': nb._parallel_kernel, 'tiled': nb._tiled_kernel,
-           'micro': nb._micro_kernel, 'micro_parallel': nb._micro_kernel_parallel}
+           'micro': nb._micro_kernel, 'micro_parallel': nb._micro_kernel_parallel,
+           'outer': nb._outer_kernel, 'outer_parallel': nb._outer_kernel_parallel}
 
 
 def assert_matmul_close(c, a, b):
@@ -58,7 +59,7 @@ def test_edge_shapes(matmul, shapes, dtype):
     assert_matmul_close(c, a, b)
 
 
-THREADED = {'parallel': '_parallel_kernel', 'tiled': '_tiled_kernel', 'micro': '_micro_kernel_parallel'}   # rung: its threaded kernel
+THREADED = {'parallel': '_parallel_kernel', 'tiled': '_tiled_kernel', 'micro': '_micro_kernel_parallel', 'outer': '_outer_kernel_parallel'}   # rung: its threaded kernel
 
 @pytest.mark.parametrize('name', ids)
 def test_threaded_path(name, monkeypatch):
@@ -257,3 +258,58 @@ def test_the_kernels_place_c_on_a_cache_line(kernel, shape):
     c = getattr(nb, kernel)(a, b)
     assert c.ctypes.data % 64 == 0 and c.shape == (m, n) and c.flags.c_contiguous
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+
+
+# --- rung 12: explicit vectors ------------------------------------------------------------------------------------
+
+@nb.njit
+def _vector_ops(alpha, x, y, out):
+    "out[:n] = alpha * x[:n] + y[:n] for one vector's worth n, through each intrinsic; returns n."
+    nb.vstore(out, 0, nb.vfma(nb.vsplat(alpha), nb.vload(x, 0), nb.vload(y, 0)))
+    return nb.lanes(x)
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_vector_intrinsics_do_one_vector_of_work(dtype):
+    rng = np.random.default_rng(0)
+    x,y,out = rng.random(40).astype(dtype),rng.random(40).astype(dtype),np.full(40, -7, dtype)
+    n = _vector_ops(dtype(3), x, y, out)
+    assert n == nb.simd_bits() // (8 * np.dtype(dtype).itemsize) and n >= 2
+    np.testing.assert_allclose(out[:n], 3 * x[:n] + y[:n], rtol=1e-6)
+    assert (out[n:] == -7).all(), "a store writes one vector's worth, nothing past it"
+
+def test_vector_intrinsics_decline_what_they_cannot_load():
+    "A 2-D array, an int array, mixed dtypes: numba reports a typing error naming the intrinsic, nothing is run."
+    import numba
+    x = np.ones(32, np.float32)
+    for args in [(np.float32(1), x.reshape(4, 8), x.reshape(4, 8), x.reshape(4, 8)),
+                 (np.float32(1), np.ones(32, np.int32), np.ones(32, np.int32), np.ones(32, np.int32)),
+                 (np.float32(1), x, np.ones(32), x)]:
+        with pytest.raises(numba.core.errors.TypingError, match='vload|vfma|vstore'): _vector_ops(*args)
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_outer_tile_adds_its_outer_products_into_c(dtype):
+    rng = np.random.default_rng(1)
+    w,kd = 2 * nb.simd_bits() // (8 * np.dtype(dtype).itemsize),37
+    ap,bp = rng.random(6 * kd).astype(dtype),rng.random(w * kd).astype(dtype)
+    c = rng.random((9, w + 3)).astype(dtype)
+    want = c.copy(); want[2:8, 1:w + 1] += ap.reshape(kd, 6).T @ bp.reshape(kd, w)
+    nb._tile_6x2(c, 2, 1, ap, bp, kd)
+    np.testing.assert_allclose(c, want, rtol=1e-5)
+
+def test_outer_packs_zeros_past_the_edges():
+    "Panels and row blocks that stick out of b and a are filled with zeros, so tiles at the edges add nothing wrong."
+    a,b = np.arange(4 * 5, dtype=np.float32).reshape(4, 5),np.arange(5 * 3, dtype=np.float32).reshape(5, 3)
+    w = 2 * nb.simd_bits() // 32
+    dst = np.full(5 * w, np.nan, np.float32)
+    nb._pack_panel(dst, b, 1, 4, 0)
+    np.testing.assert_array_equal(dst[:4 * w].reshape(4, w)[:, :3], b[1:5])
+    assert (dst[:4 * w].reshape(4, w)[:, 3:] == 0).all() and np.isnan(dst[4 * w:]).all()   # only kd rows written
+    rows = np.full(6 * 2, np.nan, np.float32)
+    nb._pack_rows(rows, a, 2, 3, 2)
+    np.testing.assert_array_equal(rows.reshape(2, 6), np.concatenate([a[2:4, 3:5].T, np.zeros((2, 4), np.float32)], axis=1))
+
+def test_outer_on_several_blocks_of_depth_and_tasks():
+    torch.manual_seed(0)
+    a,b = torch.randn(nb.OUTER_TASK * 2 + 7, nb.OUTER_DEPTH * 2 + 5),torch.randn(nb.OUTER_DEPTH * 2 + 5, 45)
+    for kernel in (nb._outer_kernel, nb._outer_kernel_parallel):
+        assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
