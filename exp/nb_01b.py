@@ -303,7 +303,7 @@ import functools
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, models, register_model
+from numba.extending import intrinsic, models, overload, register_model
 
 @functools.cache
 def simd_bits():
@@ -334,14 +334,14 @@ def _at(context, builder, arrty, arr, i, vty):
 
 # %% ../nbs/01b_inside_the_operator.ipynb #74df15b7
 @intrinsic
-def lanes(typingctx, arr):
+def _lanes(typingctx, arr):
     "How many numbers of the array `arr`'s dtype one `Vector` holds: a constant in the machine code."
     if not (isinstance(arr, types.Array) and arr.dtype in (types.float32, types.float64)): return None
     n = Vector(arr.dtype).lanes
     return types.intp(arr), lambda context, builder, sig, args: context.get_constant(types.intp, n)
 
 @intrinsic
-def vload(typingctx, arr, i):
+def _vload(typingctx, arr, i):
     "`arr[i:i+lanes]` (a contiguous 1-D array) as one `Vector`. No bounds check: the caller keeps `i` in range."
     if not (_is_row(arr) and isinstance(i, types.Integer)): return None
     vty = Vector(arr.dtype)
@@ -350,7 +350,7 @@ def vload(typingctx, arr, i):
     return vty(arr, i), codegen
 
 @intrinsic
-def vstore(typingctx, arr, i, v):
+def _vstore(typingctx, arr, i, v):
     "Write the `Vector` `v` into `arr[i:i+lanes]`. No bounds check."
     if not (_is_row(arr) and isinstance(i, types.Integer) and v == Vector(arr.dtype)): return None
     def codegen(context, builder, sig, args):
@@ -359,7 +359,7 @@ def vstore(typingctx, arr, i, v):
     return types.none(arr, i, v), codegen
 
 @intrinsic
-def vsplat(typingctx, x):
+def _vsplat(typingctx, x):
     "A `Vector` with the number `x` in every lane (a broadcast)."
     if x not in (types.float32, types.float64): return None
     vty = Vector(x)
@@ -370,7 +370,7 @@ def vsplat(typingctx, x):
     return vty(x), codegen
 
 @intrinsic
-def vfma(typingctx, x, y, s):
+def _vfma(typingctx, x, y, s):
     "`x * y + s`, lane by lane, each a fused multiply-add: one instruction for a whole `Vector`."
     if not (isinstance(s, Vector) and x == y == s): return None
     def codegen(context, builder, sig, args):
@@ -379,6 +379,38 @@ def vfma(typingctx, x, y, s):
         return builder.call(fma, args)
     return s(x, y, s), codegen
 
+
+# %% ../nbs/01b_inside_the_operator.ipynb #8d4b81ca
+def _only_compiled(name):
+    "The error for a call of the vector operation `name` from Python."
+    return TypeError(f"{name} runs only inside numba-compiled code (an @njit function), where it is an instruction or a few")
+
+def lanes(arr):
+    "How many numbers of the array `arr`'s dtype one `Vector` holds: a constant in the machine code."
+    raise _only_compiled('lanes')
+
+def vload(arr, i):
+    "`arr[i:i+lanes]`, from a contiguous 1-D array, as one `Vector`. No bounds check: the caller keeps `i` in range."
+    raise _only_compiled('vload')
+
+def vstore(arr, i, v):
+    "Write the `Vector` `v` into `arr[i:i+lanes]`. No bounds check."
+    raise _only_compiled('vstore')
+
+def vsplat(x):
+    "A `Vector` with the number `x` in every lane (a broadcast)."
+    raise _only_compiled('vsplat')
+
+def vfma(x, y, s):
+    "The `Vector` `x * y + s`, lane by lane: a fused multiply-add on whole vectors, one instruction."
+    raise _only_compiled('vfma')
+
+# in compiled code each is its intrinsic, inlined where it is called
+overload(lanes, inline='always')(lambda arr: lambda arr: _lanes(arr))
+overload(vload, inline='always')(lambda arr, i: lambda arr, i: _vload(arr, i))
+overload(vstore, inline='always')(lambda arr, i, v: lambda arr, i, v: _vstore(arr, i, v))
+overload(vsplat, inline='always')(lambda x: lambda x: _vsplat(x))
+overload(vfma, inline='always')(lambda x, y, s: lambda x, y, s: _vfma(x, y, s))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
 OUTER_DEPTH = 1024   # terms of the sum per block of depth

@@ -137,11 +137,12 @@ def test_links_to_the_published_site_become_links_between_pages():
     from execnb.nbio import dict2nb
     url = 'https://example.org/course/'
     nb = dict2nb({'cells': [{'cell_type': 'markdown', 'metadata': {}, 'source':
-        f'[`test_eq`]({url}exports.html#test_eq), [`Module.bwd`]({url}fully_connected.html#module.bwd), [x]({url}nb.html)'}]})
+        f'[`test_eq`]({url}exports.html#test_eq), [`Module.bwd`]({url}fully_connected.html#module.bwd), [x]({url}nb.html), '
+        f'[`_helper`]({url}exports.html#_helper)'}]})
     docs.for_myst(nb, {'exports': '00_exports', 'fully_connected': '02_fully_connected'}, url,
                   {'00_exports': {'test_eq'}, '02_fully_connected': {'module'}})
     assert nb.cells[0].source == ('[`test_eq`](00_exports.ipynb#test_eq), [`Module.bwd`](02_fully_connected.ipynb#module), '
-                                  '[x](nb.ipynb)')   # an undocumented method: its class
+                                  '[x](nb.ipynb), [`_helper`](00_exports.ipynb)')   # an undocumented method: its class; a helper: its page
 
 
 def test_a_page_per_notebook_in_numbered_order(site):

@@ -84,7 +84,8 @@ def source_link(module_path, md):
 
 def for_myst(nb, pages, site_url, anchors, code_url=None):
     """Adapt a notebook processed by nbdev for myst-nb. `pages` maps nbdev's page names to ours (`exports` ->
-    `00_exports`), `anchors` gives the names documented on each page: a link to an undocumented method goes to its class.
+    `00_exports`), `anchors` gives the names documented on each page: a link to an undocumented method goes to its class,
+    one to another undocumented name (a private helper the prose names) to its page.
     show_doc's "source" links to `code_url` (`git_url/blob/branch/`) go to the module's code on the site."""
     fm = yaml.safe_load(nb.cells[0].source.strip().strip('-')) if nb.cells and nb.cells[0].cell_type == 'raw' else None
     if isinstance(fm, dict) and 'title' in fm:   # nbdev turned `# title` and `> summary` into front matter
@@ -93,6 +94,7 @@ def for_myst(nb, pages, site_url, anchors, code_url=None):
     def local(m):
         page, anchor = pages.get(m.group(1), m.group(1)), m.group(2)
         if anchor and anchor not in anchors.get(page, ()): anchor = anchor.split('.')[0]
+        if anchor and anchor not in anchors.get(page, ()): anchor = None
         return page + '.ipynb' + (f'#{anchor}' if anchor else '')
     relink = lambda s: link.sub(local, s)
     for cell in nb.cells:
