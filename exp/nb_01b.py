@@ -352,7 +352,7 @@ def _vload(typingctx, arr, i):
 @intrinsic
 def _vstore(typingctx, arr, i, v):
     "Write the `Vector` `v` into `arr[i:i+lanes]`. No bounds check."
-    if not (_is_row(arr) and isinstance(i, types.Integer) and v == Vector(arr.dtype)): return None
+    if not (_is_row(arr) and arr.mutable and isinstance(i, types.Integer) and v == Vector(arr.dtype)): return None
     def codegen(context, builder, sig, args):
         builder.store(args[2], _at(context, builder, sig.args[0], args[0], args[1], sig.args[2]), align=arr.dtype.bitwidth // 8)
         return context.get_dummy_value()
@@ -405,52 +405,56 @@ def vfma(x, y, s):
     "The `Vector` `x * y + s`, lane by lane: a fused multiply-add on whole vectors, one instruction."
     raise _only_compiled('vfma')
 
-# in compiled code each is its intrinsic, inlined where it is called
-overload(lanes, inline='always')(lambda arr: lambda arr: _lanes(arr))
-overload(vload, inline='always')(lambda arr, i: lambda arr, i: _vload(arr, i))
-overload(vstore, inline='always')(lambda arr, i, v: lambda arr, i, v: _vstore(arr, i, v))
-overload(vsplat, inline='always')(lambda x: lambda x: _vsplat(x))
-overload(vfma, inline='always')(lambda x, y, s: lambda x, y, s: _vfma(x, y, s))
+# in compiled code, each of them is its intrinsic, inlined where it is called
+@overload(lanes, inline='always')
+def _lanes_compiled(arr): return lambda arr: _lanes(arr)
+@overload(vload, inline='always')
+def _vload_compiled(arr, i): return lambda arr, i: _vload(arr, i)
+@overload(vstore, inline='always')
+def _vstore_compiled(arr, i, v): return lambda arr, i, v: _vstore(arr, i, v)
+@overload(vsplat, inline='always')
+def _vsplat_compiled(x): return lambda x: _vsplat(x)
+@overload(vfma, inline='always')
+def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
 OUTER_DEPTH = 1024   # terms of the sum per block of depth
-OUTER_TASK = 48      # rows of `a` per parallel task: 8 tiles of 6 rows
+OUTER_TASK = 48      # rows of `a` per parallel task: 8 tiles of 6 rows (a multiple of 6, or each task ends in a part-tile)
 
 @njit(cache=True, fastmath=True)
 def _tile_6x2(c, i, j, ap, bp, kd):
     "Add the product of `ap` (6 rows of `a`, packed) and `bp` (2 vectors of columns of `b`, packed), `kd` terms, into `c[i:i+6, j:j+2*lanes]`: 12 vectors of sums stay in registers; for each k, 2 vector loads of `b`, 6 numbers of `a` each broadcast to a vector, 12 vector FMAs."
-    n = lanes(bp)
+    v = lanes(bp)                 # numbers per vector
     r0,r1,r2,r3,r4,r5 = c[i],c[i+1],c[i+2],c[i+3],c[i+4],c[i+5]
-    s00,s01,s10,s11,s20,s21 = vload(r0, j),vload(r0, j+n),vload(r1, j),vload(r1, j+n),vload(r2, j),vload(r2, j+n)
-    s30,s31,s40,s41,s50,s51 = vload(r3, j),vload(r3, j+n),vload(r4, j),vload(r4, j+n),vload(r5, j),vload(r5, j+n)
+    s00,s01,s10,s11,s20,s21 = vload(r0, j),vload(r0, j+v),vload(r1, j),vload(r1, j+v),vload(r2, j),vload(r2, j+v)
+    s30,s31,s40,s41,s50,s51 = vload(r3, j),vload(r3, j+v),vload(r4, j),vload(r4, j+v),vload(r5, j),vload(r5, j+v)
     for k in range(kd):
-        b0,b1 = vload(bp, 2*n*k),vload(bp, 2*n*k + n)
+        b0,b1 = vload(bp, 2*v*k),vload(bp, 2*v*k + v)
         x = vsplat(ap[6*k]);   s00 = vfma(x, b0, s00); s01 = vfma(x, b1, s01)
         x = vsplat(ap[6*k+1]); s10 = vfma(x, b0, s10); s11 = vfma(x, b1, s11)
         x = vsplat(ap[6*k+2]); s20 = vfma(x, b0, s20); s21 = vfma(x, b1, s21)
         x = vsplat(ap[6*k+3]); s30 = vfma(x, b0, s30); s31 = vfma(x, b1, s31)
         x = vsplat(ap[6*k+4]); s40 = vfma(x, b0, s40); s41 = vfma(x, b1, s41)
         x = vsplat(ap[6*k+5]); s50 = vfma(x, b0, s50); s51 = vfma(x, b1, s51)
-    vstore(r0, j, s00); vstore(r0, j+n, s01); vstore(r1, j, s10); vstore(r1, j+n, s11); vstore(r2, j, s20); vstore(r2, j+n, s21)
-    vstore(r3, j, s30); vstore(r3, j+n, s31); vstore(r4, j, s40); vstore(r4, j+n, s41); vstore(r5, j, s50); vstore(r5, j+n, s51)
+    vstore(r0, j, s00); vstore(r0, j+v, s01); vstore(r1, j, s10); vstore(r1, j+v, s11); vstore(r2, j, s20); vstore(r2, j+v, s21)
+    vstore(r3, j, s30); vstore(r3, j+v, s31); vstore(r4, j, s40); vstore(r4, j+v, s41); vstore(r5, j, s50); vstore(r5, j+v, s51)
 
 @njit(cache=True)
 def _pack_panel(dst, b, k0, kd, j0):
     "Columns `j0:j0+w` of `b` (`w` = 2 vectors), terms `k0:k0+kd`, into `dst` row after row: `dst[k*w + j] = b[k0+k, j0+j]`; zeros past `b`'s last column."
     w = 2 * lanes(dst)
-    cols = min(w, b.shape[1] - j0)
+    src = b[k0:k0 + kd, j0:j0 + w]           # a view indexed from 0 (why: rung 11)
     for k in range(kd):
-        src = b[k0 + k]
-        for j in range(cols): dst[k*w + j] = src[j0 + j]
-        for j in range(cols, w): dst[k*w + j] = 0
+        for j in range(src.shape[1]): dst[k*w + j] = src[k,j]
+        for j in range(src.shape[1], w): dst[k*w + j] = 0
 
 @njit(cache=True)
 def _pack_rows(dst, a, i0, k0, kd):
     "Rows `i0:i0+6` of `a`, terms `k0:k0+kd`, into `dst` column after column: `dst[6*k + i] = a[i0+i, k0+k]`; zeros past `a`'s last row."
-    rows = min(6, a.shape[0] - i0)
+    src = a[i0:i0 + 6, k0:k0 + kd]           # a view indexed from 0
     for k in range(kd):
-        for i in range(rows): dst[6*k + i] = a[i0 + i, k0 + k]
-        for i in range(rows, 6): dst[6*k + i] = 0
+        for i in range(len(src)): dst[6*k + i] = src[i,k]
+        for i in range(len(src), 6): dst[6*k + i] = 0
 
 @njit(cache=True, fastmath=True)
 def _outer_task(c, a, bp, i0, i1, k0, kd):
@@ -473,9 +477,9 @@ def _outer_task(c, a, bp, i0, i1, k0, kd):
 
 @njit(cache=True)
 def _outer_buffers(a, b):
-    "`c`, not filled in, and room for one block of depth of `b` packed in panels of 2 vectors of columns."
+    "`c`, not filled in, and room for one block of depth of `b` packed in panels of 2 vectors of columns, each panel starting on a cache line."
     w = 2 * lanes(b)
-    return np.empty((a.shape[0], b.shape[1]), a.dtype),np.empty(((b.shape[1] + w - 1) // w, OUTER_DEPTH * w), b.dtype)
+    return np.empty((a.shape[0], b.shape[1]), a.dtype),_empty_on_a_line(1, (b.shape[1] + w - 1) // w, OUTER_DEPTH * w, b)[0]
 
 @njit(cache=True)
 def _outer_kernel(a, b):
@@ -501,9 +505,10 @@ def _outer_kernel_parallel(a, b):
     return c
 
 def matmul_outer(a, b):
-    "Matrix product with `a` and `b` packed and a micro-kernel of 6 x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products)."
-    a,b = _as_arrays(a, b)
-    return torch.from_numpy((_outer_kernel if _small(a, b) else _outer_kernel_parallel)(a, b))
+    "Matrix product with `a` and `b` packed and a micro-kernel of 6 x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products); a product with fewer rows or columns than a tile, which would be mostly zeros, goes to `matmul_micro`."
+    x,y = _as_arrays(a, b)
+    if len(x) < 6 or y.shape[1] < 2 * simd_bits() // (8 * y.itemsize): return matmul_micro(a, b)
+    return torch.from_numpy((_outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
 
 
 # %% ../nbs/01b_inside_the_operator.ipynb #139c51e7

@@ -308,8 +308,34 @@ def test_outer_packs_zeros_past_the_edges():
     nb._pack_rows(rows, a, 2, 3, 2)
     np.testing.assert_array_equal(rows.reshape(2, 6), np.concatenate([a[2:4, 3:5].T, np.zeros((2, 4), np.float32)], axis=1))
 
-def test_outer_on_several_blocks_of_depth_and_tasks():
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_outer_on_several_blocks_of_depth_and_tasks(dtype):
     torch.manual_seed(0)
-    a,b = torch.randn(nb.OUTER_TASK * 2 + 7, nb.OUTER_DEPTH * 2 + 5),torch.randn(nb.OUTER_DEPTH * 2 + 5, 45)
+    a,b = torch.randn(nb.OUTER_TASK * 2 + 7, nb.OUTER_DEPTH * 2 + 5, dtype=dtype),torch.randn(nb.OUTER_DEPTH * 2 + 5, 45, dtype=dtype)
     for kernel in (nb._outer_kernel, nb._outer_kernel_parallel):
         assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
+
+def test_outer_panels_of_b_start_on_a_cache_line():
+    for n in (1, 45, 200):
+        bp = nb._outer_buffers(np.ones((3, 4), np.float32), np.ones((4, n), np.float32))[1]
+        assert bp.ctypes.data % 64 == 0 and bp.strides[0] % 64 == 0, n
+
+def test_outer_hands_products_narrower_than_a_tile_to_the_micro_kernel(monkeypatch):
+    "Fewer columns than a tile's 2 vectors, or fewer than 6 rows: most of each tile would be zeros."
+    calls = []
+    real = nb.matmul_micro
+    monkeypatch.setattr(nb, 'matmul_micro', lambda a, b: calls.append((a.shape, b.shape)) or real(a, b))
+    w = 2 * nb.simd_bits() // 32
+    torch.manual_seed(0)
+    for (m,k,n) in [(5, 784, 10), (50, 30, w - 1), (5, 30, w), (6, 30, w)]:
+        a,b = torch.randn(m, k),torch.randn(k, n)
+        assert_matmul_close(nb.matmul_outer(a, b), a, b)
+    assert calls == [((5, 784), (784, 10)), ((50, 30), (30, w - 1)), ((5, 30), (30, w))]
+    with pytest.raises(ValueError, match='float32 or float64'): nb.matmul_outer(torch.ones(8, 3, dtype=torch.int32), torch.ones(3, 40, dtype=torch.int32))
+
+def test_vector_ops_refuse_to_run_in_python_and_to_store_into_read_only_arrays():
+    import numba
+    with pytest.raises(TypeError, match='only inside numba-compiled code'): nb.vload(np.ones(32, np.float32), 0)
+    x = np.ones(32, np.float32)
+    y = np.ones(32, np.float32); y.flags.writeable = False
+    with pytest.raises(numba.core.errors.TypingError, match='vstore'): _vector_ops(np.float32(1), x, x, y)

@@ -6,7 +6,7 @@
 #                                  machine without network may lack, and the MNIST cache, gzipped
 #   tools/gpu_run.sh               there: install those into /tmp/site, then write into $OUT (default gpu-run/)
 #                                  01c_gpu.ipynb (executed, every cell, saved after each), bench/ (the matmul and train
-#                                  sections, all threads), bench-1thread.json and bench-8threads.json (the best CPU rung
+#                                  sections, all threads), bench-1thread.json and bench-8threads.json (the two best CPU rungs
 #                                  and torch @ at 4096^3 on one and eight threads: how they scale) and log.txt
 #   tools/gpu_run.sh --notebook    there: the preflight and 01c only (about two minutes)
 #   tools/gpu_run.sh --again       there: a second run in one session: 01c, its tests, and the bench's GPU targets alone
@@ -86,12 +86,12 @@ fi
 echo "== bench: CPU and GPU rungs, training on both"
 timeout 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
     --max-call 2 --repeats 3 --out "$OUT/bench" || echo "bench exited with $?"
-echo "== bench: the best CPU rung and torch @ on one thread at 4096^3"
-timeout 60 python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,torch \
+echo "== bench: the two best CPU rungs and torch @ on one thread at 4096^3"
+timeout 90 python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,outer,torch \
     --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-1thread && cp /tmp/bench-1thread/results.json "$OUT/bench-1thread.json" \
     || echo "bench or its copy failed: $?"
 echo "== bench: the same on 8 threads (are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?)"
-timeout 40 python3 -m exp.bench --wide-vectors --only matmul --threads 8 --sizes 4096x4096x4096 --rungs micro,torch \
+timeout 40 python3 -m exp.bench --wide-vectors --only matmul --threads 8 --sizes 4096x4096x4096 --rungs micro,outer,torch \
     --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-8threads && cp /tmp/bench-8threads/results.json "$OUT/bench-8threads.json" \
     || echo "bench or its copy failed: $?"
 
