@@ -65,6 +65,30 @@ def strides_transposed(order, m, k, n):   # as if stored a column after another
     return tuple(s[x].get(order[-1], 0) for x in 'abc')
 
 
+def pack_right(a, i0, k0, kd):
+    out = np.zeros((kd, 6), a.dtype)
+    rows = a[i0:i0 + 6, k0:k0 + kd]
+    out[:, :len(rows)] = rows.T
+    return out.ravel()
+
+def pack_by_rows(a, i0, k0, kd):      # row after row: out[kd*i + k]
+    out = np.zeros((6, kd), a.dtype)
+    rows = a[i0:i0 + 6, k0:k0 + kd]
+    out[:len(rows)] = rows
+    return out.ravel()
+
+def pack_into_empty(a, i0, k0, kd):   # np.empty, the end never written
+    out = np.full(6 * kd, 7, a.dtype)
+    for k in range(kd):
+        for i in range(min(6, len(a) - i0)): out[6*k + i] = a[i0 + i, k0 + k]
+    return out
+
+def pack_loops(a, i0, k0, kd):        # the lesson's way, in loops
+    out = np.empty(6 * kd, a.dtype)
+    for k in range(kd):
+        for i in range(6): out[6*k + i] = a[i0 + i, k0 + k] if i0 + i < len(a) else 0
+    return out
+
 WRONG = {
     'ex1': [(lambda m, k, n, s: (m * k * n, m * k * n / (s * 1e9)), 'you count 392,000,000 FLOPs, where the product'),
             (lambda m, k, n, s: (2 * m * k * n + m * n, (2 * m * k * n + m * n) / s), 'take 5.23 ms, but you say 5.23e+06 s'),
@@ -88,6 +112,12 @@ WRONG = {
             (lambda r, c, l, along: r * c, "accumulator_registers(6, 16, 8, 'j') is 96: vectorised along j"),
             (lambda r, c, l, along: r * c if along == 'k' else r * c // l, "accumulator_registers(4, 4, 8, 'j') is 2: vectorised along j"),
             (lambda r, c, l, along: r * c if along == 'k' else r * (c // l), "accumulator_registers(4, 4, 8, 'j') is 0: vectorised along j")],
+    'ex6': [(pack_by_rows, 'holds the rows one after the other'),
+            (pack_into_empty, 'are not zero'),
+            (lambda a, i0, k0, kd: a[i0:i0 + 6, k0:k0 + kd].T.ravel(), 'has shape (16,), not (24,)'),   # no zeros: too short at the end
+            (lambda a, i0, k0, kd: pack_right(a, i0, k0, kd).astype(np.float64), 'gives float64'),
+            (lambda a, i0, k0, kd: pack_right(a, i0, 0, kd), 'values differ'),                          # k0 ignored
+            (lambda a, i0, k0, kd: list(pack_right(a, i0, k0, kd)), 'returns a list')],
 }
 
 
@@ -123,7 +153,8 @@ RIGHT = {'ex1': [lambda m, k, n, s: (m * n * (2 * k + 1), m * n * (2 * k + 1) / 
          'ex2': [lambda overhead, s: (overhead * s * 1e9 / 2) ** (1 / 3)],
          'ex3': [strides_as_array],
          'ex4': [kij_compiled],
-         'ex5': [lambda rows, cols, lanes, along: rows * cols if along == 'k' else rows * math.ceil(cols / lanes)]}
+         'ex5': [lambda rows, cols, lanes, along: rows * cols if along == 'k' else rows * math.ceil(cols / lanes)],
+         'ex6': [pack_loops, njit(pack_loops)]}
 
 
 @pytest.mark.parametrize('name,answer', right_cases(RIGHT))
