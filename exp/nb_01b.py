@@ -292,11 +292,14 @@ def _micro_kernel_parallel(a, b):
                 _micro_rows(c, a, bt[kb], blk * MICRO_ROWS, min(blk * MICRO_ROWS + MICRO_ROWS, m), j0, min(j0 + p, n), k0, k1)
     return c
 
-def matmul_micro(a, b):
-    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products); with fewer than 4 rows, too few to reuse the packed `b` (no 4x4 block to fill), the fastmath i-k-j loops."
-    a,b = _as_arrays(a, b)
+def _micro(a, b):
+    "The micro-kernel rung on the NumPy arrays `a` and `b`: its kernel on all cores, or on one for small products; with fewer than 4 rows, too few to reuse the packed `b` (no 4x4 block to fill), the fastmath i-k-j loops."
     kernel = _fastmath_kernel if len(a) < 4 else _micro_kernel if _small(a, b) else _micro_kernel_parallel
-    return torch.from_numpy(kernel(a, b))
+    return kernel(a, b)
+
+def matmul_micro(a, b):
+    "Matrix product with `b` packed in blocks of depth and a 4x4 register-blocked micro-kernel, on all cores (one for small products; the fastmath i-k-j loops below 4 rows)."
+    return torch.from_numpy(_micro(*_as_arrays(a, b)))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #e43b329a
 import functools
@@ -505,10 +508,10 @@ def _outer_kernel_parallel(a, b):
     return c
 
 def matmul_outer(a, b):
-    "Matrix product with `a` and `b` packed and a micro-kernel of 6 x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products); a product with fewer rows or columns than a tile, which would be mostly zeros, goes to `matmul_micro`."
+    "Matrix product with `a` and `b` packed and a micro-kernel of 6 x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products); a product with fewer rows or columns than a tile, which would be mostly zeros, goes to rung 11's kernels (`_micro`)."
     x,y = _as_arrays(a, b)
-    if len(x) < 6 or y.shape[1] < 2 * simd_bits() // (8 * y.itemsize): return matmul_micro(a, b)
-    return torch.from_numpy((_outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
+    narrow = len(x) < 6 or y.shape[1] < 2 * simd_bits() // (8 * y.itemsize)
+    return torch.from_numpy((_micro if narrow else _outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
 
 
 # %% ../nbs/01b_inside_the_operator.ipynb #139c51e7

@@ -323,8 +323,8 @@ def test_outer_panels_of_b_start_on_a_cache_line():
 def test_outer_hands_products_narrower_than_a_tile_to_the_micro_kernel(monkeypatch):
     "Fewer columns than a tile's 2 vectors, or fewer than 6 rows: most of each tile would be zeros."
     calls = []
-    real = nb.matmul_micro
-    monkeypatch.setattr(nb, 'matmul_micro', lambda a, b: calls.append((a.shape, b.shape)) or real(a, b))
+    real = nb._micro
+    monkeypatch.setattr(nb, '_micro', lambda a, b: calls.append((a.shape, b.shape)) or real(a, b))
     w = 2 * nb.simd_bits() // 32
     torch.manual_seed(0)
     for (m,k,n) in [(5, 784, 10), (50, 30, w - 1), (5, 30, w), (6, 30, w)]:
