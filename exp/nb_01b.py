@@ -338,14 +338,14 @@ def _at(context, builder, arrty, arr, i, vty):
 # %% ../nbs/01b_inside_the_operator.ipynb #74df15b7
 @intrinsic
 def _lanes(typingctx, arr):
-    "How many numbers of the array `arr`'s dtype one `Vector` holds: a constant in the machine code."
+    "The intrinsic behind `lanes`."
     if not (isinstance(arr, types.Array) and arr.dtype in (types.float32, types.float64)): return None
     n = Vector(arr.dtype).lanes
     return types.intp(arr), lambda context, builder, sig, args: context.get_constant(types.intp, n)
 
 @intrinsic
 def _vload(typingctx, arr, i):
-    "`arr[i:i+lanes]` (a contiguous 1-D array) as one `Vector`. No bounds check: the caller keeps `i` in range."
+    "The intrinsic behind `vload`: one load of a whole vector, aligned only to one number."
     if not (_is_row(arr) and isinstance(i, types.Integer)): return None
     vty = Vector(arr.dtype)
     def codegen(context, builder, sig, args):
@@ -354,7 +354,7 @@ def _vload(typingctx, arr, i):
 
 @intrinsic
 def _vstore(typingctx, arr, i, v):
-    "Write the `Vector` `v` into `arr[i:i+lanes]`. No bounds check."
+    "The intrinsic behind `vstore`: one store of a whole vector, into a writable array only."
     if not (_is_row(arr) and arr.mutable and isinstance(i, types.Integer) and v == Vector(arr.dtype)): return None
     def codegen(context, builder, sig, args):
         builder.store(args[2], _at(context, builder, sig.args[0], args[0], args[1], sig.args[2]), align=arr.dtype.bitwidth // 8)
@@ -363,7 +363,7 @@ def _vstore(typingctx, arr, i, v):
 
 @intrinsic
 def _vsplat(typingctx, x):
-    "A `Vector` with the number `x` in every lane (a broadcast)."
+    "The intrinsic behind `vsplat`: `x` put in lane 0, then copied to every lane."
     if x not in (types.float32, types.float64): return None
     vty = Vector(x)
     def codegen(context, builder, sig, args):
@@ -374,7 +374,7 @@ def _vsplat(typingctx, x):
 
 @intrinsic
 def _vfma(typingctx, x, y, s):
-    "`x * y + s`, lane by lane, each a fused multiply-add: one instruction for a whole `Vector`."
+    "The intrinsic behind `vfma`: LLVM's `llvm.fma` on whole vectors of one type."
     if not (isinstance(s, Vector) and x == y == s): return None
     def codegen(context, builder, sig, args):
         ty,bits = args[2].type,s.dtype.bitwidth
