@@ -259,7 +259,9 @@ def test_measure_ladder_times_small_products_on_one_thread():
     seen = []
     def spy(a, b): seen.append((a.shape[0], torch.get_num_threads())); return a @ b
     before = torch.get_num_threads()
-    ms.measure_ladder({'spy': spy}, [(2, 3, 4), (128, 128, 128)], repeats=1, min_time=0.0)
+    # max_call is far beyond any estimate, so 128^3 is never probed (a probe runs on one thread by design):
+    # with the default 2 s a slow call at 2x3x4 on a busy machine scaled to > 2 s at 128^3 and set off a probe
+    ms.measure_ladder({'spy': spy}, [(2, 3, 4), (128, 128, 128)], repeats=1, min_time=0.0, max_call=1e3)
     assert {t for m,t in seen if m == 2} == {1} and {t for m,t in seen if m == 128} == {before}
     assert torch.get_num_threads() == before
 
