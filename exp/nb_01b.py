@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES', 'MICRO_ROWS', 'DEPTH_BYTES', 'PACK_COLS',
-           'OUTER_DEPTH', 'OUTER_TASK', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line', 'matmul_jit', 'matmul_ikj',
-           'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits', 'matmul_parallel',
-           'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload', 'vstore', 'vsplat', 'vfma',
-           'matmul_outer']
+           'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line', 'matmul_jit',
+           'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits',
+           'matmul_parallel', 'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload', 'vstore',
+           'vsplat', 'vfma', 'matmul_outer']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -421,7 +421,8 @@ def _vsplat_compiled(x): return lambda x: _vsplat(x)
 def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
-OUTER_DEPTH = 1024   # terms of the sum per block of depth
+OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's 6 packed rows of `a` are 18 KB of float32, which stay in L1
+OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB, in L2 and L3, streaming past those rows
 OUTER_TASK = 48      # rows of `a` per parallel task: 8 tiles of 6 rows (a multiple of 6, or each task ends in a part-tile)
 
 @njit(cache=True, fastmath=True)
@@ -442,11 +443,16 @@ def _tile_6x2(c, i, j, ap, bp, kd):
     vstore(r0, j, s00); vstore(r0, j+v, s01); vstore(r1, j, s10); vstore(r1, j+v, s11); vstore(r2, j, s20); vstore(r2, j+v, s21)
     vstore(r3, j, s30); vstore(r3, j+v, s31); vstore(r4, j, s40); vstore(r4, j+v, s41); vstore(r5, j, s50); vstore(r5, j+v, s51)
 
+# %% ../nbs/01b_inside_the_operator.ipynb #7b77dbd3
 @njit(cache=True)
 def _pack_panel(dst, b, k0, kd, j0):
     "Columns `j0:j0+w` of `b` (`w` = 2 vectors), terms `k0:k0+kd`, into `dst` row after row: `dst[k*w + j] = b[k0+k, j0+j]`; zeros past `b`'s last column."
     w = 2 * lanes(dst)
-    src = b[k0:k0 + kd, j0:j0 + w]           # a view indexed from 0 (why: rung 11)
+    if j0 + w <= b.shape[1]:                 # a whole panel: rows of w numbers, a length the compiler knows
+        for k in range(kd):
+            for j in range(w): dst[k*w + j] = b[k0+k, j0+j]
+        return
+    src = b[k0:k0 + kd, j0:]                 # the last panel, part outside b: a view indexed from 0 (why: rung 11)
     for k in range(kd):
         for j in range(src.shape[1]): dst[k*w + j] = src[k,j]
         for j in range(src.shape[1], w): dst[k*w + j] = 0
@@ -459,17 +465,15 @@ def _pack_rows(dst, a, i0, k0, kd):
         for i in range(len(src)): dst[6*k + i] = src[i,k]
         for i in range(len(src), 6): dst[6*k + i] = 0
 
+# %% ../nbs/01b_inside_the_operator.ipynb #c08793f1
 @njit(cache=True, fastmath=True)
-def _outer_task(c, a, bp, i0, i1, k0, kd):
-    "Rows `i0:i1` of `c` (zeroed before the first block of depth): pack their rows of `a`, then add one block of depth's product, a tile of 6 rows by 2 vectors at a time; a tile that sticks out of `c` is done in `edge` and copied."
-    if k0 == 0: c[i0:i1] = 0
-    w = 2 * lanes(bp)
-    ap = np.empty(((i1 - i0 + 5) // 6, 6 * kd), a.dtype)
-    for p in range(len(ap)): _pack_rows(ap[p], a, i0 + 6 * p, k0, kd)
+def _outer_task(c, ap, bp, nq, i0, i1, j0, kd):
+    "Add one block's product into rows `i0:i1` of `c` (`i0` a multiple of 6), from column `j0`: a tile of 6 rows at a time, against each of the `nq` packed panels `bp` in turn, so that the tile's packed rows `ap[i0//6 + p]` stay in L1 while the panels stream past; a tile that sticks out of `c` is done in `edge` and copied."
+    w = 2 * lanes(bp[0])
     edge = np.empty((6, w), c.dtype)
-    for q in range(len(bp)):
-        for p in range(len(ap)):
-            i,j = i0 + 6 * p,q * w
+    for p in range(i0 // 6, (i1 + 5) // 6):
+        for q in range(nq):
+            i,j = 6 * p,j0 + q * w
             if i + 6 <= i1 and j + w <= c.shape[1]: _tile_6x2(c, i, j, ap[p], bp[q], kd)
             else:
                 h,v = min(6, i1 - i),min(w, c.shape[1] - j)
@@ -479,32 +483,55 @@ def _outer_task(c, a, bp, i0, i1, k0, kd):
                 c[i:i+h, j:j+v] = edge[:h, :v]
 
 @njit(cache=True)
-def _outer_buffers(a, b):
-    "`c`, not filled in, and room for one block of depth of `b` packed in panels of 2 vectors of columns, each panel starting on a cache line."
-    w = 2 * lanes(b)
-    return np.empty((a.shape[0], b.shape[1]), a.dtype),_empty_on_a_line(1, (b.shape[1] + w - 1) // w, OUTER_DEPTH * w, b)[0]
-
-@njit(cache=True)
-def _outer_kernel(a, b):
-    "`a @ b` on one core: for each block of depth, pack that part of `b`, then do the rows of `c`, `OUTER_TASK` at a time."
-    c,bp = _outer_buffers(a, b)
-    (m,k),w = a.shape,2 * lanes(b)
-    for k0 in range(0, max(k, 1), OUTER_DEPTH):          # k = 0: one empty block, which zeroes c
+def _outer_blocks(c, a, b, ap, bp):
+    "Add `a @ b` into `c` on one core, packing into `ap` and `bp`: for each block of depth, pack every row of `a`; then for each block of `OUTER_WIDTH` columns, pack its panels of `b` and do the rows of `c`, `OUTER_TASK` at a time."
+    (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
+    for k0 in range(0, k, OUTER_DEPTH):
         kd = min(OUTER_DEPTH, k - k0)
-        for q in range(len(bp)): _pack_panel(bp[q], b, k0, kd, q * w)
-        for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, i0, min(i0 + OUTER_TASK, m), k0, kd)
-    return c
+        for p in range(len(ap)): _pack_rows(ap[p], a, 6 * p, k0, kd)
+        for j0 in range(0, n, OUTER_WIDTH):
+            nq = (min(OUTER_WIDTH, n - j0) + w - 1) // w
+            for q in range(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
+            for i0 in range(0, m, OUTER_TASK): _outer_task(c, ap, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, kd)
 
 @njit(cache=True, parallel=True)
-def _outer_kernel_parallel(a, b):
-    "`a @ b` on all cores: the same loops, with the packing of `b` and the tasks shared out between threads."
-    c,bp = _outer_buffers(a, b)
-    (m,k),w = a.shape,2 * lanes(b)
-    for k0 in range(0, max(k, 1), OUTER_DEPTH):
+def _outer_blocks_parallel(c, a, b, ap, bp):
+    "`_outer_blocks` on all cores: the same loops, with the packing and the tasks shared out between threads."
+    (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
+    for k0 in range(0, k, OUTER_DEPTH):
         kd = min(OUTER_DEPTH, k - k0)
-        for q in prange(len(bp)): _pack_panel(bp[q], b, k0, kd, q * w)
-        for t in prange((m + OUTER_TASK - 1) // OUTER_TASK):
-            _outer_task(c, a, bp, t * OUTER_TASK, min(t * OUTER_TASK + OUTER_TASK, m), k0, kd)
+        for p in prange(len(ap)): _pack_rows(ap[p], a, 6 * p, k0, kd)
+        for j0 in range(0, n, OUTER_WIDTH):
+            nq = (min(OUTER_WIDTH, n - j0) + w - 1) // w
+            for q in prange(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
+            for t in prange((m + OUTER_TASK - 1) // OUTER_TASK):
+                _outer_task(c, ap, bp, nq, t * OUTER_TASK, min(t * OUTER_TASK + OUTER_TASK, m), j0, kd)
+
+# %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
+def _numpy_on_a_line(shape, dtype):
+    "A NumPy array of `shape`, not filled in, that starts on a 64-byte cache line."
+    size = math.prod(shape)
+    raw = np.empty(size + 64 // np.dtype(dtype).itemsize, dtype)
+    skip = _line_start(raw)
+    return raw[skip:skip + size].reshape(shape)
+
+def _outer_buffers(a, b):
+    "`c`, zeroed; room for every row of `a` packed, 6 at a time; room for one block of `b` packed in panels of 2 vectors of columns. NumPy arrays, not numba's (why: below); each packed row block and panel starts on a cache line."
+    w = 2 * simd_bits() // (8 * b.itemsize)
+    ap = _numpy_on_a_line(((len(a) + 5) // 6, 6 * OUTER_DEPTH), a.dtype)
+    bp = _numpy_on_a_line(((min(b.shape[1], OUTER_WIDTH) + w - 1) // w, OUTER_DEPTH * w), b.dtype)
+    return np.zeros((len(a), b.shape[1]), a.dtype),ap,bp
+
+def _outer_kernel(a, b):
+    "`a @ b` on one core, on NumPy arrays: `_outer_blocks` into new buffers."
+    c,ap,bp = _outer_buffers(a, b)
+    _outer_blocks(c, a, b, ap, bp)
+    return c
+
+def _outer_kernel_parallel(a, b):
+    "`a @ b` on all cores, on NumPy arrays: `_outer_blocks_parallel` into new buffers."
+    c,ap,bp = _outer_buffers(a, b)
+    _outer_blocks_parallel(c, a, b, ap, bp)
     return c
 
 def matmul_outer(a, b):
@@ -512,7 +539,6 @@ def matmul_outer(a, b):
     x,y = _as_arrays(a, b)
     narrow = len(x) < 6 or y.shape[1] < 2 * simd_bits() // (8 * y.itemsize)
     return torch.from_numpy((_micro if narrow else _outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
-
 
 # %% ../nbs/01b_inside_the_operator.ipynb #139c51e7
 COMPILED_RUNGS = {'jit': matmul_jit, 'ikj': matmul_ikj, 'fastmath': matmul_fastmath,

@@ -316,9 +316,30 @@ def test_outer_on_several_blocks_of_depth_and_tasks(dtype):
         assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
 
 def test_outer_panels_of_b_start_on_a_cache_line():
-    for n in (1, 45, 200):
-        bp = nb._outer_buffers(np.ones((3, 4), np.float32), np.ones((4, n), np.float32))[1]
-        assert bp.ctypes.data % 64 == 0 and bp.strides[0] % 64 == 0, n
+    for m,n in ((3, 1), (7, 45), (13, 200), (1, 5000)):
+        c,ap,bp = nb._outer_buffers(np.ones((m, 4), np.float32), np.ones((4, n), np.float32))
+        assert (c == 0).all() and c.shape == (m, n)
+        for buf in (ap, bp): assert buf.ctypes.data % 64 == 0 and buf.strides[0] % 64 == 0, (m, n)
+        assert len(ap) == (m + 5) // 6 and len(bp) * 2 * nb.simd_bits() // 32 >= min(n, nb.OUTER_WIDTH)
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_outer_on_several_blocks_of_columns(dtype):
+    "Wider than OUTER_WIDTH: the panels of b are packed again for each block of columns, the last one part-filled."
+    rng = np.random.default_rng(2)
+    a,b = rng.standard_normal((13, 70)).astype(dtype),rng.standard_normal((70, 2 * nb.OUTER_WIDTH + 45)).astype(dtype)
+    for kernel in (nb._outer_kernel, nb._outer_kernel_parallel):
+        assert_matmul_close(torch.from_numpy(kernel(a, b)), torch.from_numpy(a), torch.from_numpy(b))
+
+def test_outer_packs_a_whole_panel_as_the_general_loop_does():
+    "The whole-panel path of _pack_panel (known length) and the last-panel path write the same layout."
+    b = np.arange(9 * 100, dtype=np.float32).reshape(9, 100)
+    w = 2 * nb.simd_bits() // 32
+    whole,part = np.full(4 * w, np.nan, np.float32),np.full(4 * w, np.nan, np.float32)
+    nb._pack_panel(whole, b, 2, 4, 100 - w)               # fits: the fast path
+    np.testing.assert_array_equal(whole.reshape(4, w), b[2:6, 100 - w:])
+    nb._pack_panel(part, b[:, :100 - 1], 2, 4, 100 - w)   # one column short: the general path, a zero in its place
+    np.testing.assert_array_equal(part.reshape(4, w)[:, :-1], b[2:6, 100 - w:-1])
+    assert (part.reshape(4, w)[:, -1] == 0).all()
 
 def test_outer_hands_products_narrower_than_a_tile_to_the_micro_kernel(monkeypatch):
     "Fewer columns than a tile's 2 vectors, or fewer than 6 rows: most of each tile would be zeros."
