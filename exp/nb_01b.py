@@ -421,9 +421,9 @@ def _vsplat_compiled(x): return lambda x: _vsplat(x)
 def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
-OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's 6 packed rows of `a` are 18 KB of float32, which stay in L1
-OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB, in L2 and L3, streaming past those rows
-OUTER_TASK = 48      # rows of `a` per parallel task: 8 tiles of 6 rows (a multiple of 6, or each task ends in a part-tile)
+OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's 6 packed rows of `a` are 18 KB of float32 (36 KB of float64)
+OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB, meant to stay in L3
+OUTER_TASK = 48      # rows of `a` per task: 8 tiles of 6 rows, packed by the task into 147 KB (float32), which stay in L2
 
 @njit(cache=True, fastmath=True)
 def _tile_6x2(c, i, j, ap, bp, kd):
@@ -467,13 +467,15 @@ def _pack_rows(dst, a, i0, k0, kd):
 
 # %% ../nbs/01b_inside_the_operator.ipynb #c08793f1
 @njit(cache=True, fastmath=True)
-def _outer_task(c, ap, bp, nq, i0, i1, j0, kd):
-    "Add one block's product into rows `i0:i1` of `c` (`i0` a multiple of 6), from column `j0`: a tile of 6 rows at a time, against each of the `nq` packed panels `bp` in turn, so that the tile's packed rows `ap[i0//6 + p]` stay in L1 while the panels stream past; a tile that sticks out of `c` is done in `edge` and copied."
+def _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd):
+    "Add one block's product, terms `k0:k0+kd` by the `nq` panels of `b` packed in `bp` (from column `j0`), into rows `i0:i1` of `c`: pack those rows of `a`, then each tile of 6 rows against every panel in turn; a tile that sticks out of `c` is done in `edge` and copied."
     w = 2 * lanes(bp[0])
+    ap = np.empty(((i1 - i0 + 5) // 6, 6 * kd), a.dtype)
+    for p in range(len(ap)): _pack_rows(ap[p], a, i0 + 6 * p, k0, kd)
     edge = np.empty((6, w), c.dtype)
-    for p in range(i0 // 6, (i1 + 5) // 6):
-        for q in range(nq):
-            i,j = 6 * p,j0 + q * w
+    for p in range(len(ap)):                 # a tile of rows of `a` ...
+        for q in range(nq):                  # ... against each panel of `b`, in the order they lie in memory
+            i,j = i0 + 6 * p,j0 + q * w
             if i + 6 <= i1 and j + w <= c.shape[1]: _tile_6x2(c, i, j, ap[p], bp[q], kd)
             else:
                 h,v = min(6, i1 - i),min(w, c.shape[1] - j)
@@ -483,29 +485,29 @@ def _outer_task(c, ap, bp, nq, i0, i1, j0, kd):
                 c[i:i+h, j:j+v] = edge[:h, :v]
 
 @njit(cache=True)
-def _outer_blocks(c, a, b, ap, bp):
-    "Add `a @ b` into `c` on one core, packing into `ap` and `bp`: for each block of depth, pack every row of `a`; then for each block of `OUTER_WIDTH` columns, pack its panels of `b` and do the rows of `c`, `OUTER_TASK` at a time."
+def _outer_blocks(c, a, b, bp):
+    "Add `a @ b` into `c` on one core, packing `b` into `bp`: for each block of depth and of columns, pack its panels of `b`, then do the rows of `c`, `OUTER_TASK` at a time."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
+    width = OUTER_WIDTH // w * w             # whole panels per block of columns
     for k0 in range(0, k, OUTER_DEPTH):
         kd = min(OUTER_DEPTH, k - k0)
-        for p in range(len(ap)): _pack_rows(ap[p], a, 6 * p, k0, kd)
-        for j0 in range(0, n, OUTER_WIDTH):
-            nq = (min(OUTER_WIDTH, n - j0) + w - 1) // w
+        for j0 in range(0, n, width):
+            nq = (min(width, n - j0) + w - 1) // w
             for q in range(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
-            for i0 in range(0, m, OUTER_TASK): _outer_task(c, ap, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, kd)
+            for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, k0, kd)
 
 @njit(cache=True, parallel=True)
-def _outer_blocks_parallel(c, a, b, ap, bp):
+def _outer_blocks_parallel(c, a, b, bp):
     "`_outer_blocks` on all cores: the same loops, with the packing and the tasks shared out between threads."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
+    width = OUTER_WIDTH // w * w
     for k0 in range(0, k, OUTER_DEPTH):
         kd = min(OUTER_DEPTH, k - k0)
-        for p in prange(len(ap)): _pack_rows(ap[p], a, 6 * p, k0, kd)
-        for j0 in range(0, n, OUTER_WIDTH):
-            nq = (min(OUTER_WIDTH, n - j0) + w - 1) // w
+        for j0 in range(0, n, width):
+            nq = (min(width, n - j0) + w - 1) // w
             for q in prange(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
             for t in prange((m + OUTER_TASK - 1) // OUTER_TASK):
-                _outer_task(c, ap, bp, nq, t * OUTER_TASK, min(t * OUTER_TASK + OUTER_TASK, m), j0, kd)
+                _outer_task(c, a, bp, nq, t * OUTER_TASK, min(t * OUTER_TASK + OUTER_TASK, m), j0, k0, kd)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
 def _numpy_on_a_line(shape, dtype):
@@ -516,22 +518,22 @@ def _numpy_on_a_line(shape, dtype):
     return raw[skip:skip + size].reshape(shape)
 
 def _outer_buffers(a, b):
-    "`c`, zeroed; room for every row of `a` packed, 6 at a time; room for one block of `b` packed in panels of 2 vectors of columns. NumPy arrays, not numba's (why: below); each packed row block and panel starts on a cache line."
+    "`c`, zeroed, and room for one block of `b` packed in panels of 2 vectors of columns, each panel starting on a cache line (its depth rounded up to 16 terms): NumPy arrays, for their 2 MB pages."
     w = 2 * simd_bits() // (8 * b.itemsize)
-    ap = _numpy_on_a_line(((len(a) + 5) // 6, 6 * OUTER_DEPTH), a.dtype)
-    bp = _numpy_on_a_line(((min(b.shape[1], OUTER_WIDTH) + w - 1) // w, OUTER_DEPTH * w), b.dtype)
-    return np.zeros((len(a), b.shape[1]), a.dtype),ap,bp
+    depth = (min(a.shape[1], OUTER_DEPTH) + 15) // 16 * 16
+    bp = _numpy_on_a_line(((min(b.shape[1], OUTER_WIDTH) + w - 1) // w, depth * w), b.dtype)
+    return np.zeros((len(a), b.shape[1]), a.dtype),bp
 
 def _outer_kernel(a, b):
     "`a @ b` on one core, on NumPy arrays: `_outer_blocks` into new buffers."
-    c,ap,bp = _outer_buffers(a, b)
-    _outer_blocks(c, a, b, ap, bp)
+    c,bp = _outer_buffers(a, b)
+    _outer_blocks(c, a, b, bp)
     return c
 
 def _outer_kernel_parallel(a, b):
     "`a @ b` on all cores, on NumPy arrays: `_outer_blocks_parallel` into new buffers."
-    c,ap,bp = _outer_buffers(a, b)
-    _outer_blocks_parallel(c, a, b, ap, bp)
+    c,bp = _outer_buffers(a, b)
+    _outer_blocks_parallel(c, a, b, bp)
     return c
 
 def matmul_outer(a, b):

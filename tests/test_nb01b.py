@@ -315,12 +315,14 @@ def test_outer_on_several_blocks_of_depth_and_tasks(dtype):
     for kernel in (nb._outer_kernel, nb._outer_kernel_parallel):
         assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
 
-def test_outer_panels_of_b_start_on_a_cache_line():
-    for m,n in ((3, 1), (7, 45), (13, 200), (1, 5000)):
-        c,ap,bp = nb._outer_buffers(np.ones((m, 4), np.float32), np.ones((4, n), np.float32))
+def test_outer_buffers_start_panels_on_a_cache_line_and_fit_the_product():
+    w = 2 * nb.simd_bits() // 32
+    for m,k,n in ((3, 4, 1), (7, 5, 45), (13, 800, 200), (1, 3, 5000)):
+        c,bp = nb._outer_buffers(np.ones((m, k), np.float32), np.ones((k, n), np.float32))
         assert (c == 0).all() and c.shape == (m, n)
-        for buf in (ap, bp): assert buf.ctypes.data % 64 == 0 and buf.strides[0] % 64 == 0, (m, n)
-        assert len(ap) == (m + 5) // 6 and len(bp) * 2 * nb.simd_bits() // 32 >= min(n, nb.OUTER_WIDTH)
+        assert bp.ctypes.data % 64 == 0 and bp.strides[0] % 64 == 0, (m, k, n)
+        assert len(bp) == (min(n, nb.OUTER_WIDTH) + w - 1) // w                 # one block of columns, not all of b
+        assert min(k, nb.OUTER_DEPTH) * w <= bp.shape[1] < (min(k, nb.OUTER_DEPTH) + 16) * w         # as deep as the product needs, not OUTER_DEPTH
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_outer_on_several_blocks_of_columns(dtype):
