@@ -422,8 +422,8 @@ def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
 OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's 6 packed rows of `a` are 18 KB of float32 (36 KB of float64)
-OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB, meant to stay in L3
-OUTER_TASK = 48      # rows of `a` per task: 8 tiles of 6 rows, packed by the task into 147 KB (float32), which stay in L2
+OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB (12 MB of float64), meant to stay in L3
+OUTER_TASK = 48      # rows of `a` per task: 8 tiles of 6 rows, which the task packs for itself (144 KB of float32)
 
 @njit(cache=True, fastmath=True)
 def _tile_6x2(c, i, j, ap, bp, kd):
@@ -486,11 +486,11 @@ def _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd):
 
 @njit(cache=True)
 def _outer_blocks(c, a, b, bp):
-    "Add `a @ b` into `c` on one core, packing `b` into `bp`: for each block of depth and of columns, pack its panels of `b`, then do the rows of `c`, `OUTER_TASK` at a time."
+    "Add `a @ b` into `c` on one core, packing `b` into `bp`: for each block of depth and of columns (as many as `bp` has room for), pack its panels of `b`, then do the rows of `c`, `OUTER_TASK` at a time."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
-    width = OUTER_WIDTH // w * w             # whole panels per block of columns
-    for k0 in range(0, k, OUTER_DEPTH):
-        kd = min(OUTER_DEPTH, k - k0)
+    depth,width = bp.shape[1] // w,len(bp) * w       # the block that bp holds: never more than it has room for
+    for k0 in range(0, k, depth):
+        kd = min(depth, k - k0)
         for j0 in range(0, n, width):
             nq = (min(width, n - j0) + w - 1) // w
             for q in range(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
@@ -500,9 +500,9 @@ def _outer_blocks(c, a, b, bp):
 def _outer_blocks_parallel(c, a, b, bp):
     "`_outer_blocks` on all cores: the same loops, with the packing and the tasks shared out between threads."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
-    width = OUTER_WIDTH // w * w
-    for k0 in range(0, k, OUTER_DEPTH):
-        kd = min(OUTER_DEPTH, k - k0)
+    depth,width = bp.shape[1] // w,len(bp) * w
+    for k0 in range(0, k, depth):
+        kd = min(depth, k - k0)
         for j0 in range(0, n, width):
             nq = (min(width, n - j0) + w - 1) // w
             for q in prange(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
@@ -518,9 +518,9 @@ def _numpy_on_a_line(shape, dtype):
     return raw[skip:skip + size].reshape(shape)
 
 def _outer_buffers(a, b):
-    "`c`, zeroed, and room for one block of `b` packed in panels of 2 vectors of columns, each panel starting on a cache line (its depth rounded up to 16 terms): NumPy arrays, for their 2 MB pages."
+    "`c`, zeroed, and room for one block of `b`: `OUTER_WIDTH` columns (whole panels of 2 vectors) by `OUTER_DEPTH` terms, or fewer if the product has fewer, rounded up to 16 so that each panel starts on a cache line. NumPy arrays, for their 2 MB pages."
     w = 2 * simd_bits() // (8 * b.itemsize)
-    depth = (min(a.shape[1], OUTER_DEPTH) + 15) // 16 * 16
+    depth = (max(1, min(a.shape[1], OUTER_DEPTH)) + 15) // 16 * 16
     bp = _numpy_on_a_line(((min(b.shape[1], OUTER_WIDTH) + w - 1) // w, depth * w), b.dtype)
     return np.zeros((len(a), b.shape[1]), a.dtype),bp
 

@@ -325,6 +325,20 @@ def test_outer_buffers_start_panels_on_a_cache_line_and_fit_the_product():
         assert min(k, nb.OUTER_DEPTH) * w <= bp.shape[1] < (min(k, nb.OUTER_DEPTH) + 16) * w         # as deep as the product needs, not OUTER_DEPTH
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_outer_blocks_take_their_size_from_the_buffer(dtype):
+    "A packed block smaller than OUTER_DEPTH x OUTER_WIDTH: more blocks, the same product, and nothing written past bp."
+    rng = np.random.default_rng(3)
+    w = 2 * nb.simd_bits() // (8 * np.dtype(dtype).itemsize)
+    a,b = rng.standard_normal((13, 100)).astype(dtype),rng.standard_normal((100, 5 * w + 3)).astype(dtype)
+    room = np.full(3 * 32 * w, np.nan, dtype)
+    bp = room[:2 * 32 * w].reshape(2, 32 * w)              # 2 panels of 32 terms; the third stays NaN if nothing writes past
+    for blocks in (nb._outer_blocks, nb._outer_blocks_parallel):
+        c = np.zeros((13, b.shape[1]), dtype)
+        blocks(c, a, b, bp)
+        assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
+        assert np.isnan(room[2 * 32 * w:]).all()
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_outer_on_several_blocks_of_columns(dtype):
     "Wider than OUTER_WIDTH: the panels of b are packed again for each block of columns, the last one part-filled."
     rng = np.random.default_rng(2)
