@@ -518,10 +518,10 @@ def _numpy_on_a_line(shape, dtype):
     return raw[skip:skip + size].reshape(shape)
 
 def _outer_buffers(a, b):
-    "`c`, zeroed, and room for one block of `b`: `OUTER_WIDTH` columns (whole panels of 2 vectors) by `OUTER_DEPTH` terms, or fewer if the product has fewer, rounded up to 16 so that each panel starts on a cache line. NumPy arrays, for their 2 MB pages."
+    "`c`, zeroed, and room for one block of `b`: `OUTER_WIDTH` columns (whole panels of 2 vectors) by `OUTER_DEPTH` terms, or fewer if the product has fewer (but at least one panel of 16 terms), the depth rounded up to 16 so that each panel starts on a cache line. NumPy arrays, for their 2 MB pages."
     w = 2 * simd_bits() // (8 * b.itemsize)
     depth = (max(1, min(a.shape[1], OUTER_DEPTH)) + 15) // 16 * 16
-    bp = _numpy_on_a_line(((min(b.shape[1], OUTER_WIDTH) + w - 1) // w, depth * w), b.dtype)
+    bp = _numpy_on_a_line(((max(1, min(b.shape[1], OUTER_WIDTH)) + w - 1) // w, depth * w), b.dtype)
     return np.zeros((len(a), b.shape[1]), a.dtype),bp
 
 def _outer_kernel(a, b):

@@ -317,12 +317,20 @@ def test_outer_on_several_blocks_of_depth_and_tasks(dtype):
 
 def test_outer_buffers_start_panels_on_a_cache_line_and_fit_the_product():
     w = 2 * nb.simd_bits() // 32
-    for m,k,n in ((3, 4, 1), (7, 5, 45), (13, 800, 200), (1, 3, 5000)):
+    for m,k,n in ((3, 4, 1), (7, 5, 45), (13, 800, 200), (1, 3, 5000), (0, 0, 0)):
         c,bp = nb._outer_buffers(np.ones((m, k), np.float32), np.ones((k, n), np.float32))
         assert (c == 0).all() and c.shape == (m, n)
         assert bp.ctypes.data % 64 == 0 and bp.strides[0] % 64 == 0, (m, k, n)
-        assert len(bp) == (min(n, nb.OUTER_WIDTH) + w - 1) // w                 # one block of columns, not all of b
-        assert min(k, nb.OUTER_DEPTH) * w <= bp.shape[1] < (min(k, nb.OUTER_DEPTH) + 16) * w         # as deep as the product needs, not OUTER_DEPTH
+        assert len(bp) == (max(1, min(n, nb.OUTER_WIDTH)) + w - 1) // w         # one block of columns, not all of b
+        assert max(1, min(k, nb.OUTER_DEPTH)) * w <= bp.shape[1] < (max(1, min(k, nb.OUTER_DEPTH)) + 16) * w   # as deep as the product needs
+
+@pytest.mark.parametrize('shape', [(0, 1, 0), (0, 0, 0), (3, 0, 40), (0, 5, 40), (7, 5, 0), (7, 0, 0)])
+def test_outer_kernels_on_empty_products(shape):
+    "Zero rows, columns or depth: c has the right shape, zeros; no block of size 0 to loop over."
+    m,k,n = shape
+    for kernel in (nb._outer_kernel, nb._outer_kernel_parallel):
+        c = kernel(np.ones((m, k), np.float32), np.ones((k, n), np.float32))
+        assert c.shape == (m, n) and (c == 0).all()
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_outer_blocks_take_their_size_from_the_buffer(dtype):
