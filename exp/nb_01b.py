@@ -497,8 +497,8 @@ def _outer_blocks(c, a, b, bp):
             for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, k0, kd)
 
 @njit(cache=True, parallel=True)
-def _outer_blocks_parallel(c, a, b, bp):
-    "`_outer_blocks` on all cores: the same loops, with the packing and the tasks shared out between threads."
+def _outer_blocks_parallel(c, a, b, bp, shares):
+    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and the rows of `c` cut into `shares` parts (one per thread), equal to within a tile, each done `OUTER_TASK` rows at a time."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w
     for k0 in range(0, k, depth):
@@ -506,8 +506,10 @@ def _outer_blocks_parallel(c, a, b, bp):
         for j0 in range(0, n, width):
             nq = (min(width, n - j0) + w - 1) // w
             for q in prange(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
-            for t in prange((m + OUTER_TASK - 1) // OUTER_TASK):
-                _outer_task(c, a, bp, nq, t * OUTER_TASK, min(t * OUTER_TASK + OUTER_TASK, m), j0, k0, kd)
+            tiles = (m + 5) // 6
+            for t in prange(shares):                 # (numba.get_num_threads() in here would stop numba caching the function)
+                i0,i1 = 6 * (t * tiles // shares),min(m, 6 * ((t + 1) * tiles // shares))
+                for r in range(i0, i1, OUTER_TASK): _outer_task(c, a, bp, nq, r, min(r + OUTER_TASK, i1), j0, k0, kd)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
 def _numpy_on_a_line(shape, dtype):
@@ -531,9 +533,9 @@ def _outer_kernel(a, b):
     return c
 
 def _outer_kernel_parallel(a, b):
-    "`a @ b` on all cores, on NumPy arrays: `_outer_blocks_parallel` into new buffers."
+    "`a @ b` on all cores (numba's threads), on NumPy arrays: `_outer_blocks_parallel` into new buffers."
     c,bp = _outer_buffers(a, b)
-    _outer_blocks_parallel(c, a, b, bp)
+    _outer_blocks_parallel(c, a, b, bp, numba.get_num_threads())
     return c
 
 def matmul_outer(a, b):

@@ -340,11 +340,20 @@ def test_outer_blocks_take_their_size_from_the_buffer(dtype):
     a,b = rng.standard_normal((13, 100)).astype(dtype),rng.standard_normal((100, 5 * w + 3)).astype(dtype)
     room = np.full(3 * 32 * w, np.nan, dtype)
     bp = room[:2 * 32 * w].reshape(2, 32 * w)              # 2 panels of 32 terms; the third stays NaN if nothing writes past
-    for blocks in (nb._outer_blocks, nb._outer_blocks_parallel):
+    for blocks in (nb._outer_blocks, lambda *args: nb._outer_blocks_parallel(*args, 3)):
         c = np.zeros((13, b.shape[1]), dtype)
         blocks(c, a, b, bp)
         assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
         assert np.isnan(room[2 * 32 * w:]).all()
+
+@pytest.mark.parametrize('shares', [1, 2, 5, 40])
+def test_outer_shares_the_rows_out_in_any_number_of_parts(shares):
+    "Rows cut into equal shares (to within a tile): more shares than tiles leave some empty."
+    rng = np.random.default_rng(4)
+    a,b = rng.standard_normal((6 * 7 + 5, 30)).astype(np.float32),rng.standard_normal((30, 70)).astype(np.float32)
+    c,bp = nb._outer_buffers(a, b)
+    nb._outer_blocks_parallel(c, a, b, bp, shares)
+    assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_outer_on_several_blocks_of_columns(dtype):
