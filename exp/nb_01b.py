@@ -107,7 +107,7 @@ ARM = platform.machine().lower() in ('arm64', 'aarch64')   # Apple silicon and o
 _NEON = r'(\.[248][sdh])?\s+v\d+'                      # a vector operand: Linux writes `fmla v0.4s, ...`, macOS `fmla.4s v0, ...`
 ASM_PATTERNS = ({'fma (fused)': r'\bfmla' + _NEON, 'vector mul': r'\bfmul' + _NEON, 'vector add': r'\bfadd' + _NEON,
                  'lane loads': r'\bld1(\.[sd])?\s*\{\s*v\d+(\.[sd])?\s*\}\s*\[', 'v (128 bit)': r'\bv\d+\.(4s|2d)\b|\.(4s|2d)\s'} if ARM else
-                {'fma (fused)': r'\bvfn?m(add|sub)\w*p[sd]\b', 'vector mul': r'\bvmulp', 'vector add': r'\bvaddp', 'lane loads': r'\bv(p)?gather|\bvinsertps|\bvpinsr[dq]',
+                {'fma (fused)': r'\bvfn?m(add|sub)\w*p[sd]\b', 'vector mul': r'\bv?mulp', 'vector add': r'\bv?addp', 'lane loads': r'\bv(p)?gather|\bvinsertps|\bvpinsr[dq]',
                  'ymm (256 bit)': r'%ymm', 'zmm (512 bit)': r'%zmm'})   # lane loads: a vector filled one number at a time
 
 def asm_counts(kernel, *args):
@@ -116,9 +116,10 @@ def asm_counts(kernel, *args):
     return {k: len(re.findall(p, asm)) for k,p in ASM_PATTERNS.items()}
 
 def vector_bits(counts):
-    "The width of the vectors in machine code with these `asm_counts`, in bits: NEON's 128 on ARM; else 512 where zmm registers outnumber ymm ones, else 256."
+    "The width of the vectors in machine code with these `asm_counts`, in bits: NEON's 128 on ARM; else 512 where zmm registers outnumber ymm ones, 256 where ymm ones appear, and SSE's 128 (the `xmm` registers) on an x86 CPU without AVX."
     if ARM: return 128
-    return 512 if counts['zmm (512 bit)'] > counts['ymm (256 bit)'] else 256
+    zmm,ymm = counts['zmm (512 bit)'],counts['ymm (256 bit)']
+    return 512 if zmm > ymm else 256 if ymm else 128
 
 def numba_vector_bits():
     "The vectors numba's code uses on this CPU, in bits: those of the fastmath i-k-j loops, compiled afresh."
@@ -374,11 +375,11 @@ def _vsplat(typingctx, x):
 
 @intrinsic
 def _vfma(typingctx, x, y, s):
-    "The intrinsic behind `vfma`: LLVM's `llvm.fma` on whole vectors of one type."
+    "The intrinsic behind `vfma`: LLVM's `llvm.fmuladd` on whole vectors of one type, one fused instruction on a CPU with FMA, else a multiply and an add (where `llvm.fma` would call a library function for each number)."
     if not (isinstance(s, Vector) and x == y == s): return None
     def codegen(context, builder, sig, args):
         ty,bits = args[2].type,s.dtype.bitwidth
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty] * 3), f'llvm.fma.v{s.lanes}f{bits}')
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty] * 3), f'llvm.fmuladd.v{s.lanes}f{bits}')
         return builder.call(fma, args)
     return s(x, y, s), codegen
 
@@ -405,7 +406,7 @@ def vsplat(x):
     raise _only_compiled('vsplat')
 
 def vfma(x, y, s):
-    "The `Vector` `x * y + s`, lane by lane: a fused multiply-add on whole vectors, one instruction."
+    "The `Vector` `x * y + s`, lane by lane: a fused multiply-add on whole vectors, one instruction (a multiply and an add on a CPU without FMA)."
     raise _only_compiled('vfma')
 
 # in compiled code, each of them is its intrinsic, inlined where it is called

@@ -245,8 +245,28 @@ def test_vector_bits_reads_the_widest_registers_that_dominate():
     assert nb.vector_bits({'zmm (512 bit)': 22, 'ymm (256 bit)': 5}) == 512
     assert nb.vector_bits({'zmm (512 bit)': 0, 'ymm (256 bit)': 5}) == 256
     assert nb.vector_bits({'zmm (512 bit)': 3, 'ymm (256 bit)': 3}) == 256    # a few zmm for zeroing do not make 512-bit code
+    assert nb.vector_bits({'zmm (512 bit)': 0, 'ymm (256 bit)': 0}) == 128    # SSE's xmm registers only: an x86 CPU without AVX
     bits = nb.numba_vector_bits()
-    assert bits in (256, 512) and bits == nb.vector_bits(nb.asm_counts(nb._fastmath_kernel, np.ones((3, 5), np.float32), np.ones((5, 2), np.float32)))
+    assert bits in (128, 256, 512) and bits == nb.vector_bits(nb.asm_counts(nb._fastmath_kernel, np.ones((3, 5), np.float32), np.ones((5, 2), np.float32)))
+
+
+@pytest.mark.skipif(nb.ARM, reason="x86 only: compiles for the baseline x86-64 CPU, without AVX or FMA")
+def test_a_cpu_without_avx_or_fma_gets_128_bit_vectors_and_no_library_calls(tmp_path):
+    "Cheap laptops' CPUs (Celeron, Pentium Silver) have neither: numba compiles for such a CPU when told (NUMBA_CPU_NAME=generic), in a process of its own. `llvm.fma` there called a library function for each number: 22x slower."
+    code = """if True:
+        import numpy as np, re, torch
+        from exp import nb_01b as nb
+        assert nb.numba_vector_bits() == 128, nb.asm_counts(nb._fastmath_kernel, np.ones((4, 4), np.float32), np.ones((4, 4), np.float32))
+        kd,w = 5,2 * nb.simd_bits() // 32
+        asm = nb.asm_text(nb._tile_6x2, np.zeros((6, w), np.float32), 0, 0, np.ones(6 * kd, np.float32), np.ones(w * kd, np.float32), kd)
+        assert not re.search(r'\\bfmaf\\b', asm) and len(re.findall(r'\\bmulps', asm)) >= 12, asm   # multiplies, no calls of fmaf
+        g = torch.Generator().manual_seed(0)
+        a,b = torch.randn(50, 70, generator=g),torch.randn(70, 43, generator=g)
+        torch.testing.assert_close(nb.matmul_outer(a, b), a @ b)
+        print('ok')"""
+    env = {**os.environ, 'NUMBA_CPU_NAME': 'generic', 'NUMBA_CACHE_DIR': str(tmp_path), 'NUMBA_NUM_THREADS': '1'}
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == 'ok', res.stderr[-3000:]
 
 
 @pytest.mark.parametrize('kernel', ['_loops_kernel', '_ikj_kernel', '_fastmath_kernel', '_parallel_kernel', '_tiled_kernel'])
