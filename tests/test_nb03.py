@@ -126,6 +126,51 @@ def test_evaluate_given_the_pair_x_y_says_it_wants_a_loader():
     assert evaluate(nn.Linear(2, 3), cross_entropy, DataLoader(Dataset(x, y), 4))[1] <= 1   # the loader it asks for works
 
 
+def test_evaluate_and_fit_given_a_dataset_say_they_want_a_loader():
+    "A dataset in a loader's place used to fail inside the loop: 'len() of a 0-d tensor'."
+    x, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
+    model, ds = nn.Linear(2, 3), Dataset(x, y)
+    for bad in (ds, torch.utils.data.TensorDataset(x, y)):
+        with pytest.raises(TypeError, match='dl must be a loader .* not a dataset'): evaluate(model, cross_entropy, bad)
+        with pytest.raises(TypeError, match='train_dl must be a loader'): fit(1, model, F.cross_entropy, optim.SGD(model.parameters(), 0.1), bad, progress=False)
+        with pytest.raises(TypeError, match='valid_dl must be a loader'):
+            fit(1, model, F.cross_entropy, optim.SGD(model.parameters(), 0.1), DataLoader(ds, 4), bad, progress=False)
+
+
+class ModeSpy(nn.Module):
+    "A linear layer that records, at each call, whether it ran in training mode."
+    def __init__(self): super().__init__(); self.lin, self.modes = nn.Linear(2, 3), []
+    def forward(self, x): self.modes.append(self.training); return self.lin(x)
+
+@pytest.mark.parametrize('training', [True, False])
+def test_evaluate_runs_in_eval_mode_and_gives_the_mode_back(training):
+    "evaluate used to run a model in whatever mode it was in: with dropout, two calls gave two different results."
+    x, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
+    model = ModeSpy().train(training)
+    evaluate(model, cross_entropy, DataLoader(Dataset(x, y), 4))
+    assert model.modes == [False, False] and model.training is training
+    drop = nn.Sequential(nn.Dropout(0.5), nn.Linear(2, 3))
+    dl = DataLoader(Dataset(x.repeat(50, 1), y.repeat(50)), 100)
+    assert evaluate(drop, cross_entropy, dl) == evaluate(drop, cross_entropy, dl) and drop.training
+
+
+@pytest.mark.parametrize('training', [True, False])
+def test_fit_trains_in_training_mode_measures_in_eval_mode_and_gives_the_mode_back(training):
+    "fit used to leave the model in evaluation mode after its last validation, whatever mode it came in."
+    x, y = torch.randn(8, 2), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    model = ModeSpy().train(training)
+    fit(2, model, F.cross_entropy, optim.SGD(model.parameters(), 0.1), DataLoader(Dataset(x, y), 4), DataLoader(Dataset(x, y), 8), progress=False)
+    assert model.modes == [True, True, False] * 2 and model.training is training
+
+
+def test_fit_asks_whether_the_optimiser_holds_this_models_parameters():
+    "An optimiser built on another model's parameters sees no .grad: the message used to blame hand-written layers only."
+    x, y = torch.randn(8, 2), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    model, other = nn.Linear(2, 3), nn.Linear(2, 3)
+    with pytest.raises(ValueError, match="SGD found no .grad.*Were its parameters this model's"):
+        fit(1, model, F.cross_entropy, optim.SGD(other.parameters(), 0.1), DataLoader(Dataset(x, y), 4), progress=False)
+
+
 # ------------------------------------------------------------------------------------------- Layers
 def test_layers_hand_backward_matches_autograd():
     torch.manual_seed(0)
@@ -416,7 +461,7 @@ def tiny_data():
     (dict(final_div=inf), 'final_div must be'), (dict(final_div=-10), 'final_div must be'),
     (dict(epochs=0), 'epochs must be a positive int'), (dict(epochs=2.0), 'epochs must be a positive int'),
     (dict(bs=True), 'bs must be a positive int'), (dict(nh=0), 'nh must be a positive int'),
-    (dict(seed=-1), 'seed must be an int >= 0'), (dict(seed=1.5), 'seed must be'), (dict(seed=None), 'seed must be'),
+    (dict(seed=-1), 'seed must be an int from 0'), (dict(seed=2**63), 'seed must be an int from 0 to 2\\*\\*63 - 1'), (dict(seed=1.5), 'seed must be'), (dict(seed=None), 'seed must be'),
     (dict(seed='3'), 'seed must be'), (dict(threads=0), 'threads must be a positive int'), (dict(progress='yes'), 'progress must be True or False'),
 ])
 def test_train_mnist_checks_its_arguments_up_front(kw, match, monkeypatch):
@@ -455,6 +500,27 @@ def test_train_mnist_keeps_the_rate_for_a_single_epoch():
 @pytest.mark.parametrize('data', [tiny_data()[:2], tiny_data() + (None, None), [t.numpy() for t in tiny_data()]])
 def test_train_mnist_names_bad_data(data):
     with pytest.raises(ValueError, match=r'data must be \(x_train, y_train, x_valid, y_valid\)'): train_mnist(data=data)
+
+
+_xt, _yt, _xv, _yv = tiny_data()
+@pytest.mark.parametrize('data, match', [
+    ((_xt.mul(255).byte(), _yt, _xv, _yv), 'x_train must be 2-D floats'), ((_xt, _yt, _xv[:, :3], _yv), 'as many columns'),
+    ((_xt, _yt.float(), _xv, _yv), 'y_train must be 32 int64 labels'), ((_xt, _yt, _xv, _yv[:5]), 'y_valid must be 8 int64 labels'),
+    ((_xt.flatten(), _yt, _xv, _yv), 'x_train must be 2-D'),
+])
+def test_train_mnist_names_what_is_wrong_with_the_data_before_training(data, match, monkeypatch):
+    "Raw uint8 pixels used to fail in PyTorch's mean(); a narrower x_valid only after the first epoch."
+    import exp.nb_03 as nb03
+    monkeypatch.setattr(nb03, 'fit', lambda *a, **k: pytest.fail('trained on bad data'))
+    with pytest.raises(ValueError, match=match): train_mnist(data=data)
+
+
+def test_train_result_prints_short():
+    "Its history holds a loss for every batch: the namedtuple's repr printed thousands of characters."
+    r = train_mnist(nh=4, bs=8, epochs=2, data=tiny_data())
+    assert len(repr(r)) < 200 and f'{r.accuracy:.2%}' in repr(r) and 'batch_loss' in repr(r)
+    acc, model, history, seconds = r                       # still a tuple
+    assert acc == r.accuracy and len(history['batch_loss']) == 8
 
 
 def test_pick_device_takes_an_index_and_names_a_missing_apple_gpu():
