@@ -108,7 +108,7 @@ def test_near_zero(a, tol=1e-3):
 
 # %% ../nbs/00_exports.ipynb #011fdb61
 def test_fail(f, msg='', contains=''):
-    "Check that calling `f()` raises an exception, whose message includes `contains` if given."
+    "Check that calling `f()` raises an exception, whose message includes `contains` if given; a `NameError` (a misspelt name in `f` itself) is raised, not counted."
     if not callable(f): raise TypeError(f"test_fail needs a function to call, such as `lambda: ...`; got {describe(f)}")
     try: f()
     except NameError: raise               # a name misspelt in the check itself, not the failure it is about
