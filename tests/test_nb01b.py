@@ -272,7 +272,7 @@ def test_a_cpu_without_avx_or_fma_gets_128_bit_vectors_and_no_library_calls(tmp_
 @pytest.mark.parametrize('kernel', ['_loops_kernel', '_ikj_kernel', '_fastmath_kernel', '_parallel_kernel', '_tiled_kernel'])
 @pytest.mark.parametrize('shape', [(3, 5, 7), (300, 200, 400), (0, 4, 3), (2, 0, 3)])
 def test_the_kernels_place_c_on_a_cache_line(kernel, shape):
-    "A c half-way through a 64-byte line makes every 512-bit load and store of it straddle two: 01b measured 1.4x."
+    "A c that starts off a 64-byte line makes vector loads and stores of it straddle two lines: a core that loads 64 bytes at once splits at 32 bytes past a line, every AVX core at 16 (01b times both)."
     m,k,n = shape
     a,b = np.random.rand(m, k).astype(np.float32),np.random.rand(k, n).astype(np.float32)
     c = getattr(nb, kernel)(a, b)
