@@ -15,7 +15,7 @@ from . import nb_00
 __all__ = nb_00.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
 # %% ../nbs/00b_measure.ipynb #0a875922
-import functools, operator, os, platform, re, shutil, statistics, subprocess, sys, time
+import functools, numbers, operator, os, platform, re, shutil, statistics, subprocess, sys, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -28,6 +28,7 @@ def _unit(seconds):
 
 def fmt_time(seconds, unit=None):
     "`seconds` as a short string in ns, µs, ms or s, e.g. `'1.23 ms'` (in `unit` if given)."
+    if isinstance(seconds, (str, bytes)): raise TypeError(f"fmt_time takes a number of seconds, not the text {seconds!r}")
     if unit == 'us': unit = 'µs'                 # as it is typed without a µ key
     if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
     u,s = _unit(float(f'{seconds:.3g}')) if unit is None else (unit, dict(_UNITS)[unit])   # rounded first: 0.9996 s is '1 s', not '1e+03 ms'
@@ -41,6 +42,8 @@ class Timing:
     times: list
     number: int = 1
     def __post_init__(self):
+        if isinstance(self.number, bool) or not isinstance(self.number, numbers.Integral):   # 1.7 used to become 1
+            raise ValueError(f"a Timing's number of calls per run must be an int; got {self.number!r}")
         self.times,self.number = [float(t) for t in self.times],int(self.number)
         if not self.times: raise ValueError("a Timing needs at least one time")
         if not all(0 < t < math.inf for t in self.times): raise ValueError(f"a Timing's times must be positive seconds; got {self.times}")
@@ -97,6 +100,7 @@ def time_fn(f, *args, repeats=7, min_time=0.05, warmup=1, **kwargs):
 # %% ../nbs/00b_measure.ipynb #043feff0
 def time_side_by_side(fns, repeats=5, min_time=0.05):
     "Time each no-argument function in the dict `fns`: its calls per run chosen once (runs of at least `min_time` s), then runs taking turns `repeats` times, so a busy machine slows all alike: `{name: Timing}`."
+    if not isinstance(fns, dict): raise TypeError(f"time_side_by_side takes a dict {{name: function}}, a name for each row of its table; got {describe(fns)}")
     _check_count('repeats', repeats, 1); _check_min_time(min_time)
     for f in fns.values(): f()                       # warm up
     numbers = {k: _calls_per_run(f, (), {}, min_time)[0] for k,f in fns.items()}   # each one's calls per run, chosen once

@@ -1,8 +1,8 @@
 "Tests for exp.measure: the stopwatch, side-by-side timing, timing checks, FLOPs and peaks, the ladder runner, the targets."
-import math, os, platform, time
+import math, os, platform, re, time
 from types import SimpleNamespace
 
-import pytest, torch
+import numpy as np, pytest, torch
 
 import exp.measure as ms
 
@@ -31,6 +31,18 @@ def test_fmt_time(seconds, expected):
 
 def test_fmt_time_unit():
     assert ms.fmt_time(4e-5, 'ms') == '0.04 ms'
+
+
+@pytest.mark.parametrize('bad, error, named', [
+    (lambda: ms.Timing([1.0], 1.7), ValueError, 'must be an int; got 1.7'),     # used to become 1 call per run
+    (lambda: ms.Timing([1.0], True), ValueError, 'must be an int; got True'),
+    (lambda: ms.Timing([1.0], 0), ValueError, 'at least 1'),
+    (lambda: ms.fmt_time('1'), TypeError, "not the text '1'"),                  # used to fail in format(): "Unknown format code 'g'"
+    (lambda: ms.time_side_by_side([lambda: None]), TypeError, 'takes a dict {name: function}'),   # used to fail on list.values
+])
+def test_bad_arguments_to_the_stopwatch_are_named(bad, error, named):
+    with pytest.raises(error, match=re.escape(named)): bad()
+    assert ms.Timing([1.0], np.int64(3)).number == 3 and ms.fmt_time(np.float32(0.002)) == '2 ms'   # NumPy's numbers still do
 
 
 def test_time_fn_counts_calls_and_passes_arguments():
