@@ -173,9 +173,12 @@ def backward(self: Tensor):
     for node in reversed(_topo(self)):
         g = grads.pop(node)
         if not node._parents: node.grad = g.clone() if node.grad is None else node.grad + g   # a copy: never shared with another leaf
-        if any(t.data._version != v for t,v in zip((*node._parents, node), getattr(node, '_versions', ()))):
-            raise RuntimeError(f"backward: an input or the result of {node._op!r} was changed in place after the operation "
-                               f"(the engine refuses any such change, where PyTorch checks only the values a backward uses); compute it again")
+        changed = [t for t,v in zip((*node._parents, node), getattr(node, '_versions', ())) if t.data._version != v]
+        if changed:
+            t = changed[0]
+            what = f"the result of {node._op!r}" if t is node else f"an input of {node._op!r} ({f'the result of {t._op!r}' if t._op else 'a leaf'})"
+            raise RuntimeError(f"backward: {what} was changed in place after the operation (the engine refuses any such "
+                               f"change, where PyTorch checks only the values a backward uses); compute it again")
         for p,vjp in zip(node._parents, node._vjps):
             if not p.requires_grad: continue
             gp = vjp(g)

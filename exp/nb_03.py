@@ -173,7 +173,7 @@ class DataLoader:
 # %% ../nbs/03_minibatch_training.ipynb #8a4b9872
 def _check_loader(name, dl):
     "A clear error for the two things most often passed where a loader of `(xb, yb)` batches belongs: a dataset, and the pair `(x, y)`."
-    if isinstance(dl, (Dataset, torch.utils.data.Dataset)):
+    if isinstance(dl, (Dataset, torch.utils.data.Dataset)) and not isinstance(dl, torch.utils.data.IterableDataset):   # an iterable one may yield batches
         raise TypeError(f"{name} must be a loader of (xb, yb) batches, not a dataset: wrap it, e.g. DataLoader(ds, 64)")
     if isinstance(dl, (tuple, list)) and len(dl) == 2 and all(isinstance(t, torch.Tensor) for t in dl):
         raise TypeError(f"{name} must be a loader of (xb, yb) batches, not the pair (x, y) itself: wrap it, "
@@ -286,7 +286,7 @@ def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1
     The learning rate is `lr`, divided by `final_div` in the last epoch when there are several; `data` is `(x_train, y_train, x_valid, y_valid)`
     as `get_data()` returns them (by default, it calls it)."""
     _check_sizes(nh=nh, bs=bs, epochs=epochs, threads=threads); _check_positive('lr', lr); _check_positive('final_div', final_div)
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63: raise ValueError(f"seed must be an int from 0 to 2**63 - 1, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64: raise ValueError(f"seed must be an int from 0 to 2**64 - 1, got {seed!r}")
     if not isinstance(progress, bool): raise ValueError(f"progress must be True or False, got {progress!r}")
     if data is not None: _check_data(data)
     device = pick_device(device)

@@ -130,6 +130,9 @@ def test_evaluate_and_fit_given_a_dataset_say_they_want_a_loader():
     "A dataset in a loader's place used to fail inside the loop: 'len() of a 0-d tensor'."
     x, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
     model, ds = nn.Linear(2, 3), Dataset(x, y)
+    class Batches(torch.utils.data.IterableDataset):            # an iterable dataset that yields batches is a loader
+        def __iter__(self): yield x, y
+    assert evaluate(model, cross_entropy, Batches())[1] <= 1
     for bad in (ds, torch.utils.data.TensorDataset(x, y)):
         with pytest.raises(TypeError, match='dl must be a loader .* not a dataset'): evaluate(model, cross_entropy, bad)
         with pytest.raises(TypeError, match='train_dl must be a loader'): fit(1, model, F.cross_entropy, optim.SGD(model.parameters(), 0.1), bad, progress=False)
@@ -461,7 +464,7 @@ def tiny_data():
     (dict(final_div=inf), 'final_div must be'), (dict(final_div=-10), 'final_div must be'),
     (dict(epochs=0), 'epochs must be a positive int'), (dict(epochs=2.0), 'epochs must be a positive int'),
     (dict(bs=True), 'bs must be a positive int'), (dict(nh=0), 'nh must be a positive int'),
-    (dict(seed=-1), 'seed must be an int from 0'), (dict(seed=2**63), 'seed must be an int from 0 to 2\\*\\*63 - 1'), (dict(seed=1.5), 'seed must be'), (dict(seed=None), 'seed must be'),
+    (dict(seed=-1), 'seed must be an int from 0'), (dict(seed=2**64), 'seed must be an int from 0 to 2\\*\\*64 - 1'), (dict(seed=1.5), 'seed must be'), (dict(seed=None), 'seed must be'),
     (dict(seed='3'), 'seed must be'), (dict(threads=0), 'threads must be a positive int'), (dict(progress='yes'), 'progress must be True or False'),
 ])
 def test_train_mnist_checks_its_arguments_up_front(kw, match, monkeypatch):
