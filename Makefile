@@ -51,7 +51,7 @@ exercises: ## Write your copy of each lesson into exercises/, answers replaced b
 run: $(STAMP) $(GPU_EXTRA) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
 	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)
 
-bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass and training into bench-results/ (ARGS=--quick: half a minute or less without a GPU, once compiled)
+bench: $(STAMP) $(GPU_EXTRA) data ## Benchmark the matmul ladder, backward pass, autograd engine and training into bench-results/ (ARGS=--quick: half a minute or less without a GPU, once compiled)
 	$(PY) -m exp.bench $(WIDE) $(ARGS)
 
 docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (PORT=8001 for another port)
@@ -75,8 +75,8 @@ test: $(GPU_STAMP) data ## Run everything CI checks: gates, every notebook top t
 test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
 	$(PY) tools/busy.py $(BUSY) -- $(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
 
-# the notebooks `make outputs` re-runs: NB=, else NBS=; by default all, less 01c where there is no GPU (its saved outputs come from one)
-OUT_NBS = $(or $(NB),$(if $(filter file,$(origin NBS)),$(if $(GPU_EXTRA),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))),$(NBS)))
+# the notebooks `make outputs` re-runs: NB=, else NBS= (by default all), less 01c where there is no GPU (its saved outputs come from one)
+OUT_NBS = $(or $(NB),$(if $(GPU_EXTRA),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))))
 
 outputs: $(GPU_STAMP) data ## Re-run notebooks and save their outputs (NB=nbs/01_matmul.ipynb for one; 01c only on a GPU unless named), then clean them
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(OUT_NBS)

@@ -70,7 +70,7 @@ def parse_args(argv=None):
     p.add_argument('--only', type=_list(), help=f"sections to run, from {','.join(SECTIONS)} (default: {FULL['only']}; quick: {QUICK['only']})")
     p.add_argument('--sizes', type=_list(parse_size), help=f"matmul sizes MxKxN (default {FULL['sizes']}; quick: {QUICK['sizes']})")
     p.add_argument('--gpu-sizes', type=_list(parse_size), help=f"matmul sizes for the GPU rungs, where there is a GPU (default {FULL['gpu_sizes']}; quick: {QUICK['gpu_sizes']})")
-    p.add_argument('--rungs', type=_list(), help=f"matmul rungs to run (default: all: {','.join(LADDER)}, and {','.join(GPU_RUNGS)} where there is a GPU)")
+    p.add_argument('--rungs', type=_list(), help=f"matmul rungs to run (default: all: {','.join(LADDER)}, and {','.join(GPU_RUNGS)} where there is a GPU; quote a list with spaces: --rungs 'outer,torch cuda')")
     p.add_argument('--dtype', choices=['float32', 'float64'], help='dtype of the matmul section (default float32)')
     p.add_argument('--repeats', type=_number(int, 1, 1000), help=f"timed runs per measurement (default {FULL['repeats']}; quick: {QUICK['repeats']})")
     p.add_argument('--min-time', type=_number(float, 0, 10), help=f"seconds each timed run of the matmul ladder lasts at least (default {FULL['min_time']}; quick: {QUICK['min_time']})")
@@ -108,6 +108,8 @@ def parse_args(argv=None):
                     f"which this run leaves out (--only {','.join(args.only)}{'' if only_given else ', the default' + (' of --quick' if args.quick else '')})")
     if args.rungs and (bad := set(args.rungs) - set(LADDER) - set(GPU_RUNGS)):
         p.error(f"unknown rung(s) {', '.join(sorted(bad))}; choose from {', '.join(LADDER)} and, where there is a GPU, {', '.join(GPU_RUNGS)}")
+    if args.rungs and not set(args.rungs) & set(LADDER) and gpu is None:   # else the other sections would run, and matmul fail
+        p.error(f"--rungs {','.join(args.rungs)}: GPU rungs only, and PyTorch sees no CUDA GPU here (torch {torch.__version__})")
     if args.threads and args.threads > (most := numba.config.NUMBA_NUM_THREADS):
         p.error(f"--threads {args.threads}: numba runs at most {most} threads here, one per logical CPU (the environment variable NUMBA_NUM_THREADS sets it)")
     return args

@@ -6,8 +6,8 @@
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
            'speedup_table', 'plot_timings', 'torch_threads', 'cores_busy', 'check_faster', 'check_similar',
            'matmul_flops', 'gflops', 'os_ghz', 'measured_ghz', 'Peak', 'usable_cpus', 'cpu_cores', 'amd_family',
-           'fma_bits', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'ladder_threads', 'measure_ladder',
-           'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
+           'fma_bits', 'x86_without_fma', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'ladder_threads',
+           'measure_ladder', 'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
 
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
@@ -283,8 +283,18 @@ def fma_bits(simd_bits):
     "How many bits of a vector an FMA unit finishes per cycle, for instructions `simd_bits` wide: all of them, except on AMD's Zen 4 (family 25), whose FMA units are 256 bits wide and run each 512-bit instruction as two halves."
     return 256 if simd_bits == 512 and amd_family() == 25 else simd_bits
 
-def cpu_peak(dtype=torch.float32, fma_units=2, simd_bits=None, cores=None):
-    "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; clock from the OS, or measured (`measured_ghz`) where a core runs faster."
+def x86_without_fma(cpuinfo='/proc/cpuinfo'):
+    "Is this an x86 CPU whose flags in `cpuinfo` lack `fma` (Intel's before 2013, many Celerons and Pentiums since)? False where there are no flags to read."
+    if platform.machine().lower() not in ('x86_64', 'amd64'): return False
+    try: flags = re.search(r'^flags\s*:(.*)$', Path(cpuinfo).read_text(), re.M)
+    except OSError: return False
+    return bool(flags) and 'fma' not in flags.group(1).split()
+
+def cpu_peak(dtype=torch.float32, fma_units=None, simd_bits=None, cores=None):
+    "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; `fma_units` per core 2, or 1 where an x86 CPU has no FMA (a multiply and an add each cycle: the same 2 FLOPs per lane as one FMA unit); clock from the OS, or measured (`measured_ghz`) where a core runs faster."
+    if fma_units is not None and not (isinstance(fma_units, int) and not isinstance(fma_units, bool) and fma_units >= 1):
+        raise ValueError(f"fma_units must be an int >= 1 (or None: 2, or 1 on an x86 CPU without FMA); got {fma_units!r}")
+    fma_units = fma_units or (1 if x86_without_fma() else 2)
     if cores is not None and not (isinstance(cores, int) and cores >= 1): raise ValueError(f"cores must be an int >= 1 (or None: all); got {cores!r}")
     if simd_bits not in (None, 128, 256, 512): raise ValueError(f"simd_bits must be 128, 256 or 512 (None: PyTorch's view of this CPU); got {simd_bits!r}")
     bits = simd_bits or _SIMD_BITS.get(torch.backends.cpu.get_cpu_capability(), 128)

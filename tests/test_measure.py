@@ -186,12 +186,31 @@ def test_amd_family_reads_the_processor_name_where_there_is_no_cpuinfo(tmp_path,
 def test_zen4_counts_its_512_bit_instructions_as_two_256_bit_halves(monkeypatch, family, bits, lanes):
     "Zen 4's FMA units are 256 bits wide: counting 16 float32 lanes would double its peak. Zen 5 and others keep the instruction's width."
     monkeypatch.setattr(ms, 'amd_family', lambda: family)
+    monkeypatch.setattr(ms, 'x86_without_fma', lambda: False)
     monkeypatch.setattr(ms, 'measured_ghz', lambda: 3.0)
     monkeypatch.setattr(ms, 'os_ghz', lambda: 3.0)
     p = ms.cpu_peak(simd_bits=bits, cores=1)
     assert p.lanes == lanes and p.gflops == pytest.approx(lanes * 2 * 2 * 3.0)
     assert ('two 256-bit halves' in repr(p)) == (lanes * 32 < bits)
 
+
+
+@pytest.mark.parametrize('flags, expected', [('fpu sse sse2 avx fma avx2', False), ('fpu sse sse2 sse4_2', True), (None, False)])
+def test_an_x86_cpu_without_fma_counts_one_unit(tmp_path, monkeypatch, flags, expected):
+    "A CPU without FMA does a multiply and an add each cycle: counting 2 FMA units doubled its peak."
+    info = tmp_path/'cpuinfo'
+    info.write_text('processor\t: 0\nvendor_id\t: GenuineIntel\n' + (f'flags\t\t: {flags}\n' if flags else ''))
+    monkeypatch.setattr(ms.platform, 'machine', lambda: 'x86_64')
+    assert ms.x86_without_fma(info) is expected
+    assert ms.x86_without_fma(tmp_path/'none') is False                       # nothing to read: assume FMA
+    monkeypatch.setattr(ms, 'x86_without_fma', lambda: expected)
+    monkeypatch.setattr(ms, 'amd_family', lambda: None)
+    monkeypatch.setattr(ms, 'measured_ghz', lambda: None)
+    monkeypatch.setattr(ms, 'os_ghz', lambda: 2.0)
+    assert ms.cpu_peak(simd_bits=128, cores=1).fma_units == (1 if expected else 2)
+    assert ms.cpu_peak(simd_bits=128, cores=1, fma_units=3).fma_units == 3   # given: used as it is
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match='fma_units must be an int'): ms.cpu_peak(fma_units=bad)
 
 def _topology(root, siblings):
     "A fake Linux CPU topology under `root`: `siblings` is `{cpu: the list of the CPUs on its core, as Linux writes it}`."

@@ -20,12 +20,13 @@ WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.1
 
 if [[ "${1:-}" == --wheels ]]; then
     set -e
+    cache="$(.venv/bin/python -c 'from exp.nb_00 import data_dir; print(data_dir())')"   # where make data put MNIST (DLF_DATA, XDG_CACHE_HOME, ...)
+    [ -f "$cache/train-images-idx3-ubyte" ] || { echo "no MNIST in $cache: run make data first"; exit 1; }
     mkdir -p .whl
     grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
         --platform manylinux2014_x86_64 --platform any -d .whl "${WHEELS[@]}"
-    cache="${DLF_DATA:-$HOME/.cache/dl-foundations/mnist}"
     tar czf .whl/mnist.tgz -C "$cache" .
     du -sh .whl
     exit 0
