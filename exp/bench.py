@@ -95,7 +95,7 @@ def parse_args(argv=None):
     except RuntimeError: gpu = None                  # a GPU whose driver fails: the matmul section names the problem
     for what,(m,k,n),dtype,rooms in ([('--sizes', s, args.dtype, [("this machine's", ram)]) for s in args.sizes] +
                                      [('--peak-sizes', (n, n, n), args.dtype, [("this machine's", ram)]) for n in args.peak_sizes] +
-                                     [('--gpu-sizes', s, 'float32', [("this machine's", ram), ("the GPU's", gpu)]) for s in (args.gpu_sizes if gpu else [])]):
+                                     [('--gpu-sizes', s, 'float32', [("this machine's", ram)] + ([("the GPU's", gpu)] if gpu else [])) for s in args.gpu_sizes]):
         need = (m * k + k * n + m * n) * torch.finfo(getattr(torch, dtype)).bits // 8   # a GPU rung's inputs start on the CPU
         for where,room in rooms:
             if need > room / 2:

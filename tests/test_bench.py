@@ -312,8 +312,10 @@ def test_gpu_sizes_that_do_not_fit_the_gpu_are_refused_up_front(monkeypatch, cap
     assert bench.parse_args(['--gpu-sizes', '4096x4096x4096']).gpu_sizes == [(4096,) * 3]                      # 192 MiB: fits
     with pytest.raises(SystemExit): bench.parse_args(['--gpu-sizes', '8192x8192x8192'])                        # 768 MiB: over half
     assert "--gpu-sizes 8192x8192x8192: its three float32 matrices need 0.8 GiB, more than half of the GPU's 1.0 GiB" in capsys.readouterr().err
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)                                             # no GPU: not timed, not checked
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)                                             # no GPU: not timed ...
     assert bench.parse_args(['--gpu-sizes', '8192x8192x8192']).gpu_sizes == [(8192,) * 3]
+    with pytest.raises(SystemExit): bench.parse_args(['--gpu-sizes', '99999x99999x99999'])                     # ... but held to this machine's memory,
+    assert "--gpu-sizes 99999x99999x99999: its three float32 matrices need" in capsys.readouterr().err         # so a typo shows before the GPU run
 
 
 def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_path, capsys):
