@@ -10,6 +10,8 @@
 #                                  and torch @ at 4096^3 on one and eight threads: how they scale) and log.txt
 #   tools/gpu_run.sh --notebook    there: the preflight and 01c only (about two minutes)
 #   tools/gpu_run.sh --again       there: a second run in one session: 01c, its tests, and the bench's GPU targets alone
+#   tools/gpu_run.sh --scaling     there: the host CPU only, for #16's item 3: the two best CPU rungs and torch @ at 4096^3
+#                                  on 1, 8 and all threads (bench-Nthreads.json each; a few minutes, compiling included)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
@@ -43,6 +45,15 @@ nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --forma
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|CPU max MHz|L2|L3)'   # the host CPU: are its cores hardware threads?
 echo "AVX-512 flags the OS shows: $(grep -o 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"   # a VM may hide some from LLVM
 [ -d /usr/local/cuda/nvvm ] && export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"   # where numba-cuda finds NVVM when torch's wheels hold only NVRTC
+if [[ "${1:-}" == --scaling ]]; then    # how the compiled rungs scale with the host's cores; 1 thread first: it compiles them
+    for t in 1 8 "$(nproc)"; do
+        echo "== bench: micro, outer and torch @ at 4096^3 on $t thread(s)"
+        timeout 150 python3 -m exp.bench --wide-vectors --only matmul --threads "$t" --sizes 4096x4096x4096 --rungs micro,outer,torch \
+            --peak-sizes 4096 --repeats 3 --max-call 10 --out "/tmp/bench-${t}threads" \
+            && cp "/tmp/bench-${t}threads/results.json" "$OUT/bench-${t}threads.json" || echo "bench or its copy failed: $?"
+    done
+    exit 0
+fi
 # The steps, most needed first, each under its own time limit; the device call's own limit (570 s) may cut the last
 # ones short. At most 8 files come back from $OUT, so the two scaling runs keep only their results.json.
 echo "== preflight: versions, and every GPU rung checked against torch @ (a failing package is named)"
