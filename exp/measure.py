@@ -292,8 +292,7 @@ def x86_without_fma(cpuinfo='/proc/cpuinfo'):
 
 def cpu_peak(dtype=torch.float32, fma_units=None, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; `fma_units` per core 2, or 1 where an x86 CPU has no FMA (a multiply and an add each cycle: the same 2 FLOPs per lane as one FMA unit); clock from the OS, or measured (`measured_ghz`) where a core runs faster."
-    if fma_units is not None and not (isinstance(fma_units, int) and not isinstance(fma_units, bool) and fma_units >= 1):
-        raise ValueError(f"fma_units must be an int >= 1 (or None: 2, or 1 on an x86 CPU without FMA); got {fma_units!r}")
+    if fma_units is not None: _check_count('fma_units', fma_units, 1)
     fma_units = fma_units or (1 if x86_without_fma() else 2)
     if cores is not None and not (isinstance(cores, int) and cores >= 1): raise ValueError(f"cores must be an int >= 1 (or None: all); got {cores!r}")
     if simd_bits not in (None, 128, 256, 512): raise ValueError(f"simd_bits must be 128, 256 or 512 (None: PyTorch's view of this CPU); got {simd_bits!r}")

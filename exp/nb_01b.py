@@ -513,18 +513,15 @@ def _outer_blocks_parallel(c, a, b, bp, shares):
                 for r in range(i0, i1, OUTER_TASK): _outer_task(c, a, bp, nq, r, min(r + OUTER_TASK, i1), j0, k0, kd)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
-def _numpy_on_a_line(shape, dtype):
-    "A NumPy array of `shape`, not filled in, that starts on a 64-byte cache line."
-    size = math.prod(shape)
-    raw = np.empty(size + 64 // np.dtype(dtype).itemsize, dtype)
-    skip = _line_start(raw)
-    return raw[skip:skip + size].reshape(shape)
+def _tile_width(dtype):
+    "Columns of `c` in one tile of rung 12: 2 of numba's vectors of `dtype`."
+    return 2 * simd_bits() // (8 * np.dtype(dtype).itemsize)
 
 def _outer_buffers(a, b):
     "`c`, zeroed, and room for one block of `b`: `OUTER_WIDTH` columns (whole panels of 2 vectors) by `OUTER_DEPTH` terms, or fewer if the product has fewer (but at least one panel of 16 terms), the depth rounded up to 16 so that each panel starts on a cache line. NumPy arrays, for their 2 MB pages."
-    w = 2 * simd_bits() // (8 * b.itemsize)
+    w = _tile_width(b.dtype)
     depth = (max(1, min(a.shape[1], OUTER_DEPTH)) + 15) // 16 * 16
-    bp = _numpy_on_a_line(((max(1, min(b.shape[1], OUTER_WIDTH)) + w - 1) // w, depth * w), b.dtype)
+    bp = _empty_on_a_line.py_func(1, (max(1, min(b.shape[1], OUTER_WIDTH)) + w - 1) // w, depth * w, b)[0]   # run by NumPy, not compiled
     return np.zeros((len(a), b.shape[1]), a.dtype),bp
 
 def _outer_kernel(a, b):
@@ -542,7 +539,7 @@ def _outer_kernel_parallel(a, b):
 def matmul_outer(a, b):
     "Matrix product with `a` and `b` packed and a micro-kernel of 6 x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products); a product with fewer rows or columns than a tile, which would be mostly zeros, goes to rung 11's kernels (`_micro`)."
     x,y = _as_arrays(a, b)
-    narrow = len(x) < 6 or y.shape[1] < 2 * simd_bits() // (8 * y.itemsize)
+    narrow = len(x) < 6 or y.shape[1] < _tile_width(y.dtype)
     return torch.from_numpy((_micro if narrow else _outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #139c51e7
