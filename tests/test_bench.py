@@ -434,3 +434,16 @@ def test_a_second_process_killed_by_a_signal_ends_this_one_with_the_shells_statu
     monkeypatch.setattr(bench.subprocess, 'Popen', Killed)
     with pytest.raises(SystemExit) as e: bench._run_again(['--only', 'train'], dict(os.environ))
     assert e.value.code == 137 and 'benchmark stopped by signal 9: nothing written' in capsys.readouterr().err
+
+
+def test_outer_blocks_tool_times_each_block_after_checking_its_product():
+    "tools/outer_blocks.py (in tools/gpu_run.sh --scaling): every block, odd ones included, gives the right product, then a line of figures."
+    tool = Path(__file__).parents[1]/'tools'/'outer_blocks.py'
+    res = subprocess.run([sys.executable, str(tool), '--size', '50', '--threads', '1', '--repeats', '1', '6x32', '40x7'],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert 'rung 12 at 50^3 on 1 thread' in lines[0] and len(lines) == 3, res.stdout
+    assert [l.split(':')[0].strip() for l in lines[1:]] == ['6x32', '40x7'] and all('GFLOP/s' in l for l in lines[1:])
+    bad = subprocess.run([sys.executable, str(tool), '768x0'], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "two positive whole numbers" in bad.stderr and "'768x0'" in bad.stderr

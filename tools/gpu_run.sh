@@ -11,7 +11,8 @@
 #   tools/gpu_run.sh --notebook    there: the preflight and 01c only (about two minutes)
 #   tools/gpu_run.sh --again       there: a second run in one session: 01c, its tests, and the bench's GPU targets alone
 #   tools/gpu_run.sh --scaling     there: the host CPU only, for #16's item 3: the two best CPU rungs and torch @ at 4096^3
-#                                  on 1, 8 and all threads (bench-Nthreads.json each; a few minutes, compiling included)
+#                                  on 1, all and 8 threads (bench-Nthreads.json each), and rung 12 on all threads with
+#                                  other blocks of b (in log.txt); a few minutes, compiling included
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
@@ -46,9 +47,14 @@ lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket
 echo "AVX-512 flags the OS shows: $(grep -o 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"   # a VM may hide some from LLVM
 [ -d /usr/local/cuda/nvvm ] && export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"   # where numba-cuda finds NVVM when torch's wheels hold only NVRTC
 if [[ "${1:-}" == --scaling ]]; then    # how the compiled rungs scale with the host's cores; 1 thread first: it compiles them
-    for t in 1 8 "$(nproc)"; do
+    for t in 1 "$(nproc)" blocks 8; do
+        if [[ $t == blocks ]]; then    # rung 12 with smaller blocks of b, which ask less of the shared L3 (tools/outer_blocks.py)
+            echo "== rung 12 at 4096^3 on all threads, other blocks of b side by side"
+            timeout 100 python3 tools/outer_blocks.py --wide-vectors || echo "tools/outer_blocks.py exited with $?"
+            continue
+        fi
         echo "== bench: micro, outer and torch @ at 4096^3 on $t thread(s)"
-        timeout 150 python3 -m exp.bench --wide-vectors --only matmul --threads "$t" --sizes 4096x4096x4096 --rungs micro,outer,torch \
+        timeout 130 python3 -m exp.bench --wide-vectors --only matmul --threads "$t" --sizes 4096x4096x4096 --rungs micro,outer,torch \
             --peak-sizes 4096 --repeats 3 --max-call 10 --out "/tmp/bench-${t}threads" \
             && cp "/tmp/bench-${t}threads/results.json" "$OUT/bench-${t}threads.json" || echo "bench or its copy failed: $?"
     done

@@ -1,0 +1,69 @@
+"""Time rung 12 (notebook 01b's `matmul_outer`) at one size with other blocks of `b`, side by side: the measurement
+behind `OUTER_DEPTH` and `OUTER_WIDTH` on this machine.
+
+    python tools/outer_blocks.py [--size 4096] [--threads N] [--wide-vectors] [DEPTHxWIDTH ...]
+
+Each block is DEPTH terms of the sum by WIDTH columns of `b`, packed once and shared by every thread (default: the
+course's, then one that fits in L2 and two in between). The one packed block is read from the cache that holds it
+once for each tile of 6 rows of `a`, so the smaller blocks ask less of the shared L3 and more of each core's L2: on
+many cores that may be what lets the rung scale.
+"""
+import argparse, os, sys
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+def _block(spec):
+    "'768x2048' as (768, 2048): positive whole numbers, DEPTHxWIDTH."
+    try:
+        d,w = map(int, spec.lower().split('x'))
+        if d > 0 and w > 0: return d,w
+    except ValueError: pass
+    raise argparse.ArgumentTypeError(f"a block is DEPTHxWIDTH, two positive whole numbers such as 768x2048; got {spec!r}")
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='python tools/outer_blocks.py', description=__doc__.split('\n\n')[0])
+    p.add_argument('blocks', nargs='*', type=_block, metavar='DEPTHxWIDTH',
+                   help="blocks of b to time (default: 768x2048 384x1024 256x1024 256x512)")
+    p.add_argument('--size', type=int, default=4096, help="the square size timed (default 4096)")
+    p.add_argument('--threads', type=int, default=0, help="numba's threads (default: all)")
+    p.add_argument('--repeats', type=int, default=3, help="timed runs of each block, taking turns (default 3)")
+    p.add_argument('--wide-vectors', action='store_true', help="let numba use 512-bit vectors on AVX-512 CPUs")
+    args = p.parse_args(argv)
+    if args.size < 6: p.error(f"--size must be at least 6 (one tile of rows); got {args.size}")
+    if args.threads < 0 or args.repeats < 1: p.error("--threads must be 0 (all) or more, --repeats 1 or more")
+    args.blocks = args.blocks or [(768, 2048), (384, 1024), (256, 1024), (256, 512)]
+    return args
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.wide_vectors and not os.environ.get('NUMBA_CPU_FEATURES'):   # numba reads them once, when imported
+        from exp.bench import wide_vector_env
+        if (env := wide_vector_env()) is not None: os.execve(sys.executable, [sys.executable, __file__, *argv], env)
+    import numba, numpy as np
+    import exp.nb_01b as rung
+    from exp.measure import time_side_by_side, cpu_peak, cpu_cores, gflops
+    threads = args.threads or numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(threads)
+    kernel = rung._outer_kernel_parallel if threads > 1 else rung._outer_kernel
+    rng = np.random.default_rng(0)
+    a,b = (rng.standard_normal((args.size, args.size), dtype=np.float32) for _ in range(2))
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    def with_block(d, w):
+        def run():
+            rung.OUTER_DEPTH,rung.OUTER_WIDTH = d,w   # read by _outer_buffers at each call, so no new compile
+            return kernel(a, b)
+        return run
+    fns = {f'{d}x{w}': with_block(d, w) for d,w in args.blocks}
+    for name,f in fns.items():                    # each block's product checked before it is timed
+        err = np.abs(f() - want).max() / np.abs(want).max()
+        if err > 1e-4: raise SystemExit(f"block {name}: the product is wrong (largest error {err:.1e} of the largest entry)")
+    timings = time_side_by_side(fns, repeats=args.repeats, min_time=0)
+    peak = cpu_peak(cores=min(threads, cpu_cores()))
+    print(f"rung 12 at {args.size}^3 on {threads} thread(s), {rung.simd_bits()}-bit vectors; {peak}")
+    for name,t in timings.items():
+        g = gflops(args.size, args.size, args.size, t.min)
+        print(f"  {name:>10}: {g:7.1f} GFLOP/s = {g / peak.gflops:4.0%} of the peak (fastest of {len(t.times)}; "
+              f"median {gflops(args.size, args.size, args.size, t.median):.1f})")
+
+if __name__ == '__main__': main()
