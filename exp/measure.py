@@ -29,6 +29,7 @@ def _unit(seconds):
 def fmt_time(seconds, unit=None):
     "`seconds` as a short string in ns, µs, ms or s, e.g. `'1.23 ms'` (in `unit` if given)."
     if isinstance(seconds, (str, bytes)): raise TypeError(f"fmt_time takes a number of seconds, not the text {seconds!r}")
+    if hasattr(seconds, 'times'): raise TypeError("fmt_time takes a number of seconds: give it timing.median or timing.min, or print the Timing itself")
     if unit == 'us': unit = 'µs'                 # as it is typed without a µ key
     if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
     u,s = _unit(float(f'{seconds:.3g}')) if unit is None else (unit, dict(_UNITS)[unit])   # rounded first: 0.9996 s is '1 s', not '1e+03 ms'
@@ -205,7 +206,7 @@ def check_similar(timings, a, b, within=2.0):
 # %% ../nbs/00b_measure.ipynb #10e3a9c4
 def matmul_flops(m, k, n):
     "Floating-point operations in an `(m, k) @ (k, n)` product: one multiply and one add per term."
-    if not all(isinstance(d, int) and d >= 0 for d in (m, k, n)): raise ValueError(f"matmul_flops needs sizes that are ints >= 0; got {(m, k, n)}")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in (m, k, n)): raise ValueError(f"matmul_flops needs sizes that are ints >= 0; got {(m, k, n)}")
     return 2 * m * k * n
 
 def gflops(m, k, n, seconds):
@@ -294,7 +295,7 @@ def cpu_peak(dtype=torch.float32, fma_units=None, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; `fma_units` per core 2, or 1 where an x86 CPU has no FMA (a multiply and an add each cycle: the same 2 FLOPs per lane as one FMA unit); clock from the OS, or measured (`measured_ghz`) where a core runs faster."
     if fma_units is not None: _check_count('fma_units', fma_units, 1)
     fma_units = fma_units or (1 if x86_without_fma() else 2)
-    if cores is not None and not (isinstance(cores, int) and cores >= 1): raise ValueError(f"cores must be an int >= 1 (or None: all); got {cores!r}")
+    if cores is not None: _check_count('cores', cores, 1)
     if simd_bits not in (None, 128, 256, 512): raise ValueError(f"simd_bits must be 128, 256 or 512 (None: PyTorch's view of this CPU); got {simd_bits!r}")
     bits = simd_bits or _SIMD_BITS.get(torch.backends.cpu.get_cpu_capability(), 128)
     width = fma_bits(bits)
@@ -437,13 +438,17 @@ def _measure_rung(name, f, size, a, b, per_flop, repeats, min_time, max_call):
 
 
 # %% ../nbs/00b_measure.ipynb #2cde0886
+def _speeds_vs(rows, rung):
+    "Each row's speed relative to the measured row of `rung` at its size (above 1: faster), or None where that did not run or the row itself was not measured."
+    by = {r.size: r for r in rows if r.measured and r.rung == rung}
+    return [by[r.size].median / r.median if r.measured and r.size in by else None for r in rows]
+
 def add_ratios(rows, base='loops', ref='torch', peaks=None):
-    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[row.device]` GFLOP/s, or of `peaks['cuda tf32']` for a TF32 row on `'cuda'`; none where that peak is None)."
-    by,peaks = {(r.rung, r.size): r for r in rows if r.measured},peaks or {}
-    for r in rows:
+    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[row.device]`, GFLOP/s or a `Peak`, or of `peaks['cuda tf32']` for a TF32 row on `'cuda'`; none where that peak is None), replacing what an earlier call filled in."
+    peaks = {k: p.gflops if isinstance(p, Peak) else p for k,p in (peaks or {}).items()}
+    for r,x,v in zip(rows, _speeds_vs(rows, base), _speeds_vs(rows, ref)):
+        r.x_base,r.vs_ref,r.pct_peak = x,v,None
         if not r.measured: continue
-        if (b := by.get((base, r.size))): r.x_base = b.median / r.median
-        if (f := by.get((ref, r.size))): r.vs_ref = f.median / r.median
         own = f'{r.device} {r.dtype}'                     # e.g. 'cuda tf32': a TF32 row is never held to the FP32 peak
         peak = peaks.get(own) if r.dtype == 'tf32' else peaks[own] if own in peaks else peaks.get(r.device)
         if peak: r.pct_peak = 100 * r.gflops / peak
@@ -463,11 +468,11 @@ def ladder_table(rows, base='loops', ref='torch', legend=True):
     fmt = lambda x, f: '' if x is None else format(x, f)
     w = max([len(r.rung) for r in rows] + [4])
     lines = [f"{'size':>16}  {'rung':{w}}  {'device':6}  {'median':>10}  {'IQR':>10}  {'x ' + base:>12}  {'vs ' + ref:>9}  {'GFLOP/s':>9}  {'% peak':>6}"]
-    for r in rows:
+    for r,x_base,vs_ref in zip(rows, _speeds_vs(rows, base), _speeds_vs(rows, ref)):   # the ratios to the rungs the columns name
         size = 'x'.join(map(str, r.size))
         if not r.measured: lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  skipped: {r.skipped}"); continue
         lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  {fmt_time(r.median):>10}  {fmt_time(r.iqr):>10}  "
-                     f"{fmt(r.x_base, ',.0f'):>12}  {fmt(r.vs_ref, '.2f' if r.vs_ref is None or r.vs_ref >= 0.01 else '.1g'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
+                     f"{fmt(x_base, ',.0f'):>12}  {fmt(vs_ref, '.2f' if vs_ref is None or vs_ref >= 0.01 else '.1g'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
     return '\n'.join(lines + (['', ladder_legend(base, ref)] if legend else []))
 
 # %% ../nbs/00b_measure.ipynb #4ca1c8a4

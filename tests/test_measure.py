@@ -402,7 +402,7 @@ def test_bad_arguments_are_named_not_left_to_fail_later():
     with pytest.raises(ValueError, match='sizes that are ints >= 0'): ms.matmul_flops(-2, 3, 4)
     with pytest.raises(TypeError, match='timing.min or timing.median'): ms.gflops(2, 2, 2, ts['a'])
     with pytest.raises(ValueError, match="op must be one of >, >=, <, <=; got '=>'"): ms.Target('x', '=>', 1.)
-    with pytest.raises(ValueError, match='cores must be an int >= 1'): ms.cpu_peak(cores=0)
+    with pytest.raises(ValueError, match='cores must be an int, at least 1'): ms.cpu_peak(cores=0)
     with pytest.raises(ValueError, match='simd_bits must be 128, 256 or 512'): ms.cpu_peak(simd_bits=100)
     with pytest.raises(ValueError, match="unit must be one of s, ms, µs, ns; got 'sec'"): ms.fmt_time(1., 'sec')
     for sizes in (['5x784x10'], (3, 4, 5), [(3, 4)], [(3, -4, 5)], '5x784x10'):
@@ -451,3 +451,29 @@ def test_the_measured_clock_is_a_plausible_clock_from_scalar_fmas():
     assert (ghz is not None) if has_fma else (ghz is None or 0.5 < ghz < 7), ghz   # a CPU with FMA: the compiler emits scalar FMAs
     assert ghz is None or 0.5 < ghz < 7, ghz
     assert ms.measured_ghz() is ghz                                # measured once per process
+
+
+def test_ladder_tables_ratio_columns_are_to_the_rungs_they_name():
+    "ladder_table's `x base` and `vs ref` columns are computed for the rungs its headers name, whatever add_ratios was given."
+    rows = [ms.LadderRow.timed(name, (4, 4, 4), ms.Timing([t])) for name,t in (('loops', 1.0), ('torch', 1e-3), ('numba', 1e-2))]
+    ms.add_ratios(rows)                                        # loops and torch
+    body = ms.ladder_table(rows, base='numba', ref='loops', legend=False).splitlines()
+    assert 'x numba' in body[0] and 'vs loops' in body[0]
+    cols = {line.split()[1]: line.split()[7:9] for line in body[1:]}   # rung: [x base, vs ref] (median and IQR are 2 words each)
+    assert cols['torch'] == ['10', '1000.00'] and cols['loops'] == ['0', '1.00'] and cols['numba'] == ['1', '100.00'], body
+
+
+def test_add_ratios_replaces_what_an_earlier_call_filled_in_and_reads_a_peak():
+    rows = [ms.LadderRow.timed(name, (4, 4, 4), ms.Timing([t])) for name,t in (('loops', 1.0), ('torch', 1e-3))]
+    ms.add_ratios(rows, peaks={'cpu': 1.0})
+    assert rows[1].x_base == pytest.approx(1000) and rows[1].pct_peak is not None
+    ms.add_ratios(rows, base='lopos', ref='torhc')             # misspelt: blank, not the earlier call's figures
+    assert all(r.x_base is None and r.vs_ref is None and r.pct_peak is None for r in rows)
+    ms.add_ratios(rows, peaks={'cpu': ms.Peak(1, 8, 2, 1.0)})   # a Peak, as cpu_peak() gives it: its 32 GFLOP/s
+    assert rows[1].pct_peak == pytest.approx(100 * rows[1].gflops / 32)
+
+
+def test_counts_given_as_bools_or_a_timing_given_as_seconds_are_named():
+    with pytest.raises(ValueError, match='ints >= 0'): ms.matmul_flops(True, 3, 4)
+    with pytest.raises(ValueError, match='cores must be an int'): ms.cpu_peak(cores=True)
+    with pytest.raises(TypeError, match='timing.median or timing.min'): ms.fmt_time(ms.Timing([1e-3]))
