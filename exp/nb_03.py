@@ -97,9 +97,9 @@ class Layers:
         return [getattr(l, k) for l in self.layers for k in ('w', 'b') if hasattr(l, k)]
     def __repr__(self): return 'Layers(\n' + ''.join(f'  {l!r}\n' for l in self.layers) + ')'
 
-def hand_mlp(n_in, nh, n_out, device=None):
+def hand_mlp(n_in, nh, n_out, device='cpu'):
     "The network `n_in -> nh -> n_out` with a ReLU, as hand-written `Layers` with Kaiming weights (drawn on the CPU, then moved to `device`)."
-    if device is not None: device = pick_device(device)   # a GPU that is not there: named (pick_device, below)
+    if device != 'cpu': device = pick_device(device)   # a GPU that is not there: named (pick_device, below)
     w1, b1, w2, b2 = (p.to(device) for p in init_params(n_in, nh, n_out))
     return Layers(Lin(w1, b1), Relu(), Lin(w2, b2))
 
@@ -114,8 +114,10 @@ def _grad(p):
 class Optimizer:
     "Stochastic gradient descent: `step` moves each parameter by `-lr` times its gradient; `zero_grad` clears them. `lr` defaults to the 2019 lesson's 0.5; this course trains at 0.2 (see `train_mnist`)."
     def __init__(self, params, lr=0.5):
+        if hasattr(params, 'parameters'): raise TypeError(f"Optimizer takes the parameters, not the model: Optimizer(model.parameters(), lr)")
         self.params, self.lr = list(params), lr
         if not self.params: raise ValueError("Optimizer got no parameters to optimise")
+        if not all(isinstance(p, torch.Tensor) for p in self.params): raise TypeError(f"Optimizer takes tensors to optimise; got {describe(self.params)}")
         _check_positive('lr', lr)
     def step(self):
         "Move every parameter by `-lr` times its gradient (`.grad`, else `.g`)."
@@ -189,8 +191,9 @@ def _in_mode(model, training):
     finally: model.train(was)
 
 def evaluate(model, loss_func, dl, device=None):
-    "Mean loss and accuracy of `model` in evaluation mode over the batches of `dl` (moved to `device` if given), each batch weighted by its size."
+    "Mean loss and accuracy (so: of a classifier) of `model` in evaluation mode over the batches of `dl`, each batch weighted by its size, moved to `device` if given (else left where `dl` puts it)."
     _check_loader('dl', dl)
+    if device is not None: device = pick_device(device)   # a GPU that is not there: named
     tot_loss, tot_acc, count = 0., 0., 0
     with torch.no_grad(), _in_mode(model, False):
         for xb, yb in dl:
@@ -226,10 +229,12 @@ def _check_sees_grads(opt):
                          f"use Optimizer with them.)")
 
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True, device=None):
-    """Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring on `valid_dl` after each, each batch moved to
-    `device` if given; `sched`, if given, maps an epoch (0, 1, ...) to its learning rate. A PyTorch model trains in training mode,
-    is measured in evaluation mode, and is given back in the mode it came in. Returns a dict of lists."""
+    """Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring loss and accuracy (a classifier's) on `valid_dl`
+    after each, each batch moved to `device` if given (else left where the loader puts it); `sched`, if given, maps an epoch
+    (0, 1, ...) to its learning rate, and `opt` keeps the last one. A PyTorch model trains in training mode, is measured in
+    evaluation mode, and is given back in the mode it came in. Returns a dict of lists."""
     _check_sizes(epochs=epochs); _check_loader('train_dl', train_dl); _check_loader('valid_dl', valid_dl)
+    if device is not None: device = pick_device(device)   # a GPU that is not there: named
     lrs = None if sched is None else [sched(e) for e in range(epochs)]    # checked before the first step
     for e, lr in enumerate(lrs or []): _check_positive(f"sched({e}), the learning rate of epoch {e},", lr)
     hist = dict(batch_loss=[], lr=[], train_loss=[], valid_loss=[], valid_acc=[])
@@ -272,12 +277,12 @@ class TrainResult(namedtuple('TrainResult', 'accuracy model history seconds')):
         return f"TrainResult(accuracy={self.accuracy:.2%}, seconds={self.seconds:.1f}, model={type(self.model).__name__}, history={list(self.history)})"
 
 def _check_data(data):
-    "Raise `ValueError` unless `data` is `(x_train, y_train, x_valid, y_valid)`: float images of one width, one int64 label each."
+    "Raise `ValueError` unless `data` is `(x_train, y_train, x_valid, y_valid)`: float32 images of one width, one int64 label each."
     if not (isinstance(data, (tuple, list)) and len(data) == 4 and all(isinstance(t, torch.Tensor) for t in data)):
         raise ValueError(f"data must be (x_train, y_train, x_valid, y_valid), four tensors as get_data() returns them; got {describe(data)}")
     xt, yt, xv, yv = data
     for name, x, y in (('train', xt, yt), ('valid', xv, yv)):
-        if x.ndim != 2 or not x.is_floating_point(): raise ValueError(f"x_{name} must be 2-D floats, one row per image; got {describe(x)}")
+        if x.ndim != 2 or x.dtype != torch.float32: raise ValueError(f"x_{name} must be 2-D float32, one row per image (the weights' dtype); got {describe(x)}")
         if y.shape != (len(x),) or y.dtype != torch.int64: raise ValueError(f"y_{name} must be {len(x)} int64 labels, one per row of x_{name}; got {describe(y)}")
     if xt.shape[1] != xv.shape[1]: raise ValueError(f"x_train and x_valid must have as many columns; got {describe(xt)} and {describe(xv)}")
 
@@ -295,7 +300,7 @@ def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1
         mean, std = x_train.mean(), x_train.std()
         x_train, x_valid = normalize(x_train, mean, std), normalize(x_valid, mean, std)
         torch.manual_seed(seed)
-        model = hand_mlp(x_train.shape[1], nh, int(y_train.max()) + 1, device)
+        model = hand_mlp(x_train.shape[1], nh, int(max(y_train.max(), y_valid.max())) + 1, device)   # every class either set has
         train_dl, valid_dl = DataLoader(Dataset(x_train, y_train), bs, shuffle=True), DataLoader(Dataset(x_valid, y_valid), bs * 2)
         sched = lambda epoch: lr if epoch < epochs - 1 or epochs == 1 else lr / final_div    # smaller steps in the last epoch
         start = time.perf_counter()

@@ -507,7 +507,7 @@ def test_train_mnist_names_bad_data(data):
 
 _xt, _yt, _xv, _yv = tiny_data()
 @pytest.mark.parametrize('data, match', [
-    ((_xt.mul(255).byte(), _yt, _xv, _yv), 'x_train must be 2-D floats'), ((_xt, _yt, _xv[:, :3], _yv), 'as many columns'),
+    ((_xt.mul(255).byte(), _yt, _xv, _yv), 'x_train must be 2-D float32'), ((_xt, _yt, _xv.double(), _yv), 'x_valid must be 2-D float32'), ((_xt, _yt, _xv[:, :3], _yv), 'as many columns'),
     ((_xt, _yt.float(), _xv, _yv), 'y_train must be 32 int64 labels'), ((_xt, _yt, _xv, _yv[:5]), 'y_valid must be 8 int64 labels'),
     ((_xt.flatten(), _yt, _xv, _yv), 'x_train must be 2-D'),
 ])
@@ -538,3 +538,29 @@ def test_pick_device_takes_an_index_and_names_a_missing_apple_gpu():
 def test_hand_mlp_names_a_missing_gpu():
     "It used to fail in torch with 'Torch not compiled with CUDA enabled'."
     with pytest.raises(ValueError, match="device 'cuda': PyTorch sees no CUDA GPU"): hand_mlp(3, 4, 2, device='cuda')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message where PyTorch sees no GPU")
+def test_fit_and_evaluate_name_a_missing_gpu():
+    "They used to fail in torch with 'Torch not compiled with CUDA enabled', after building the model."
+    model = hand_mlp(3, 4, 2)
+    dl = DataLoader(Dataset(torch.randn(8, 3), torch.randint(0, 2, (8,))), 4)
+    with pytest.raises(ValueError, match="device 'cuda': PyTorch sees no CUDA GPU"): evaluate(model, CrossEntropy(), dl, device='cuda')
+    with pytest.raises(ValueError, match="device 'cuda': PyTorch sees no CUDA GPU"):
+        fit(1, model, CrossEntropy(), Optimizer(model.parameters(), 0.1), dl, progress=False, device='cuda')
+
+
+def test_train_mnist_counts_the_classes_of_both_sets():
+    "A class only y_valid has used to fail after training, in accuracy, without naming y_valid."
+    xt, yt, xv, yv = tiny_data()
+    yt, yv = yt % 3, yv.clone()
+    yv[0] = 3
+    r = train_mnist(nh=4, bs=8, epochs=1, data=(xt, yt, xv, yv))
+    assert r.model.layers[-1].w.shape[1] == 4
+
+
+def test_optimizer_names_a_model_or_non_tensors_given_for_parameters():
+    model = hand_mlp(3, 4, 2)
+    with pytest.raises(TypeError, match=r'not the model: Optimizer\(model.parameters\(\), lr\)'): Optimizer(model)
+    with pytest.raises(TypeError, match=r'not the model'): Optimizer(torch.nn.Linear(2, 3))
+    with pytest.raises(TypeError, match='takes tensors to optimise'): Optimizer([1, 2])
