@@ -204,6 +204,7 @@ def _autograd_loss(x, y, w1, b1, w2, b2):
 
 def time_backward(x, y, nh=50, repeats=5, seed=0):
     "Time the backward pass of `Model` (hand-written) and of the same network with autograd, side by side, after one untimed forward pass: `{version: Timing}`."
+    _check_float('time_backward: x', x, ndim=2)          # its dtype is the weights' dtype
     torch.manual_seed(seed)
     params = init_params(x.shape[1], nh, dtype=x.dtype)
     model,xh = Model(*params),x.detach()           # xh: x without its `.g` attached to the caller's tensor

@@ -13,7 +13,7 @@ __all__ = nb_02.__all__ + globals().get('__all__', [])   # keep the chain (see 0
 # %% ../nbs/02b_autograd.ipynb #68d0ef1c
 from contextlib import contextmanager
 from fastcore.basics import patch
-from .nb_02 import _is_number   # a number that is not a bool
+from .nb_02 import _is_number, _check_float   # a number that is not a bool; a float tensor, named if not
 
 # %% ../nbs/02b_autograd.ipynb #65e382cb
 def unbroadcast(g, shape):
@@ -189,6 +189,7 @@ def backward(self: Tensor):
 # %% ../nbs/02b_autograd.ipynb #a82de0f7
 def mlp_mse(x, y, w1, b1, w2, b2):
     "Notebook 02's model `relu(x @ w1 + b1) @ w2 + b2` and its mean squared error against `y`, on `Tensor` inputs or torch tensors alike."
+    if len(x.shape) != 2: raise ValueError(f"mlp_mse needs x of shape (N, inputs), one row per example; got shape {tuple(x.shape)}")
     if tuple(y.shape) != tuple(x.shape[:1]):      # (N, 1) targets would broadcast against (N,) outputs to (N, N)
         raise ValueError(f"mlp_mse needs one target per row of x, shape ({x.shape[0]},); got shape {tuple(y.shape)}")
     out = (x @ w1 + b1).relu() @ w2 + b2
@@ -197,6 +198,8 @@ def mlp_mse(x, y, w1, b1, w2, b2):
 # %% ../nbs/02b_autograd.ipynb #ee18d851
 def time_engine(x, y, nh=50, repeats=5, seed=0):
     "Time forward + backward of `mlp_mse` with `Tensor` and with torch.autograd, side by side: `{'engine': Timing, 'autograd': Timing}`."
+    _check_float('time_engine: x', x, ndim=2)            # its dtype is the weights' dtype
+    if not isinstance(y, torch.Tensor): raise ValueError(f"time_engine: y must be a tensor of targets, got {describe(y)}")
     torch.manual_seed(seed)
     params = init_params(x.shape[1], nh, dtype=x.dtype)
     y = y.to(x.dtype)

@@ -392,3 +392,9 @@ def test_time_backward_times_backward_passes_after_one_forward_pass(monkeypatch)
     time_backward(torch.randn(50, 6), torch.randn(50), nh=4, repeats=3)
     assert calls[0] == 'forward' and calls.count('forward') == 1
     assert calls.count('backward') >= 4               # a warm-up, then at least one call in each of the 3 runs
+
+
+@pytest.mark.parametrize('x', [torch.arange(8).view(2, 4), torch.randn(8), [[1., 2.]]])
+def test_time_backward_names_an_x_it_cannot_time(x):
+    "An int x used to fail in init_params, naming a dtype argument the caller never gave."
+    with pytest.raises(ValueError, match='time_backward: x must be'): time_backward(x, torch.randn(2), repeats=1)

@@ -274,3 +274,11 @@ def test_make_names_a_missing_tuple_comma():
     t = x.data.tanh()
     with pytest.raises(TypeError, match=r"a tuple of one needs its comma: \(x,\)"): _make(t, 'tanh', (x,), (lambda g: g * (1 - t**2)))
     with pytest.raises(TypeError, match="not Tensor and tuple"): _make(t, 'tanh', x, (lambda g: g,))
+
+
+def test_time_engine_and_mlp_mse_name_inputs_they_cannot_use():
+    "An int x failed in init_params, naming a dtype argument; a list y failed in y.to; a 1-D x gave a number silently."
+    with pytest.raises(ValueError, match='time_engine: x must be a floating-point'): time_engine(torch.arange(8).view(2, 4), torch.randn(2), repeats=1)
+    with pytest.raises(ValueError, match='time_engine: y must be a tensor'): time_engine(torch.randn(2, 4), [1., 2.], repeats=1)
+    w1, b1, w2, b2 = init_params(4, 3)
+    with pytest.raises(ValueError, match=r'x of shape \(N, inputs\)'): mlp_mse(torch.randn(4), torch.randn(4), w1, b1, w2, b2)
