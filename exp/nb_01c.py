@@ -206,7 +206,7 @@ _FOR_FP32 = [(64, 128, 32, 8, 4), (128, 128, 32, 8, 4), (128, 128, 16, 8, 3), (1
 TRITON_CONFIGS = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn,bk,w,s in _FOR_TF32 + _FOR_FP32]
 
 def first_configs(n):
-    "`n` of `TRITON_CONFIGS` for a short tuning (`make bench --quick`), taken in turn from the head of the TF32 list and of the FP32 list, so that each precision tunes over some of its own."
+    "`n` of `TRITON_CONFIGS` for a short tuning (`make bench ARGS=--quick`), taken in turn from the head of the TF32 list and of the FP32 list, so that each precision tunes over some of its own."
     tf32,fp32 = TRITON_CONFIGS[:len(_FOR_TF32)],TRITON_CONFIGS[len(_FOR_TF32):]
     return [c for pair in itertools.zip_longest(tf32, fp32) for c in pair if c is not None][:n]
 _TUNED = {}    # (m, k, n, tf32) -> the fastest config found by `tune_triton`
