@@ -1,7 +1,9 @@
 # Deep Learning from the Foundations — `make help` lists the targets.
 # Every target works on a fresh clone: it installs what it needs first.
 SHELL   := /bin/bash
-PYTHON  ?= python3
+# the Python that made .venv (so that a rebuild, after a pull changes setup.py, uses it again), else python3
+VENV_PYTHON := $(shell awk -F' *= *' '$$1 == "executable" {e = $$2} $$1 == "home" {h = $$2} $$1 == "version" {split($$2, v, "."); p = h "/python" v[1] "." v[2]} END {print e ? e : p}' .venv/pyvenv.cfg 2>/dev/null)
+PYTHON  ?= $(or $(wildcard $(VENV_PYTHON)),python3)
 VENV    := .venv
 BIN     := $(VENV)/bin
 PY      := $(BIN)/python
@@ -46,7 +48,7 @@ check: install ## Check the install in seconds: Python, the course package, the 
 	@$(PY) tools/check.py
 
 exercises: ## Write your copy of each lesson into exercises/, answers replaced by stubs (a copy there is kept; FORCE=1 replaces them all)
-	@$(PYTHON) tools/exercises.py $(if $(FORCE),--force)
+	@$(PYTHON) tools/exercises.py $(if $(filter 1 yes true,$(FORCE)),--force)
 
 run: $(STAMP) $(GPU_EXTRA) data ## Run notebooks top to bottom on a quiet machine, naming the first cell that fails (NB=nbs/01_matmul.ipynb for one)
 	@$(MAKE) --no-print-directory test-nbs BUSY=0 NB=$(NB)

@@ -447,3 +447,11 @@ def test_outer_blocks_tool_times_each_block_after_checking_its_product():
     assert [l.split(':')[0].strip() for l in lines[1:]] == ['6x32', '40x7'] and all('GFLOP/s' in l for l in lines[1:])
     bad = subprocess.run([sys.executable, str(tool), '768x0'], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "two positive whole numbers" in bad.stderr and "'768x0'" in bad.stderr
+
+
+@pytest.mark.parametrize('argv', [['--scalling'], ['--help'], ['--notebook', '--again']])
+def test_gpu_run_refuses_what_it_does_not_know_before_doing_anything(argv, tmp_path):
+    "A typo used to start the full run, ten minutes of a device session's fifteen."
+    res = subprocess.run(['bash', str(Path(__file__).parents[1]/'tools'/'gpu_run.sh'), *argv], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, 'OUT': str(tmp_path/'out')})
+    assert res.returncode == 2 and res.stderr.startswith('usage: tools/gpu_run.sh') and not (tmp_path/'out').exists()

@@ -107,3 +107,20 @@ def test_a_cell_runs_with_the_course_environment(lab, kernel):
 
 def test_a_failing_cell_is_reported(lab, kernel):
     with pytest.raises(CellError, match='ModuleNotFoundError'): lab.run_cell(kernel, 'import not_a_module_of_the_course')
+
+
+def test_make_uses_the_python_that_made_the_venv_and_force_only_when_asked(tmp_path):
+    "A rebuild after a pull ran plain python3 (another Python: .venv made afresh); FORCE=0 meant --force."
+    (tmp_path/'Makefile').write_text((ROOT/'Makefile').read_text())
+    (tmp_path/'settings.ini').write_text('doc_path = _docs\n')
+    dry = lambda *args: subprocess.run(['make', '-n', *args], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert dry('exercises').startswith('python3 tools/exercises.py')             # no .venv yet: python3
+    assert '--force' not in dry('exercises', 'FORCE=0') and '--force' in dry('exercises', 'FORCE=1')
+    (tmp_path/'.venv').mkdir()
+    made_by = tmp_path/'python3.42'
+    made_by.touch()
+    (tmp_path/'.venv'/'pyvenv.cfg').write_text(f'home = {tmp_path}\nversion = 3.42.1\n')   # as Python 3.10 writes it
+    assert dry('exercises').startswith(f'{made_by} tools/exercises.py')
+    (tmp_path/'.venv'/'pyvenv.cfg').write_text(f'home = {tmp_path}\nversion = 3.42.1\nexecutable = {tmp_path}/gone\n')
+    assert dry('exercises').startswith('python3 tools/exercises.py')             # a Python no longer there: python3
+    assert dry('exercises', 'PYTHON=python3.12').startswith('python3.12 tools/exercises.py')

@@ -6,15 +6,20 @@
 #                                  machine without network may lack, and the MNIST cache, gzipped
 #   tools/gpu_run.sh               there: install those into /tmp/site, then write into $OUT (default gpu-run/)
 #                                  01c_gpu.ipynb (executed, every cell, saved after each), bench/ (the matmul and train
-#                                  sections, all threads), bench-1thread.json and bench-8threads.json (the two best CPU rungs
+#                                  sections, all threads), bench-1threads.json and bench-8threads.json (the two best CPU rungs
 #                                  and torch @ at 4096^3 on one and eight threads: how they scale) and log.txt
 #   tools/gpu_run.sh --notebook    there: the preflight and 01c only (about two minutes)
 #   tools/gpu_run.sh --again       there: a second run in one session: 01c, its tests, and the bench's GPU targets alone
 #   tools/gpu_run.sh --scaling     there: the host CPU only, for #16's item 3: the two best CPU rungs and torch @ at 4096^3
 #                                  on 1, all and 8 threads (bench-Nthreads.json each), and rung 12 on all threads with
 #                                  other blocks of b (in log.txt); a few minutes, compiling included
+# Each step's time limit is cut to what is left of DEADLINE (550) seconds since the start: see within(), below.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+case "$#:${1:-}" in   # a typo must not start the full run: it would spend the device session's time
+    0:|1:--wheels|1:--notebook|1:--again|1:--scaling) ;;
+    *) echo "usage: tools/gpu_run.sh [--wheels | --notebook | --again | --scaling] (see the top of this file)" >&2; exit 2 ;;
+esac
 WHEELS=(numba-cuda==0.30.4 cuda-core==1.2.2 cuda-pathfinder==1.9.1 fastcore==1.14.5 fastprogress==1.0.5 execnb==0.1.18
         ipython==9.18.1 ipython-pygments-lexers==1.1.1 pygments==2.21.0 jedi==0.20.1 parso==0.8.7 matplotlib-inline==0.2.2
         pexpect==4.9.0 ptyprocess==0.7.0 prompt-toolkit==3.0.53 wcwidth==0.9.4 stack-data==0.6.3 asttokens==3.0.2
@@ -27,7 +32,7 @@ if [[ "${1:-}" == --wheels ]]; then
     [ -f "$cache/train-images-idx3-ubyte" ] || { echo "no MNIST in $cache: run make data first"; exit 1; }
     mkdir -p .whl
     grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
         --platform manylinux2014_x86_64 --platform any -d .whl "${WHEELS[@]}"
     tar czf .whl/mnist.tgz -C "$cache" .
@@ -46,24 +51,34 @@ nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --forma
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|CPU max MHz|L2|L3)'   # the host CPU: are its cores hardware threads?
 echo "AVX-512 flags the OS shows: $(grep -o 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"   # a VM may hide some from LLVM
 [ -d /usr/local/cuda/nvvm ] && export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"   # where numba-cuda finds NVVM when torch's wheels hold only NVRTC
+# Every step runs under its own limit, cut to what is left of DEADLINE seconds since the start (the device call's
+# limit is 570 s: the rest is for tee and the files' way back); a step with under 20 s left is skipped, and says so.
+DEADLINE="${DEADLINE:-550}"
+within() {   # within SECONDS_WANTED COMMAND...: run it under that limit or what is left, whichever is less
+    local want=$1 left=$(( DEADLINE - SECONDS )); shift
+    (( left < 20 )) && { echo "skipped, ${left} s left of ${DEADLINE}: $*"; return 124; }
+    timeout -k 10 "$(( want < left ? want : left ))" "$@"
+}
+scaling() {  # scaling THREADS SECONDS: the two best CPU rungs and torch @ at 4096^3 on THREADS threads -> $OUT/bench-Nthreads.json
+    echo "== bench: micro, outer and torch @ at 4096^3 on $1 thread(s)"
+    within "$2" python3 -m exp.bench --wide-vectors --only matmul --threads "$1" --sizes 4096x4096x4096 --rungs micro,outer,torch \
+        --peak-sizes 4096 --repeats 3 --max-call 10 --out "/tmp/bench-$1threads" \
+        && cp "/tmp/bench-$1threads/results.json" "$OUT/bench-$1threads.json" || echo "bench or its copy failed: $?"
+}
+CPUS="$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')"   # all the CPUs this process may use (nproc obeys OMP_NUM_THREADS)
+
 if [[ "${1:-}" == --scaling ]]; then    # how the compiled rungs scale with the host's cores; 1 thread first: it compiles them
-    for t in 1 "$(nproc)" blocks 8; do
-        if [[ $t == blocks ]]; then    # rung 12 with smaller blocks of b, which ask less of the shared L3 (tools/outer_blocks.py)
-            echo "== rung 12 at 4096^3 on all threads, other blocks of b side by side"
-            timeout 100 python3 tools/outer_blocks.py --wide-vectors || echo "tools/outer_blocks.py exited with $?"
-            continue
-        fi
-        echo "== bench: micro, outer and torch @ at 4096^3 on $t thread(s)"
-        timeout 130 python3 -m exp.bench --wide-vectors --only matmul --threads "$t" --sizes 4096x4096x4096 --rungs micro,outer,torch \
-            --peak-sizes 4096 --repeats 3 --max-call 10 --out "/tmp/bench-${t}threads" \
-            && cp "/tmp/bench-${t}threads/results.json" "$OUT/bench-${t}threads.json" || echo "bench or its copy failed: $?"
-    done
+    scaling 1 130
+    (( CPUS > 1 )) && scaling "$CPUS" 130
+    echo "== rung 12 at 4096^3 on all threads, other blocks of b side by side (tools/outer_blocks.py)"
+    within 100 python3 tools/outer_blocks.py --wide-vectors || echo "tools/outer_blocks.py exited with $?"
+    (( CPUS > 8 )) && scaling 8 130     # are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?
     exit 0
 fi
-# The steps, most needed first, each under its own time limit; the device call's own limit (570 s) may cut the last
-# ones short. At most 8 files come back from $OUT, so the two scaling runs keep only their results.json.
+# The steps, most needed first, each under its own time limit (within: the last ones may be cut short or skipped,
+# so that the device call's own limit never is what stops the run). At most 8 files come back from $OUT, so the two scaling runs keep only their results.json.
 echo "== preflight: versions, and every GPU rung checked against torch @ (a failing package is named)"
-timeout 90 python3 - <<'EOF'
+within 90 python3 - <<'EOF'
 import numba, numba.cuda, numpy, torch, triton, cuda.core
 try: import cuda.bindings; bindings = cuda.bindings.__version__
 except Exception as e: bindings = repr(e)
@@ -75,7 +90,7 @@ print(note, '\nGPU rungs that work:', ', '.join(rungs) or 'none')
 EOF
 
 echo "== notebook 01c"
-timeout 220 python3 - "$OUT" <<'EOF'
+within 220 python3 - "$OUT" <<'EOF'
 "Execute notebook 01c top to bottom on this GPU, every cell even after one fails (unlike nbdev_test), saving it after each cell."
 import os, sys, time
 from execnb.nbio import read_nb, write_nb
@@ -91,25 +106,19 @@ EOF
 [[ "${1:-}" == --notebook ]] && exit 0     # tools/gpu_run.sh --notebook: only the preflight and notebook 01c
 
 echo "== the kernels checked against torch @ on this GPU: odd shapes, many blocks (tests/test_nb01c.py; 01c's tuning ran every config)"
-PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 timeout 80 python3 -m pytest -q -p no:cacheprovider tests/test_nb01c.py -k 'not every_triton_config' \
+PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 within 80 python3 -m pytest -q -p no:cacheprovider tests/test_nb01c.py -k 'not every_triton_config' \
     || echo "pytest exited with $?"
 
 if [[ "${1:-}" == --again ]]; then
     echo "== bench: the GPU targets"
-    timeout 150 python3 -m exp.bench --wide-vectors --only matmul --sizes 5x784x10 --peak-sizes 2048 --max-call 2 --repeats 3 --out "$OUT/bench" \
+    within 150 python3 -m exp.bench --wide-vectors --only matmul --sizes 5x784x10 --peak-sizes 2048 --max-call 2 --repeats 3 --out "$OUT/bench" \
         || echo "bench exited with $?"
     exit 0
 fi
 
 echo "== bench: CPU and GPU rungs, training on both"
-timeout 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
+within 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
     --max-call 2 --repeats 3 --out "$OUT/bench" || echo "bench exited with $?"
-echo "== bench: the two best CPU rungs and torch @ on one thread at 4096^3"
-timeout 90 python3 -m exp.bench --wide-vectors --only matmul --threads 1 --sizes 4096x4096x4096 --rungs micro,outer,torch \
-    --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-1thread && cp /tmp/bench-1thread/results.json "$OUT/bench-1thread.json" \
-    || echo "bench or its copy failed: $?"
-echo "== bench: the same on 8 threads (are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?)"
-timeout 40 python3 -m exp.bench --wide-vectors --only matmul --threads 8 --sizes 4096x4096x4096 --rungs micro,outer,torch \
-    --peak-sizes 4096 --repeats 3 --max-call 10 --out /tmp/bench-8threads && cp /tmp/bench-8threads/results.json "$OUT/bench-8threads.json" \
-    || echo "bench or its copy failed: $?"
-
+scaling 1 90                              # the two best CPU rungs on one thread, then on eight:
+(( CPUS > 8 )) && scaling 8 40            # are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?
+exit 0

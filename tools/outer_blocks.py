@@ -1,7 +1,7 @@
 """Time rung 12 (notebook 01b's `matmul_outer`) at one size with other blocks of `b`, side by side: the measurement
 behind `OUTER_DEPTH` and `OUTER_WIDTH` on this machine.
 
-    python tools/outer_blocks.py [--size 4096] [--threads N] [--wide-vectors] [DEPTHxWIDTH ...]
+    .venv/bin/python tools/outer_blocks.py [--size 4096] [--threads N] [--repeats 3] [--wide-vectors] [DEPTHxWIDTH ...]
 
 Each block is DEPTH terms of the sum by WIDTH columns of `b`, packed once and shared by every thread (default: the
 course's, then one that fits in L2 and two in between). The one packed block is read from the cache that holds it
@@ -21,7 +21,7 @@ def _block(spec):
     raise argparse.ArgumentTypeError(f"a block is DEPTHxWIDTH, two positive whole numbers such as 768x2048; got {spec!r}")
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog='python tools/outer_blocks.py', description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(prog='tools/outer_blocks.py', description=__doc__.split('\n\n')[0])
     p.add_argument('blocks', nargs='*', type=_block, metavar='DEPTHxWIDTH',
                    help="blocks of b to time (default: 768x2048 384x1024 256x1024 256x512)")
     p.add_argument('--size', type=int, default=4096, help="the square size timed (default 4096)")
@@ -43,6 +43,8 @@ def main(argv=None):
     import numba, numpy as np
     import exp.nb_01b as rung
     from exp.measure import time_side_by_side, cpu_peak, cpu_cores, gflops
+    if args.threads > numba.config.NUMBA_NUM_THREADS:
+        raise SystemExit(f"--threads {args.threads}: numba runs at most {numba.config.NUMBA_NUM_THREADS} threads here")
     threads = args.threads or numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(threads)
     kernel = rung._outer_kernel_parallel if threads > 1 else rung._outer_kernel
@@ -63,7 +65,7 @@ def main(argv=None):
     print(f"rung 12 at {args.size}^3 on {threads} thread(s), {rung.simd_bits()}-bit vectors; {peak}")
     for name,t in timings.items():
         g = gflops(args.size, args.size, args.size, t.min)
-        print(f"  {name:>10}: {g:7.1f} GFLOP/s = {g / peak.gflops:4.0%} of the peak (fastest of {len(t.times)}; "
-              f"median {gflops(args.size, args.size, args.size, t.median):.1f})")
+        share = f" = {g / peak.gflops:4.0%} of the peak" if peak.gflops else ''   # None where the clock is not known
+        print(f"  {name:>10}: {g:7.1f} GFLOP/s{share} (fastest of {len(t.times)}; median {gflops(args.size, args.size, args.size, t.median):.1f})")
 
 if __name__ == '__main__': main()
