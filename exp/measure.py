@@ -293,6 +293,7 @@ def x86_without_fma(cpuinfo='/proc/cpuinfo'):
 
 def cpu_peak(dtype=torch.float32, fma_units=None, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; `fma_units` per core 2, or 1 where an x86 CPU has no FMA (a multiply and an add each cycle: the same 2 FLOPs per lane as one FMA unit); clock from the OS, or measured (`measured_ghz`) where a core runs faster."
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point): raise ValueError(f"cpu_peak counts floating-point operations: dtype must be a torch float dtype such as torch.float32; got {dtype!r}")
     if fma_units is not None: _check_count('fma_units', fma_units, 1)
     fma_units = fma_units or (1 if x86_without_fma() else 2)
     if cores is not None: _check_count('cores', cores, 1)

@@ -473,7 +473,9 @@ def test_add_ratios_replaces_what_an_earlier_call_filled_in_and_reads_a_peak():
     assert rows[1].pct_peak == pytest.approx(100 * rows[1].gflops / 32)
 
 
-def test_counts_given_as_bools_or_a_timing_given_as_seconds_are_named():
+def test_counts_given_as_bools_a_dtype_not_a_float_and_a_timing_given_as_seconds_are_named():
     with pytest.raises(ValueError, match='ints >= 0'): ms.matmul_flops(True, 3, 4)
     with pytest.raises(ValueError, match='cores must be an int'): ms.cpu_peak(cores=True)
     with pytest.raises(TypeError, match='timing.median or timing.min'): ms.fmt_time(ms.Timing([1e-3]))
+    for dtype in (torch.int32, 'float32', np.float32):   # torch.finfo failed on the first, the others went through to it
+        with pytest.raises(ValueError, match='dtype must be a torch float dtype'): ms.cpu_peak(dtype)
