@@ -55,6 +55,15 @@ def check_lin_no_return(layer, x):
     out = layer(x); out.g = 2 * out; layer.backward()
     grad_check(lambda: (layer(x) ** 2).sum(), [x, layer.w, layer.b], [x.g, layer.w.g, layer.b.g])
 
+def check_lin_stale_loss(layer, x):         # the loss computed once: grad_check's nudges change nothing
+    out = layer(x); out.g = 2 * out; layer.backward()
+    loss = (out ** 2).sum()
+    return grad_check(lambda: loss, [x, layer.w, layer.b], [x.g, layer.w.g, layer.b.g])
+
+def check_lin_typo(layer, x):               # a mistake of the learner's own: it comes through as it is
+    out = layer(x); out.g = 2 * out; layer.backward()
+    return grad_check(lambda: (layer(x) ** 2).sum(), [x, layer.W, layer.b], [x.g, layer.w.g, layer.b.g])
+
 
 # ex4: a sigmoid
 class SigmoidNoChain(Module):
@@ -154,8 +163,10 @@ WRONG = {
             (lambda n_in, a, b: math.sqrt(2 / ((a + b) * n_in)), 'its variance by the slope squared'),
             (lambda n_in, a, b: math.sqrt(2 / ((a**2 + b**2) * n_in)) if b > 1 else 1., 'two_slope_std(500, 1.0, 1.0) is 1: expected 0.04472'),
             (lambda n_in, a, b: None, 'two_slope_std(200, 0.5, 2.0) is None: does your function `return` it?')],
-    'ex3': [(check_lin_half, 'check_lin rejects a correct Lin(n_in=5, n_out=3), x of shape (4, 5): AssertionError: '
+    'ex3': [(check_lin_half, 'check_lin rejects a correct Lin(n_in=5, n_out=3), x of shape (4, 5): '
                              'gradient 0 (shape (4, 5)) is wrong'),
+            (check_lin_stale_loss, 'A relative error of 1: the numerical gradient is 0. Does the function given to grad_check compute '
+                                   'the loss afresh'),
             (check_lin_no_bias, 'check_lin passes a Lin whose bias gradient is wrong (it averages out.g over the batch'),
             (check_lin_no_return, "check_lin returned None: return grad_check's relative errors")],
     'ex4': [(SigmoidNoChain, "it is σ'(z) alone: the chain rule multiplies it by out.g"),
@@ -255,3 +266,8 @@ def test_check_lin_must_check_the_loss_asked_for():
         out = layer(x); out.g = torch.ones_like(out); layer.backward()
         return grad_check(lambda: layer(x).sum(), [x, layer.w, layer.b], [x.g, layer.w.g, layer.b.g])
     rejects(EX['ex3'], check_lin, 'checks the gradients of another loss')
+
+
+def test_ex3_lets_an_error_of_the_learners_own_code_through():
+    "It used to turn any error into 'check_lin rejects a correct Lin', with a question about out.g."
+    with pytest.raises(AttributeError, match="'W'"): EX['ex3'].grade(check_lin_typo)

@@ -113,7 +113,9 @@ def test_make_uses_the_python_that_made_the_venv_and_force_only_when_asked(tmp_p
     "A rebuild after a pull ran plain python3 (another Python: .venv made afresh); FORCE=0 meant --force."
     (tmp_path/'Makefile').write_text((ROOT/'Makefile').read_text())
     (tmp_path/'settings.ini').write_text('doc_path = _docs\n')
-    dry = lambda *args: subprocess.run(['make', '-n', *args], cwd=tmp_path, capture_output=True, text=True).stdout
+    env = {k: v for k,v in os.environ.items() if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'PYTHON', 'FORCE')}   # not the make running the tests
+    dry = lambda *args: subprocess.run(['make', '-n', '--no-print-directory', *args], cwd=tmp_path, env=env,
+                                       capture_output=True, text=True).stdout
     assert dry('exercises').startswith('python3 tools/exercises.py')             # no .venv yet: python3
     assert '--force' not in dry('exercises', 'FORCE=0') and '--force' in dry('exercises', 'FORCE=1')
     (tmp_path/'.venv').mkdir()
