@@ -8,7 +8,7 @@ course's, then one that fits in L2 and two in between). The one packed block is 
 once for each tile of 6 rows of `a`, so the smaller blocks ask less of the shared L3 and more of each core's L2: on
 many cores that may be what lets the rung scale.
 """
-import argparse, os, sys
+import argparse, os, resource, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -57,8 +57,11 @@ def main(argv=None):
             return kernel(a, b)
         return run
     fns = {f'{d}x{w}': with_block(d, w) for d,w in args.blocks}
-    for name,f in fns.items():                    # each block's product checked before it is timed
+    faults = {}
+    for name,f in fns.items():                    # each block's product checked before it is timed, and its page faults counted
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         err = np.abs(f() - want).max() / np.abs(want).max()
+        faults[name] = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before   # first uses of fresh 4 KB (or 2 MB) pages
         if err > 1e-4: raise SystemExit(f"block {name}: the product is wrong (largest error {err:.1e} of the largest entry)")
     timings = time_side_by_side(fns, repeats=args.repeats, min_time=0)
     peak = cpu_peak(cores=min(threads, cpu_cores()))
@@ -66,6 +69,6 @@ def main(argv=None):
     for name,t in timings.items():
         g = gflops(args.size, args.size, args.size, t.min)
         share = f" = {g / peak.gflops:4.0%} of the peak" if peak.gflops else ''   # None where the clock is not known
-        print(f"  {name:>10}: {g:7.1f} GFLOP/s{share} (fastest of {len(t.times)}; median {gflops(args.size, args.size, args.size, t.median):.1f})")
+        print(f"  {name:>10}: {g:7.1f} GFLOP/s{share} (fastest of {len(t.times)}; median {gflops(args.size, args.size, args.size, t.median):.1f}; {faults[name]:,} page faults in a call)")
 
 if __name__ == '__main__': main()
