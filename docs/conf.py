@@ -76,6 +76,18 @@ def link_plots(app, doctree, docname):
         ref.append(img)
 
 
+def is_table(text):
+    "Does a cell's text output line up columns with runs of spaces, as a table does (most of its lines, two at least)?"
+    lines = [l for l in text.splitlines() if l.strip()]
+    return len(lines) >= 2 and sum(bool(re.search(r'\S {2,}\S', l)) for l in lines) >= max(2, len(lines) / 2)
+
+
+def mark_tables(app, doctree, docname):
+    "A cell's text output that is a table gets the class `table-like`: the CSS lets it scroll sideways rather than wrap its columns."
+    for block in doctree.findall(nodes.literal_block):
+        if 'output' in block.get('classes', []) and is_table(block.astext()): block['classes'].append('table-like')
+
+
 def _ancestors(node):
     while (node := node.parent) is not None: yield node
 
@@ -141,5 +153,6 @@ def search_page_scripts(app, pagename, templatename, context, doctree):
 def setup(app):
     app.connect('autodoc-process-docstring', math_in_docstrings)
     app.connect('doctree-resolved', link_plots)
+    app.connect('doctree-resolved', mark_tables)
     app.connect('html-page-context', search_page_scripts)
     app.connect('build-finished', search_texts)

@@ -394,7 +394,9 @@ PROBE = r"""(() => {
     const maths = [...document.querySelectorAll('mjx-container[display="true"]')].filter(shown);
     const result = {
       page: location.pathname, width: innerWidth, article: Math.round(article.getBoundingClientRect().width),
-      pres: pres.length, scrolling: pres.filter(p => p.scrollWidth > p.clientWidth + 1).map(longest),
+      pres: pres.length, scrolling: pres.filter(p => p.scrollWidth > p.clientWidth + 1 && !p.closest('.table-like')).map(longest),
+      tables: [...article.querySelectorAll('.table-like pre')].filter(shown).map(p => ({
+        scrolls: ['auto', 'scroll'].includes(getComputedStyle(p).overflowX), wraps: getComputedStyle(p).whiteSpace !== 'pre'})),
       wrapped: pres.filter(p => { const w = p.style.whiteSpace; p.style.whiteSpace = 'pre';
                                   const over = p.scrollWidth > p.clientWidth + 1; p.style.whiteSpace = w; return over; }).length,
       pageScrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth + 1,
@@ -506,8 +508,8 @@ def test_browser_search_shows_excerpts_when_opened_from_disk(offline_browser, si
 
 @browser
 def test_browser_pages_read_well_on_a_laptop_and_a_phone(offline_browser, site):
-    """Every page, laid out at 1280 px and at a phone's 390 px: at most 5 % of its code blocks scroll sideways,
-    the page itself does not, no display formula is cut, a plot wider than the column fills it and links to its
+    """Every page, laid out at 1280 px and at a phone's 390 px: at most 5 % of its code blocks scroll sideways (a
+    table a cell printed scrolls rather than wrap its columns), the page itself does not, no display formula is cut, a plot wider than the column fills it and links to its
     image, one search box shows, and nothing is logged to the console or missing (favicon included)."""
     names = ['index.html', *(f'{nb.stem}.html' for nb in NOTEBOOKS), 'following-2019.html', 'CONTRIBUTING.html', 'api.html',
              *(f'api/{p.name}' for p in sorted((site/'api').glob('*.html'))), 'search.html']
@@ -524,6 +526,7 @@ def test_browser_pages_read_well_on_a_laptop_and_a_phone(offline_browser, site):
         if len(r['scrolling']) > 0.05 * r['pres']:
             problems.append(f"{where}: {len(r['scrolling'])} of {r['pres']} code blocks scroll sideways, e.g. {r['scrolling'][:3]}")
         if r['pageScrolls']: problems.append(f"{where}: the page scrolls sideways")
+        if bad := [t for t in r['tables'] if t['wraps'] or not t['scrolls']]: problems.append(f"{where}: {len(bad)} printed tables wrap")
         if r['mathCut']: problems.append(f"{where}: display math cut at the right: {r['mathCut']}")
         for img in r['plots']:
             if img['natural'] > img['room'] and img['shown'] < img['room'] - 2:
@@ -534,6 +537,7 @@ def test_browser_pages_read_well_on_a_laptop_and_a_phone(offline_browser, site):
         if r['searchBoxes'] != 1: problems.append(f"{where}: {r['searchBoxes']} search boxes")
         problems += [f"{where}: {line}" for line in r['log']]
     assert len(results) == 2 * len(names)
+    assert all(r['tables'] for r in results if r['page'] == '/01_matmul.html'), "01's speed-up tables are not marked table-like"
     assert not problems, '\n'.join(problems)
     assert not outside, f"the pages asked the network for: {outside}"
 
@@ -547,3 +551,23 @@ def test_browser_screenshot(offline_browser, site, tmp_path):
     png.unlink(missing_ok=True)
     offline_browser(f'_framed/{stem}.html?{section}', f'--screenshot={png}', '--window-size=1280,1400', '--hide-scrollbars')
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and png.stat().st_size > 50_000, "no screenshot written"
+
+
+def test_a_printed_table_is_told_from_text():
+    "docs/conf.py marks a cell's output that lines up columns, so that it scrolls instead of wrapping them."
+    sys.path.insert(0, str(ROOT/'docs'))
+    from conf import is_table
+    table = "              median     IQR   runs x calls  speed-up vs b\nhand-written  28.7 ms  5.49 ms   5 x 2   0.9x\nautograd  25.8 ms  4.29 ms  5 x 2  1x\n"
+    assert is_table(table)
+    assert not is_table("clock resolution: 1 ns reported; two readings in a row at least 40 ns apart\nnext line")
+    assert not is_table("{'ε = 0.01': '1.7e-05',\n 'ε = 0.0001': '1.7e-09'}") and not is_table("a  b")
+
+
+def test_the_home_page_links_each_lesson_before_its_outline(site):
+    "The README's tables name the notebooks as links (nbs/X.ipynb in the repository, X.html on the site): a phone shows no sidebar."
+    page = (site/'index.html').read_text(encoding='utf-8')
+    readme = page[:page.index('Course outline')]
+    for nb in NOTEBOOKS: assert f'href="{nb.stem}.html"' in readme, f"the home page's text does not link {nb.stem}"
+    for guide in ('following-2019', 'CONTRIBUTING', 'api'): assert f'href="{guide}.html' in readme, guide
+    assert docs.site_links('[a](nbs/01_matmul.ipynb), [b](docs/api.md#x), [c](https://x.org/nbs/y)') == \
+        '[a](01_matmul.ipynb), [b](api.md#x), [c](https://x.org/nbs/y)'

@@ -164,6 +164,11 @@ def api_pages(api_md, mods):
     return page, stubs
 
 
+def site_links(md):
+    "Markdown links written for the repository (`nbs/01_matmul.ipynb`, `docs/api.md`) as the site's pages lie: all side by side."
+    return re.sub(r'\]\((?:nbs|docs)/([^)/#]+(?:#[^)]*)?)\)', r'](\1)', md)
+
+
 def prepare(src, dest):
     """Write every notebook of `src` (nbdev-processed, then adapted for myst-nb), docs/*.md and the API pages' list
     into `dest`, and the notebooks themselves into `dest/_notebooks/` to be downloaded."""
@@ -198,8 +203,7 @@ def prepare(src, dest):
     shutil.rmtree(dest/'_notebooks'/'exercises', ignore_errors=True)
     exercises.write_copies(nbs, dest/'_notebooks'/'exercises')
     for f in [*(ROOT/'docs').glob('*.md'), ROOT/'README.md', ROOT/'CONTRIBUTING.md']:
-        if f.name == 'api.md': continue
-        if not (dest/f.name).exists() or (dest/f.name).read_bytes() != f.read_bytes(): shutil.copy(f, dest)
+        if f.name != 'api.md': _write(dest/f.name, site_links(f.read_text(encoding='utf-8')))
     mods = modules(nbs, cfg.lib_name)
     api_md, stubs = api_pages((ROOT/'docs/api.md').read_text(encoding='utf-8'), mods)
     _write(dest/'api.md', api_md)
