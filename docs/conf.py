@@ -108,7 +108,8 @@ class _MainText(HTMLParser):
             if a.get('role') == 'main': self.depth = len(self.stack)
             else: return self.stack.append(None)
         classes = (a.get('class') or '').split()
-        if self.skip is None and (tag in ('script', 'style') or 'headerlink' in classes): self.skip = len(self.stack)
+        page_chrome = {'headerlink', 'bd-header-article', 'onlyprint'} & set(classes)   # the ¶ links, the colour-mode menu, the printed contents
+        if self.skip is None and (tag in ('script', 'style') or page_chrome): self.skip = len(self.stack)
         tagged = 'id' in a and self.skip is None
         if tagged: self.out.append(f'<div id="{html.escape(a["id"])}">')
         self.stack.append(tagged)
@@ -122,7 +123,7 @@ class _MainText(HTMLParser):
 
     def handle_data(self, data):
         if self.depth is not None and self.skip is None and data.strip():
-            self.out.append(html.escape(' '.join(data.split())) + ' ')
+            self.out.append(html.escape(' '.join(re.sub(r'\\[()\[\]]', '', data).split())) + ' ')   # math without MathJax's \( \)
 
     @classmethod
     def of(cls, text):

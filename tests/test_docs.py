@@ -503,6 +503,9 @@ def test_browser_search_shows_excerpts_when_opened_from_disk(offline_browser, si
     dom, served, outside = offline_browser((site/'search.html').as_uri() + '?q=tensor', '--dump-dom')
     excerpts = search_results(dom)
     assert len(excerpts) >= 3 and all('tensor' in e.lower() for e in excerpts[:3]), f"search shows no excerpts: {excerpts[:3]}"
+    texts = {p.name: p.read_text(encoding='utf-8') for p in (site/'_static/search-text').glob('*.js')}
+    chrome = [name for name,t in texts.items() if 'System Settings' in t or 'jb-print' in t or '\\\\(' in t]
+    assert texts and not chrome, f"the excerpts' text shows the page's menus or MathJax's \\( \\): {chrome}"
     assert not outside, f"the page asked the network for: {outside}"
 
 
