@@ -88,6 +88,18 @@ def mark_tables(app, doctree, docname):
         if 'output' in block.get('classes', []) and is_table(block.astext()): block['classes'].append('table-like')
 
 
+def link_lessons(app, doctree, docname):
+    "A notebook named as code in the text (`00b_measure`) links to its page, as the functions named beside it do."
+    if app.builder.format != 'html': return
+    lessons = {d for d in app.env.found_docs if re.fullmatch(r'\d\w*', d)}
+    for lit in list(doctree.findall(nodes.literal)):
+        name = lit.astext()
+        if name not in lessons or name == docname or any(isinstance(p, nodes.reference) for p in _ancestors(lit)): continue
+        ref = nodes.reference('', '', internal=True, refuri=app.builder.get_relative_uri(docname, name))
+        lit.replace_self(ref)
+        ref.append(lit)
+
+
 def _ancestors(node):
     while (node := node.parent) is not None: yield node
 
@@ -155,5 +167,6 @@ def setup(app):
     app.connect('autodoc-process-docstring', math_in_docstrings)
     app.connect('doctree-resolved', link_plots)
     app.connect('doctree-resolved', mark_tables)
+    app.connect('doctree-resolved', link_lessons)
     app.connect('html-page-context', search_page_scripts)
     app.connect('build-finished', search_texts)

@@ -574,3 +574,11 @@ def test_the_home_page_links_each_lesson_before_its_outline(site):
     for guide in ('following-2019', 'CONTRIBUTING', 'api'): assert f'href="{guide}.html' in readme, guide
     assert docs.site_links('[a](nbs/01_matmul.ipynb), [b](docs/api.md#x), [c](https://x.org/nbs/y)') == \
         '[a](01_matmul.ipynb), [b](api.md#x), [c](https://x.org/nbs/y)'
+
+
+def test_a_lesson_named_as_code_links_to_its_page(site):
+    "01 names `00_exports` and `00b_measure` as code, as it names `test_near`: both kinds now link."
+    page = (site/'01_matmul.html').read_text(encoding='utf-8')
+    for stem in ('00_exports', '00b_measure'):
+        assert re.search(rf'<a class="reference internal" href="{stem}\.html"><code[^>]*><span class="pre">{stem}</span>', page), stem
+    assert not re.search(r'href="01_matmul\.html"><code', page), "a page links its own name"
