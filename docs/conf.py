@@ -77,8 +77,9 @@ def link_plots(app, doctree, docname):
 
 
 def is_table(text):
-    "Does a cell's text output line up columns with runs of spaces, as a table does (most of its lines, two at least)?"
+    "Does a cell's text output line up columns with runs of spaces, as a table does (most of its lines, two at least)? A printed tensor or array does not count."
     lines = [l for l in text.splitlines() if l.strip()]
+    if re.match(r'\(?(tensor|array|Parameter)\(', text.lstrip()): return False
     return len(lines) >= 2 and sum(bool(re.search(r'\S {2,}\S', l)) for l in lines) >= max(2, len(lines) / 2)
 
 

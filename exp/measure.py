@@ -29,7 +29,7 @@ def _unit(seconds):
 def fmt_time(seconds, unit=None):
     "`seconds` as a short string in ns, µs, ms or s, e.g. `'1.23 ms'` (in `unit` if given)."
     if isinstance(seconds, (str, bytes)): raise TypeError(f"fmt_time takes a number of seconds, not the text {seconds!r}")
-    if hasattr(seconds, 'times'): raise TypeError("fmt_time takes a number of seconds: give it timing.median or timing.min, or print the Timing itself")
+    if hasattr(seconds, 'times'): raise TypeError("fmt_time takes a number of seconds: give it timing.median or timing.min, or print the Timing itself")   # a Timing (defined below)
     if unit == 'us': unit = 'µs'                 # as it is typed without a µ key
     if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
     u,s = _unit(float(f'{seconds:.3g}')) if unit is None else (unit, dict(_UNITS)[unit])   # rounded first: 0.9996 s is '1 s', not '1e+03 ms'
@@ -206,7 +206,7 @@ def check_similar(timings, a, b, within=2.0):
 # %% ../nbs/00b_measure.ipynb #10e3a9c4
 def matmul_flops(m, k, n):
     "Floating-point operations in an `(m, k) @ (k, n)` product: one multiply and one add per term."
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in (m, k, n)): raise ValueError(f"matmul_flops needs sizes that are ints >= 0; got {(m, k, n)}")
+    for name,d in zip('mkn', (m, k, n)): _check_count(f'matmul_flops: {name}', d, 0)
     return 2 * m * k * n
 
 def gflops(m, k, n, seconds):

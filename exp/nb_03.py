@@ -99,7 +99,7 @@ class Layers:
 
 def hand_mlp(n_in, nh, n_out, device='cpu'):
     "The network `n_in -> nh -> n_out` with a ReLU, as hand-written `Layers` with Kaiming weights (drawn on the CPU, then moved to `device`)."
-    if device != 'cpu': device = pick_device(device)   # a GPU that is not there: named (pick_device, below)
+    if device not in (None, 'cpu'): device = pick_device(device)   # a GPU that is not there: named (pick_device, below)
     w1, b1, w2, b2 = (p.to(device) for p in init_params(n_in, nh, n_out))
     return Layers(Lin(w1, b1), Relu(), Lin(w2, b2))
 

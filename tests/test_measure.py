@@ -399,7 +399,7 @@ def test_bad_arguments_are_named_not_left_to_fail_later():
     for times in ([0.], [-1.], [math.nan], [math.inf]):
         with pytest.raises(ValueError, match='must be positive seconds'): ms.Timing(times)
     with pytest.raises(ValueError, match='number of calls'): ms.Timing([1.], 0)
-    with pytest.raises(ValueError, match='sizes that are ints >= 0'): ms.matmul_flops(-2, 3, 4)
+    with pytest.raises(ValueError, match='matmul_flops: m must be an int, at least 0, got -2'): ms.matmul_flops(-2, 3, 4)
     with pytest.raises(TypeError, match='timing.min or timing.median'): ms.gflops(2, 2, 2, ts['a'])
     with pytest.raises(ValueError, match="op must be one of >, >=, <, <=; got '=>'"): ms.Target('x', '=>', 1.)
     with pytest.raises(ValueError, match='cores must be an int, at least 1'): ms.cpu_peak(cores=0)
@@ -474,7 +474,7 @@ def test_add_ratios_replaces_what_an_earlier_call_filled_in_and_reads_a_peak():
 
 
 def test_counts_given_as_bools_a_dtype_not_a_float_and_a_timing_given_as_seconds_are_named():
-    with pytest.raises(ValueError, match='ints >= 0'): ms.matmul_flops(True, 3, 4)
+    with pytest.raises(ValueError, match='matmul_flops: m must be an int, at least 0, got True'): ms.matmul_flops(True, 3, 4)
     with pytest.raises(ValueError, match='cores must be an int'): ms.cpu_peak(cores=True)
     with pytest.raises(TypeError, match='timing.median or timing.min'): ms.fmt_time(ms.Timing([1e-3]))
     for dtype in (torch.int32, 'float32', np.float32):   # torch.finfo failed on the first, the others went through to it

@@ -7,11 +7,12 @@
 #   tools/gpu_run.sh               there: install those into /tmp/site, then write into $OUT (default gpu-run/)
 #                                  01c_gpu.ipynb (executed, every cell, saved after each), bench/ (the matmul and train
 #                                  sections, all threads), bench-1threads.json and bench-8threads.json (the two best CPU rungs
-#                                  and torch @ at 4096^3 on one and eight threads: how they scale) and log.txt
+#                                  and torch @ at 4096^3 on one and eight threads, eight where there are more than 8 CPUs:
+#                                  how they scale) and log.txt
 #   tools/gpu_run.sh --notebook    there: the preflight and 01c only (about two minutes)
 #   tools/gpu_run.sh --again       there: a second run in one session: 01c, its tests, and the bench's GPU targets alone
 #   tools/gpu_run.sh --scaling     there: the host CPU only, for #16's item 3: the two best CPU rungs and torch @ at 4096^3
-#                                  on 1, all and 8 threads (bench-Nthreads.json each), and rung 12 on all threads with
+#                                  on 1, all and 8 threads (8 where there are more: bench-Nthreads.json each), and rung 12 on all threads with
 #                                  other blocks of b (in log.txt); a few minutes, compiling included
 # Each step's time limit is cut to what is left of DEADLINE (550) seconds since the start: see within(), below.
 set -uo pipefail
