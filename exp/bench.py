@@ -371,7 +371,8 @@ def main(argv=None):
     made,staging = [p for p in [out, *out.parents] if not p.exists()],None   # the folders the run will make, deepest first
     try:
         staging = _staging(out)                      # before the run: refuse an --out that cannot be written
-        return _run(args, staging)
+        n = args.threads                             # 0: as they are; else set for the run, and restored after it
+        with torch_threads(n or torch.get_num_threads()), numba_threads(n or numba.get_num_threads()): return _run(args, staging)
     finally:
         if staging: shutil.rmtree(staging, ignore_errors=True)
         for p in made:                               # a run refused or stopped leaves no empty folder it made
@@ -380,7 +381,6 @@ def main(argv=None):
 
 def _run(args, staging):
     "Run the benchmark's sections, print the report, write the files into `staging` and move them to `args.out`."
-    if args.threads: torch.set_num_threads(args.threads); numba.set_num_threads(args.threads)
     start = time.perf_counter()
     results = dict(run=run_info(), machine=machine_info(getattr(torch, args.dtype), args.threads),
                    options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={}, failed={},

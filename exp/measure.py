@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time_fn', 'time_side_by_side', 'speedups',
-           'speedup_table', 'plot_timings', 'torch_threads', 'cores_busy', 'check_faster', 'check_similar',
+           'speedup_table', 'plot_timings', 'torch_threads', 'seeded', 'cores_busy', 'check_faster', 'check_similar',
            'matmul_flops', 'gflops', 'os_ghz', 'measured_ghz', 'Peak', 'usable_cpus', 'cpu_cores', 'amd_family',
            'fma_bits', 'x86_without_fma', 'cpu_peak', 'gpu_peak', 'practical_peak', 'LadderRow', 'ladder_threads',
            'measure_ladder', 'add_ratios', 'ladder_legend', 'ladder_table', 'plot_ladder', 'Target', 'TargetFigure']
@@ -12,10 +12,11 @@ __all__ = ['LADDER_FIELDS', 'SMALL_WORK', 'TARGETS', 'fmt_time', 'Timing', 'time
 # %% ../nbs/00b_measure.ipynb #b8782c37
 from .nb_00 import *
 from . import nb_00
+from .nb_00 import _is_whole, _is_number   # an int or a NumPy integer; a real number (neither a bool)
 __all__ = nb_00.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
 # %% ../nbs/00b_measure.ipynb #0a875922
-import functools, numbers, operator, os, platform, re, shutil, statistics, subprocess, sys, time
+import functools, operator, os, platform, re, shutil, statistics, subprocess, sys, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ class Timing:
     times: list
     number: int = 1
     def __post_init__(self):
-        if isinstance(self.number, bool) or not isinstance(self.number, numbers.Integral):   # 1.7 used to become 1
+        if not _is_whole(self.number):   # 1.7 used to become 1
             raise ValueError(f"a Timing's number of calls per run must be an int; got {self.number!r}")
         self.times,self.number = [float(t) for t in self.times],int(self.number)
         if not self.times: raise ValueError("a Timing needs at least one time")
@@ -83,11 +84,11 @@ def _calls_per_run(f, args, kwargs, min_time):
     return number,t
 
 def _check_count(name, n, least):
-    "Raise `ValueError` unless `n` is an int (not a bool) of at least `least`."
-    if not (isinstance(n, int) and not isinstance(n, bool) and n >= least): raise ValueError(f"{name} must be an int, at least {least}, got {n!r}")
+    "Raise `ValueError` unless `n` is a whole number (`_is_whole`) of at least `least`."
+    if not (_is_whole(n) and n >= least): raise ValueError(f"{name} must be an int, at least {least}, got {n!r}")
 
 def _check_min_time(min_time):
-    if not (isinstance(min_time, (int, float)) and not isinstance(min_time, bool) and 0 <= min_time < math.inf):
+    if not (_is_number(min_time) and 0 <= min_time < math.inf):
         raise ValueError(f"min_time must be a finite number of seconds, 0 or more, got {min_time!r}")
 
 def time_fn(f, *args, repeats=7, min_time=0.05, warmup=1, **kwargs):
@@ -158,17 +159,30 @@ def plot_timings(timings, base=None, ax=None, title=None):
 @contextmanager
 def torch_threads(n):
     "Run the `with` block with PyTorch using `n` threads, then restore the previous number."
-    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1): raise ValueError(f"the number of threads must be a positive int, got {n!r}")
+    _check_count('the number of threads', n, 1)
     old = torch.get_num_threads()
     torch.set_num_threads(n)
     try: yield
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/00b_measure.ipynb #eb6cad46
+def _check_seed(seed):
+    "Raise `ValueError` unless `seed` is a seed `torch.manual_seed` takes: a whole number from 0 to 2**64 - 1."
+    if not (_is_whole(seed) and 0 <= seed < 2**64): raise ValueError(f"seed must be an int from 0 to 2**64 - 1, got {seed!r}")
+
+@contextmanager
+def seeded(seed):
+    "Run the `with` block with PyTorch's random numbers seeded by `seed`, then give back the random stream it had before."
+    _check_seed(seed)
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):   # the CPU's generator, and each GPU's
+        torch.manual_seed(seed)
+        yield
+
 # %% ../nbs/00b_measure.ipynb #5e6b70a9
 @contextmanager
 def cores_busy(n):
     "Keep `n` cores busy while the `with` block runs, as other programs would: `n` Python processes, each looping until the block ends (or this process is gone)."
-    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 0): raise ValueError(f"the number of busy processes must be an int >= 0, got {n!r}")
+    _check_count('the number of busy processes', n, 0)
     loop = f'import os, time\nwhile os.getppid() == {os.getpid()}: time.perf_counter()'   # ends when its parent does
     procs = []
     try:
@@ -186,7 +200,7 @@ _BUSY_HINT = ("This usually means the machine was busy with other work while the
 def _pair_mins(timings, a, b, what, factor):
     "The fastest runs of `timings[a]` and `timings[b]`; clear errors for an unknown name or a factor below 1."
     for k in (a, b): _base(timings, k)
-    if not (isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool) and factor >= 1): raise ValueError(f"{what} must be a factor of at least 1; got {factor!r}")
+    if not (_is_number(factor) and factor >= 1): raise ValueError(f"{what} must be a factor of at least 1; got {factor!r}")
     return timings[a].min,timings[b].min
 
 def check_faster(timings, fast, slow, by=10):
@@ -336,6 +350,7 @@ def gpu_peak(props=None, mhz=None, tf32=False):
 # %% ../nbs/00b_measure.ipynb #519104a4
 def practical_peak(sizes=(2048, 4096), dtype=torch.float32, repeats=3):
     "The best GFLOP/s of `torch @` on square products of the given sizes, and the size that reached it."
+    for n in sizes: _check_count('practical_peak: each size', n, 1)
     best = (0.0, None)
     for n in sizes:
         a,b = torch.randn(n, n, dtype=dtype),torch.randn(n, n, dtype=dtype)
@@ -410,12 +425,12 @@ def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, 
     "Time each rung of the dict `rungs` on random `(m, k, n)` products (small ones on one thread): a list of `LadderRow`, smallest first."
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"measure_ladder times products of random floating-point matrices: dtype must be a float dtype, got {dtype_name(dtype)}")
-    if not 0 < max_call < math.inf: raise ValueError(f"max_call must be a positive, finite number of seconds, got {max_call!r}")
-    bad = [s for s in sizes if not (isinstance(s, (tuple, list)) and len(s) == 3 and all(isinstance(d, int) and d >= 0 for d in s))] \
+    if not (_is_number(max_call) and 0 < max_call < math.inf): raise ValueError(f"max_call must be a positive, finite number of seconds, got {max_call!r}")
+    bad = [s for s in sizes if not (isinstance(s, (tuple, list)) and len(s) == 3 and all(_is_whole(d) and d >= 0 for d in s))] \
           if isinstance(sizes, (list, tuple)) else [sizes]
     if bad: raise ValueError(f"sizes must be a list of (m, k, n) products, such as [(5, 784, 10)]; got {bad[0]!r}")
     rows,per_flop = [],{}
-    sizes = sorted(sizes, key=lambda s: matmul_flops(*s))
+    sizes = sorted((tuple(map(int, s)) for s in sizes), key=lambda s: matmul_flops(*s))   # NumPy sizes as ints
     total = len(sizes) * len(rungs)
     for size in sizes:
         g = torch.Generator().manual_seed(seed)

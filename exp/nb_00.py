@@ -11,7 +11,7 @@ __all__ = ['TEST', 'MNIST_FILES', 'MNIST_NPM', 'MNIST_MIRRORS', 'IDX_TYPES', 'MN
            'math', 'Path', 'np', 'torch', 'tensor', 'plt']
 
 # %% ../nbs/00_exports.ipynb #166f2c81
-import dis, functools, gzip, hashlib, inspect, io, math, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
+import dis, functools, gzip, hashlib, inspect, io, math, numbers, os, shutil, struct, subprocess, tarfile, tempfile, time, types, urllib.request, warnings, zlib
 from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +47,15 @@ def test(a, b, cmp, cname=None):
     "Check `cmp(a, b)`; if it fails, say which comparison failed and show both sides."
     cname = cname or getattr(cmp, '__name__', repr(cmp))
     if not cmp(a, b): raise AssertionError(f"{cname} failed:\n  {_show(a)}\n  {_show(b)}")
+
+# %% ../nbs/00_exports.ipynb #0bb6d0cd
+def _is_whole(n):
+    "Whether `n` can count something: an int or a NumPy integer, not a bool (`True` is an int to Python)."
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool)
+
+def _is_number(x):
+    "Whether `x` is a real number: an int, a float or a NumPy one, not a bool."
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 # %% ../nbs/00_exports.ipynb #5e2d3fd4
 def _is_array(x): return isinstance(x, (torch.Tensor, np.ndarray))
@@ -483,7 +492,7 @@ def load_mnist(dest=None, n_valid=10_000):
     n_all = MNIST_FILES['train-labels-idx1-ubyte'][1][0]
     allowed = (f"n_valid (how many of the {n_all:,} training images to keep for validation) "
                f"must be a whole number from 0 to {n_all-1:,}, not {n_valid!r}")
-    if isinstance(n_valid, bool) or not isinstance(n_valid, (int, np.integer)): raise TypeError(allowed)
+    if not _is_whole(n_valid): raise TypeError(allowed)
     if not 0 <= n_valid < n_all: raise ValueError(allowed)
     d = fetch_mnist(dest)
     images = lambda f: read_idx(d/f).reshape(-1, 28*28).float() / 255

@@ -6,8 +6,8 @@
 __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES', 'MICRO_ROWS', 'DEPTH_BYTES', 'PACK_COLS',
            'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line', 'matmul_jit',
            'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits',
-           'matmul_parallel', 'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload', 'vstore',
-           'vsplat', 'vfma', 'matmul_outer']
+           'matmul_parallel', 'numba_threads', 'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload',
+           'vstore', 'vsplat', 'vfma', 'matmul_outer']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -16,14 +16,16 @@ __all__ = nb_01.__all__ + globals().get('__all__', [])   # keep the chain (see 0
 
 # %% ../nbs/01b_inside_the_operator.ipynb #f433174f
 import numba
+from contextlib import contextmanager
 from numba import njit, prange
+from .measure import _check_count   # 00b's check of a whole number
 
 # %% ../nbs/01b_inside_the_operator.ipynb #eb6a9c3a
 def _as_arrays(a, b):
     "Check `a @ b` as notebook 01's rungs do; return C-contiguous NumPy views of `a` and `b` for a kernel."
     check_matmul_args(a, b)
     if a.dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"compiled rungs multiply float32 or float64 tensors, not {dtype_name(a)} (shapes {tuple(a.shape)}, {tuple(b.shape)})")
+        raise ValueError(f"compiled rungs multiply float32 or float64 tensors, not a, {describe(a)}, and b, {describe(b)}")
     if not (a.is_cpu and b.is_cpu):
         raise ValueError(f"compiled rungs run on the CPU: a is on {a.device}, b on {b.device}")
     if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
@@ -149,6 +151,17 @@ def matmul_parallel(a, b):
     "Matrix product with fastmath i-k-j loops on all cores, a block of rows per task (one core for small products)."
     a,b = _as_arrays(a, b)
     return torch.from_numpy((_fastmath_kernel if _small(a, b) else _parallel_kernel)(a, b))
+
+# %% ../nbs/01b_inside_the_operator.ipynb #478b5731
+@contextmanager
+def numba_threads(n):
+    "Run the `with` block with numba's parallel loops (`prange`) on `n` threads, then restore the previous number."
+    _check_count("the number of numba's threads", n, 1)
+    if n > numba.config.NUMBA_NUM_THREADS: raise ValueError(f"numba runs at most {numba.config.NUMBA_NUM_THREADS} threads here (NUMBA_NUM_THREADS), not {n}")
+    old = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try: yield
+    finally: numba.set_num_threads(old)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #26465574
 PANEL_BYTES = 2**19        # bytes of `b` per panel: half of a 1 MiB L2 cache, room left for the rows of `a` and `c`

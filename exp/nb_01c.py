@@ -75,7 +75,7 @@ THREADS = 16      # a block is THREADS x THREADS threads (256)
 def _check_kernel_args(a, b):
     "Check `a @ b` for our GPU kernels: float32 matrices, both on `DEVICE`."
     check_matmul_args(a, b)
-    if a.dtype != torch.float32: raise ValueError(f"the GPU kernels multiply float32 matrices, not {dtype_name(a)}")
+    if a.dtype != torch.float32: raise ValueError(f"the GPU kernels multiply float32 matrices, not {describe(a)}")
     if not (a.device.type == b.device.type == DEVICE):
         raise ValueError(f"the kernels' inputs must be on {DEVICE!r} ({'the simulator runs on the CPU' if SIMULATED else 'the GPU'}): "
                          f"a is on {a.device}, b on {b.device}")
@@ -254,7 +254,7 @@ def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
 # %% ../nbs/01c_gpu.ipynb #c87f70a0
 def round_to_tf32(x):
     "float32 `x` rounded to TF32's 10 mantissa bits (of float32's 23), to nearest, ties away from zero (whether cuBLAS rounds or truncates is measured below)."
-    if x.dtype != torch.float32: raise ValueError(f"round_to_tf32 rounds float32 tensors, not {dtype_name(x)}")
+    if not (isinstance(x, torch.Tensor) and x.dtype == torch.float32): raise ValueError(f"round_to_tf32 rounds float32 tensors, not {describe(x)}")
     bits = x.contiguous().view(torch.int32)
     rounded = ((bits + 0x1000) & ~0x1FFF).view(torch.float32)   # add half of the last kept bit, clear the 13 dropped bits
     return torch.where(x.isnan(), x, rounded)                   # a NaN's bits could carry over into the sign

@@ -25,14 +25,12 @@ def normalize(x, m, s):
     return (x-m)/s
 
 # %% ../nbs/02_fully_connected.ipynb #57b1faf9
-import numbers
+from .nb_00 import _is_number       # a real number, not a bool
+from .measure import _check_count   # 00b's check of a whole number
 
 def _check_sizes(**sizes):
-    "Raise `ValueError` unless every size is a positive int."
-    for k,v in sizes.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{k} must be a positive int, got {v!r}")
-
-def _is_number(x): return isinstance(x, numbers.Real) and not isinstance(x, bool)
+    "Raise `ValueError` unless every size is a whole number of at least 1 (an int or a NumPy integer, not a bool)."
+    for k,v in sizes.items(): _check_count(k, v, 1)
 
 def _check_positive(what, x):
     "Raise `ValueError` unless `x` is a finite positive number (`True` is not a number here)."
@@ -53,13 +51,20 @@ def init_params(n_in, nh, n_out=1, dtype=None):
             kaiming_normal(nh, n_out, dtype=dtype), torch.zeros(n_out, dtype=dtype))
 
 # %% ../nbs/02_fully_connected.ipynb #9b572dd6
+def _check_mse(name, output, targ):
+    "Raise `ValueError` unless `output` is a float tensor of shape `(N, 1)` or `(N,)` and `targ` `N` targets of its dtype (or integers)."
+    if not (isinstance(output, torch.Tensor) and output.is_floating_point()):
+        raise ValueError(f"{name} output must be a floating-point tensor, got {describe(output)}")
+    ints = isinstance(targ, torch.Tensor) and not (targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool)
+    if not (ints or isinstance(targ, torch.Tensor) and targ.dtype == output.dtype):
+        raise ValueError(f"{name} targets must be a tensor of the output's dtype ({dtype_name(output)}) or of integers, got {describe(targ)}")
+    if not (targ.ndim == 1 and len(targ) > 0 and output.shape in ((len(targ), 1), targ.shape)):
+        raise ValueError(f"{name} needs an output of shape (N, 1) or (N,) and targets of shape (N,), N > 0; "
+                         f"got {describe(output)} for the output and {describe(targ)} for the targets")
+
 def mse(output, targ):
     "Mean squared error of an output of shape `(N, 1)` or `(N,)` against `N` targets: `(output.squeeze(-1) - targ).pow(2).mean()`."
-    if not (isinstance(output, torch.Tensor) and isinstance(targ, torch.Tensor)):
-        raise ValueError(f"mse needs tensors, got an output of {describe(output)} and targets of {describe(targ)}")
-    if not (targ.ndim == 1 and len(targ) > 0 and output.shape in ((len(targ), 1), targ.shape)):
-        raise ValueError(f"mse needs an output of shape (N, 1) or (N,) and targets of shape (N,), N > 0; "
-                         f"got output shape {tuple(output.shape)} and targets shape {tuple(targ.shape)}")
+    _check_mse('mse', output, targ)
     return (output.squeeze(-1) - targ).pow(2).mean()
 
 # %% ../nbs/02_fully_connected.ipynb #4aaf1e0f
@@ -67,16 +72,16 @@ def numerical_grad(f, x, eps=1e-6):
     "The gradient of the scalar `f()` with respect to the float64 tensor `x`, by central differences."
     if not isinstance(x, torch.Tensor) or x.dtype != torch.float64:
         raise ValueError(f"numerical_grad needs a float64 tensor (float32 rounds the differences away), "
-                         f"got {x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}")
+                         f"got {describe(x)}")
     _check_positive('eps', eps)
-    g = torch.zeros_like(x)
-    with torch.no_grad():
+    g,xd = torch.zeros_like(x),x.data                  # xd: x's numbers, changed behind autograd's back, so that a graph
+    with torch.no_grad():                              # built on x before this call can still run backward
         for i in np.ndindex(*x.shape):
-            old = x[i].item()
+            old = xd[i].item()
             try:
-                x[i] = old + eps; up = float(f())
-                x[i] = old - eps; down = float(f())
-            finally: x[i] = old                        # x as it was, even when f raises
+                xd[i] = old + eps; up = float(f())
+                xd[i] = old - eps; down = float(f())
+            finally: xd[i] = old                       # x as it was, even when f raises
             g[i] = (up - down) / (2 * eps)
     return g
 
@@ -140,13 +145,7 @@ class Mse(Module):
     "Mean squared error between an output of shape `(N, 1)` or `(N,)` and `N` targets."
     is_loss = True
     def forward(self, inp, targ):
-        _check_float('Mse output', inp)
-        ints = isinstance(targ, torch.Tensor) and not (targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool)
-        if not (ints or isinstance(targ, torch.Tensor) and targ.dtype == inp.dtype):
-            raise ValueError(f"Mse targets must be a tensor of the output's dtype ({dtype_name(inp)}) or of integers, got {describe(targ)}")
-        if not (targ.ndim == 1 and len(targ) > 0 and inp.shape in ((len(targ), 1), targ.shape)):
-            raise ValueError(f"Mse needs an output of shape (N, 1) or (N,) and targets of shape (N,), N > 0; "
-                             f"got {describe(inp)} for the output and {describe(targ)} for the targets")
+        _check_mse('Mse', inp, targ)            # as mse checks its arguments
         return (inp.squeeze(-1) - targ).pow(2).mean()
     def bwd(self, out, inp, targ): inp.g = (2. * (inp.squeeze(-1) - targ) / targ.shape[0]).view(inp.shape)
 
@@ -205,8 +204,7 @@ def _autograd_loss(x, y, w1, b1, w2, b2):
 def time_backward(x, y, nh=50, repeats=5, seed=0):
     "Time the backward pass of `Model` (hand-written) and of the same network with autograd, side by side, after one untimed forward pass: `{version: Timing}`."
     _check_float('time_backward: x', x, ndim=2)          # its dtype is the weights' dtype
-    torch.manual_seed(seed)
-    params = init_params(x.shape[1], nh, dtype=x.dtype)
+    with seeded(seed): params = init_params(x.shape[1], nh, dtype=x.dtype)
     model,xh = Model(*params),x.detach()           # xh: x without its `.g` attached to the caller's tensor
     model(xh, y)                                   # `backward` recomputes every `.g` from what this pass stored
     xa,pa = x.detach().clone().requires_grad_(),[p.detach().clone().requires_grad_() for p in params]

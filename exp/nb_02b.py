@@ -13,7 +13,8 @@ __all__ = nb_02.__all__ + globals().get('__all__', [])   # keep the chain (see 0
 # %% ../nbs/02b_autograd.ipynb #68d0ef1c
 from contextlib import contextmanager
 from fastcore.basics import patch
-from .nb_02 import _is_number, _check_float   # a number that is not a bool; a float tensor, named if not
+from .nb_00 import _is_whole, _is_number   # an int or a NumPy integer; a real number (neither a bool)
+from .nb_02 import _check_float            # a float tensor, named if not
 
 # %% ../nbs/02b_autograd.ipynb #65e382cb
 def unbroadcast(g, shape):
@@ -124,9 +125,9 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False):
         shape,n = self.shape,self.ndim
-        dims = range(n) if dim is None else [dim] if isinstance(dim, int) else dim
-        if not all(isinstance(d, int) and -n <= d < n for d in dims): raise ValueError(f"sum: dim {dim!r} does not fit {describe(self.data)}")
-        dims = sorted(d % n for d in dims)
+        dims = range(n) if dim is None else dim if isinstance(dim, (tuple, list)) else [dim]
+        if not all(_is_whole(d) and -n <= d < n for d in dims): raise ValueError(f"sum: dim {dim!r} does not fit {describe(self.data)}")
+        dims = sorted(int(d) % n for d in dims)
         def vjp(g):
             if not keepdim:
                 for d in dims: g = g.unsqueeze(d)     # put back the summed dimensions as size 1 ...
@@ -200,8 +201,7 @@ def time_engine(x, y, nh=50, repeats=5, seed=0):
     "Time forward + backward of `mlp_mse` with `Tensor` and with torch.autograd, side by side: `{'engine': Timing, 'autograd': Timing}`."
     _check_float('time_engine: x', x, ndim=2)            # its dtype is the weights' dtype
     if not isinstance(y, torch.Tensor): raise ValueError(f"time_engine: y must be a tensor of targets, got {describe(y)}")
-    torch.manual_seed(seed)
-    params = init_params(x.shape[1], nh, dtype=x.dtype)
+    with seeded(seed): params = init_params(x.shape[1], nh, dtype=x.dtype)
     y = y.to(x.dtype)
     ours,theirs = [Tensor(p, requires_grad=True) for p in params],[p.clone().requires_grad_() for p in params]
     xt = Tensor(x)

@@ -20,6 +20,7 @@ from torch import nn, optim
 import torch.nn.functional as F
 from fastprogress.fastprogress import master_bar, progress_bar
 from .nb_02 import _check_sizes, _check_positive   # notebook 02's checks
+from .measure import _check_count, _check_seed     # 00b's checks of a whole number and of a seed
 _all_ = ['optim', 'F']   # nbdev adds these to `__all__`, so they come along with the star import (see 00_exports)
 
 # %% ../nbs/03_minibatch_training.ipynb #01d2654d
@@ -145,7 +146,7 @@ class Sampler:
     "Indices `0..n-1`, in order or shuffled (a new order each pass), cut into batches of `bs`."
     def __init__(self, n, bs, shuffle=False):
         _check_sizes(bs=bs)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0: raise ValueError(f"n, the number of items, must be an int >= 0, got {n!r}")
+        _check_count('n (the number of items)', n, 0)
         if not isinstance(shuffle, bool): raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
         self.n, self.bs, self.shuffle = n, bs, shuffle
     def __iter__(self):
@@ -291,15 +292,14 @@ def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1
     The learning rate is `lr`, divided by `final_div` in the last epoch when there are several; `data` is `(x_train, y_train, x_valid, y_valid)`
     as `get_data()` returns them (by default, it calls it)."""
     _check_sizes(nh=nh, bs=bs, epochs=epochs, threads=threads); _check_positive('lr', lr); _check_positive('final_div', final_div)
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64: raise ValueError(f"seed must be an int from 0 to 2**64 - 1, got {seed!r}")
+    _check_seed(seed)
     if not isinstance(progress, bool): raise ValueError(f"progress must be True or False, got {progress!r}")
     if data is not None: _check_data(data)
     device = pick_device(device)
     x_train, y_train, x_valid, y_valid = get_data() if data is None else data
-    with torch_threads(threads):        # all of it: even a mean's rounding can depend on the number of threads
+    with torch_threads(threads), seeded(seed):   # all of it: even a mean's rounding can depend on the number of threads
         mean, std = x_train.mean(), x_train.std()
         x_train, x_valid = normalize(x_train, mean, std), normalize(x_valid, mean, std)
-        torch.manual_seed(seed)
         model = hand_mlp(x_train.shape[1], nh, int(max(y_train.max(), y_valid.max())) + 1, device)   # every class either set has
         train_dl, valid_dl = DataLoader(Dataset(x_train, y_train), bs, shuffle=True), DataLoader(Dataset(x_valid, y_valid), bs * 2)
         sched = lambda epoch: lr if epoch < epochs - 1 or epochs == 1 else lr / final_div    # smaller steps in the last epoch

@@ -88,8 +88,10 @@ def test_not_measured_is_null_not_false_in_the_results():
 
 
 def test_threads_counts_cores_in_the_peak(tmp_path):
+    before = torch.get_num_threads(),numba.get_num_threads()
     res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--out', str(tmp_path)])
     assert res['machine']['cores'] == 1 and res['machine']['theoretical_peak'].startswith('1 core x')
+    assert (torch.get_num_threads(), numba.get_num_threads()) == before   # a run inside a program gives its threads back
     with pytest.raises(SystemExit): bench.parse_args(['--threads', '0'])
 
 

@@ -74,7 +74,7 @@ def test_torch_threads_sets_and_restores():
         with ms.torch_threads(1): raise RuntimeError('inside')
     assert torch.get_num_threads() == before               # restored after an error too
     for bad in (0, -1, 1.5, None, True):
-        with pytest.raises(ValueError, match='positive int'):
+        with pytest.raises(ValueError, match='an int, at least 1'):
             with ms.torch_threads(bad): pass
 
 
@@ -431,7 +431,7 @@ def test_cores_busy_starts_and_stops_its_processes(monkeypatch):
     with ms.cores_busy(2):
         assert len(started) == 2 and all(p.poll() is None for p in started)     # both looping
     assert all(p.poll() is not None for p in started)                          # both stopped after the block
-    with pytest.raises(ValueError, match='an int >= 0'): ms.cores_busy(-1).__enter__()
+    with pytest.raises(ValueError, match='an int, at least 0'): ms.cores_busy(-1).__enter__()
 
 
 
@@ -479,3 +479,37 @@ def test_counts_given_as_bools_a_dtype_not_a_float_and_a_timing_given_as_seconds
     with pytest.raises(TypeError, match='timing.median or timing.min'): ms.fmt_time(ms.Timing([1e-3]))
     for dtype in (torch.int32, 'float32', np.float32):   # torch.finfo failed on the first, the others went through to it
         with pytest.raises(ValueError, match='dtype must be a torch float dtype'): ms.cpu_peak(dtype)
+
+
+def test_counts_may_be_numpy_integers_but_not_bools():
+    "A size read from a NumPy array (`np.int64`) counts as well as an int; `True` and `np.bool_` do not."
+    assert ms.matmul_flops(np.int64(2), 3, np.int32(4)) == ms.matmul_flops(2, 3, 4) == 48
+    t = ms.Timing([1.0], np.int64(3))
+    assert t.number == 3 and type(t.number) is int
+    with ms.torch_threads(np.int64(1)): assert torch.get_num_threads() == 1
+    for bad in (True, np.bool_(True), np.float64(2.0)):
+        with pytest.raises(ValueError, match='m must be an int, at least 0'): ms.matmul_flops(bad, 3, 4)
+
+
+def test_numpy_sizes_and_seconds_are_taken_and_stored_as_python_numbers():
+    rows = ms.measure_ladder({'torch': lambda a, b: a @ b}, [(np.int64(2), np.int32(3), 4)], repeats=1, min_time=np.float64(0))
+    assert [(r.m, r.k, r.n) for r in rows] == [(2, 3, 4)] and all(type(d) is int for d in (rows[0].m, rows[0].k, rows[0].n))
+    for bad in (True, '2', None):
+        with pytest.raises(ValueError, match='max_call must be'): ms.measure_ladder({'torch': lambda a, b: a @ b}, [(2, 3, 4)], max_call=bad)
+    with pytest.raises(ValueError, match='min_time must be'): ms.time_fn(lambda: None, min_time=True)
+
+
+def test_seeded_draws_the_same_numbers_and_gives_the_callers_stream_back():
+    torch.manual_seed(7); after = torch.rand(3)
+    torch.manual_seed(7)
+    with ms.seeded(np.uint64(3)): first = torch.rand(3)
+    assert torch.equal(torch.rand(3), after)
+    with ms.seeded(3): assert torch.equal(torch.rand(3), first)
+    with ms.seeded(4): assert not torch.equal(torch.rand(3), first)
+    for bad in (-1, 2**64, 1.5, True, None):
+        with pytest.raises(ValueError, match='seed must be an int from 0 to 2\\*\\*64 - 1'): ms.seeded(bad).__enter__()
+
+
+def test_practical_peak_names_a_bad_size_before_timing_anything():
+    for bad in ((2.5,), (16, 0), (True,)):
+        with pytest.raises(ValueError, match='practical_peak: each size must be an int, at least 1'): ms.practical_peak(sizes=bad)

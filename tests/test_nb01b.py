@@ -413,3 +413,15 @@ def test_vector_ops_refuse_to_run_in_python_and_to_store_into_read_only_arrays()
     x = np.ones(32, np.float32)
     y = np.ones(32, np.float32); y.flags.writeable = False
     with pytest.raises(numba.core.errors.TypingError, match='vstore'): _vector_ops(np.float32(1), x, x, y)
+
+
+def test_numba_threads_sets_and_restores_numba_threads():
+    import numba
+    before = numba.get_num_threads()
+    with nb.numba_threads(1): assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with nb.numba_threads(1): raise RuntimeError('inside')
+    assert numba.get_num_threads() == before                    # after an error too
+    for bad, match in ((0, 'at least 1'), (True, 'at least 1'), (numba.config.NUMBA_NUM_THREADS + 1, 'numba runs at most')):
+        with pytest.raises(ValueError, match=match): nb.numba_threads(bad).__enter__()

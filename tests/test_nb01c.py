@@ -48,7 +48,7 @@ def test_numba_cuda_kernels_take_views_and_refuse_bad_input(name):
     f = CUDA_RUNGS[name]
     a,b = operands(20, 30, 20)
     torch.testing.assert_close(f(b.t(), a.t()), b.t() @ a.t(), rtol=1e-4, atol=1e-4)     # transposed, non-contiguous
-    with pytest.raises(ValueError, match='float32 matrices, not float64'): f(a.double(), b.double())
+    with pytest.raises(ValueError, match='float32 matrices, not a float64 tensor of shape'): f(a.double(), b.double())
     with pytest.raises(ValueError, match=r'\(20, 30\)'): f(a, a)
     with pytest.raises(ValueError, match=f"on '{DEVICE}'.*meta"): f(a.to('meta'), b.to('meta'))
 
@@ -294,3 +294,8 @@ def test_the_result_is_float32_whatever_the_default_dtype(name):
     try: c = f(a, b)
     finally: torch.set_default_dtype(old)
     assert c.dtype == torch.float32
+
+
+def test_round_to_tf32_names_what_it_was_given():
+    for bad, match in (([1.0], 'not a list'), (torch.ones(2, dtype=torch.float64), 'not a float64 tensor of shape \\(2,\\)')):
+        with pytest.raises(ValueError, match=match): nb_01c.round_to_tf32(bad)

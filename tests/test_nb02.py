@@ -71,8 +71,8 @@ def test_kaiming_normal_keeps_relu_activations_in_scale():
 
 @pytest.mark.parametrize('bad', [0, -3, 2.0, '5', True, None])
 def test_kaiming_normal_rejects_bad_sizes(bad):
-    with pytest.raises(ValueError, match='n_out must be a positive int'): kaiming_normal(10, bad)
-    with pytest.raises(ValueError, match='nh must be a positive int'): init_params(10, bad)
+    with pytest.raises(ValueError, match='n_out must be an int, at least 1'): kaiming_normal(10, bad)
+    with pytest.raises(ValueError, match='nh must be an int, at least 1'): init_params(10, bad)
 
 
 @pytest.mark.parametrize('a', [math.nan, math.inf, '0.1', None, True])
@@ -126,7 +126,7 @@ def test_mse_of_a_batch_of_one_and_its_gradient():
 @pytest.mark.parametrize('out_shape, targ_shape', [((3, 1), (4,)), ((3, 1), (3, 1)), ((3, 2), (3,)), ((3,), (4,))])
 def test_mse_refuses_shapes_that_would_broadcast(out_shape, targ_shape):
     "2019's formula would broadcast (3, 1) outputs against (3, 1) targets to a 3 x 3 matrix and return a wrong number."
-    with pytest.raises(ValueError, match=re.escape(f'got output shape {out_shape} and targets shape {targ_shape}')):
+    with pytest.raises(ValueError, match=re.escape(f'got a float32 tensor of shape {out_shape} for the output and a float32 tensor of shape {targ_shape} for the targets')):
         mse(torch.zeros(out_shape), torch.zeros(targ_shape))
 
 
@@ -357,7 +357,7 @@ def test_numerical_grad_restores_x_when_f_raises():
 
 
 def test_mse_names_what_is_not_a_tensor():
-    with pytest.raises(ValueError, match='mse needs tensors, got an output of .*targets of a list'): mse(torch.zeros(3), [0., 1., 2.])
+    with pytest.raises(ValueError, match=r"mse targets must be a tensor of the output's dtype \(float32\) or of integers, got a list"): mse(torch.zeros(3), [0., 1., 2.])
 
 
 def test_model_rejects_mismatched_weights():
@@ -398,3 +398,35 @@ def test_time_backward_times_backward_passes_after_one_forward_pass(monkeypatch)
 def test_time_backward_names_an_x_it_cannot_time(x):
     "An int x used to fail in init_params, naming a dtype argument the caller never gave."
     with pytest.raises(ValueError, match='time_backward: x must be'): time_backward(x, torch.randn(2), repeats=1)
+
+
+def test_sizes_may_be_numpy_integers():
+    import numpy as np
+    assert kaiming_normal(np.int64(10), np.int32(3)).shape == (10, 3)
+    assert [p.shape for p in init_params(np.int64(4), np.int64(5), np.int64(2))] == [(4, 5), (5,), (5, 2), (2,)]
+    with pytest.raises(ValueError, match='n_in must be an int, at least 1'): kaiming_normal(np.bool_(True), 3)
+
+
+def test_numerical_grad_leaves_a_graph_built_before_it_usable():
+    "It changes x's numbers and puts them back; autograd must not see that as an in-place change."
+    w = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    loss = (w * w).sum()
+    g = numerical_grad(lambda: (w * w).sum(), w)
+    loss.backward()
+    assert torch.allclose(w.grad, 2 * w.detach()) and torch.allclose(g, 2 * w.detach(), atol=1e-6)
+
+
+def test_time_backward_leaves_the_callers_random_stream_alone():
+    x, y = torch.randn(16, 5), torch.randn(16)
+    torch.manual_seed(11); after = torch.rand(3)
+    torch.manual_seed(11); time_backward(x, y, nh=4, repeats=1)
+    assert torch.equal(torch.rand(3), after)
+
+
+def test_mse_and_Mse_take_the_same_arguments():
+    "The function and the module are one formula: what one refuses, so does the other, in the same words."
+    out, f64 = torch.zeros(3, 1), torch.zeros(3, dtype=torch.float64)
+    for name, f in (('mse', mse), ('Mse', Mse())):
+        with pytest.raises(ValueError, match=rf"{name} targets must be a tensor of the output's dtype \(float32\)"): f(out, f64)
+        with pytest.raises(ValueError, match=f'{name} output must be a floating-point tensor'): f(torch.zeros(3, 1, dtype=torch.long), torch.zeros(3))
+    assert mse(out, torch.arange(3)).item() == Mse()(out, torch.arange(3)).item() == pytest.approx(5 / 3)   # integer targets: both take them

@@ -282,3 +282,10 @@ def test_time_engine_and_mlp_mse_name_inputs_they_cannot_use():
     with pytest.raises(ValueError, match='time_engine: y must be a tensor'): time_engine(torch.randn(2, 4), [1., 2.], repeats=1)
     w1, b1, w2, b2 = init_params(4, 3)
     with pytest.raises(ValueError, match=r'x of shape \(N, inputs\)'): mlp_mse(torch.randn(4), torch.randn(4), w1, b1, w2, b2)
+
+
+def test_sum_takes_numpy_integer_dims_and_refuses_bools():
+    x = torch.randn(2, 3)
+    assert torch.equal(Tensor(x).sum(np.int64(1)).data, x.sum(1)) and torch.equal(Tensor(x).sum((np.int64(0), -1)).data, x.sum((0, 1)))
+    for bad in (True, (0, False), 1.0, 2):
+        with pytest.raises(ValueError, match='does not fit'): Tensor(x).sum(bad)

@@ -240,7 +240,7 @@ def test_dataloader_batch_size_larger_than_data():
 
 @pytest.mark.parametrize('bs', [0, -1, 2.5, None])
 def test_dataloader_rejects_bad_batch_size(bs):
-    with pytest.raises(ValueError, match='positive int'): DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs)
+    with pytest.raises(ValueError, match='an int, at least 1'): DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs)
 
 
 def test_shuffle_is_seeded_and_new_each_pass():
@@ -252,7 +252,7 @@ def test_shuffle_is_seeded_and_new_each_pass():
 
 @pytest.mark.parametrize('bs', [True, False])
 def test_dataloader_rejects_a_bool_batch_size(bs):
-    with pytest.raises(ValueError, match='bs must be a positive int, got (True|False)'): DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs)
+    with pytest.raises(ValueError, match='bs must be an int, at least 1, got (True|False)'): DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs)
 
 
 @pytest.mark.parametrize('shuffle', ['no', 0, 1, None])
@@ -277,7 +277,7 @@ def test_collate_names_what_is_not_a_pair_and_takes_plain_int_labels():
 
 @pytest.mark.parametrize('n', [-3, 2.5, None, True])
 def test_sampler_rejects_a_bad_number_of_items(n):
-    with pytest.raises(ValueError, match='n, the number of items, must be an int >= 0'): Sampler(n, 4)
+    with pytest.raises(ValueError, match=r'n \(the number of items\) must be an int, at least 0'): Sampler(n, 4)
 
 
 # ------------------------------------------------------------------------------------------- Optimizer
@@ -394,7 +394,7 @@ def test_fit_checks_the_schedule_before_training():
 def test_fit_rejects_bad_epochs(epochs):
     x, y = blobs(16)
     model = hand_mlp(2, 4, 3)
-    with pytest.raises(ValueError, match='epochs must be a positive int'):
+    with pytest.raises(ValueError, match='epochs must be an int, at least 1'):
         fit(epochs, model, CrossEntropy(), Optimizer(model.parameters(), 0.1), DataLoader(Dataset(x, y), 8), progress=False)
 
 
@@ -462,10 +462,10 @@ def tiny_data():
     (dict(lr=nan), 'lr must be'), (dict(lr=inf), 'lr must be'), (dict(lr=0), 'lr must be'), (dict(lr=-0.2), 'lr must be'),
     (dict(lr='0.2'), 'lr must be'), (dict(final_div=nan), 'final_div must be'), (dict(final_div=0), 'final_div must be'),
     (dict(final_div=inf), 'final_div must be'), (dict(final_div=-10), 'final_div must be'),
-    (dict(epochs=0), 'epochs must be a positive int'), (dict(epochs=2.0), 'epochs must be a positive int'),
-    (dict(bs=True), 'bs must be a positive int'), (dict(nh=0), 'nh must be a positive int'),
+    (dict(epochs=0), 'epochs must be an int, at least 1'), (dict(epochs=2.0), 'epochs must be an int, at least 1'),
+    (dict(bs=True), 'bs must be an int, at least 1'), (dict(nh=0), 'nh must be an int, at least 1'),
     (dict(seed=-1), 'seed must be an int from 0'), (dict(seed=2**64), 'seed must be an int from 0 to 2\\*\\*64 - 1'), (dict(seed=1.5), 'seed must be'), (dict(seed=None), 'seed must be'),
-    (dict(seed='3'), 'seed must be'), (dict(threads=0), 'threads must be a positive int'), (dict(progress='yes'), 'progress must be True or False'),
+    (dict(seed='3'), 'seed must be'), (dict(threads=0), 'threads must be an int, at least 1'), (dict(progress='yes'), 'progress must be True or False'),
 ])
 def test_train_mnist_checks_its_arguments_up_front(kw, match, monkeypatch):
     "Bad settings used to train to NaN weights (lr=inf, final_div=nan), fail in the last epoch (final_div=0) or after training (epochs=0)."
@@ -564,3 +564,9 @@ def test_optimizer_names_a_model_or_non_tensors_given_for_parameters():
     with pytest.raises(TypeError, match=r'not the model: Optimizer\(model.parameters\(\), lr\)'): Optimizer(model)
     with pytest.raises(TypeError, match=r'not the model'): Optimizer(torch.nn.Linear(2, 3))
     with pytest.raises(TypeError, match='takes tensors to optimise'): Optimizer([1, 2])
+
+
+def test_sizes_may_be_numpy_integers():
+    import numpy as np
+    assert [b.tolist() for b in Sampler(np.int64(7), np.int64(3))] == [b.tolist() for b in Sampler(7, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert len(DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), np.int32(2))) == 3
