@@ -457,3 +457,22 @@ def test_gpu_run_refuses_what_it_does_not_know_before_doing_anything(argv, tmp_p
     res = subprocess.run(['bash', str(Path(__file__).parents[1]/'tools'/'gpu_run.sh'), *argv], capture_output=True, text=True,
                          timeout=60, env={**os.environ, 'OUT': str(tmp_path/'out')})
     assert res.returncode == 2 and res.stderr.startswith('usage: tools/gpu_run.sh') and not (tmp_path/'out').exists()
+
+
+def test_the_targets_take_the_best_compiled_rung():
+    from exp.measure import LadderRow, Timing, add_ratios
+    rows = add_ratios([LadderRow.timed(name, (5, 784, 10), Timing([t])) for name,t in
+                       (('loops', 0.25), ('torch', 5e-6), ('fastmath', 8e-6), ('micro', 4e-6))])
+    assert bench.matmul_targets(rows)['small'].rung == 'micro'
+
+
+def test_the_peak_counts_no_more_cores_than_there_are(monkeypatch):
+    monkeypatch.setattr(bench, 'cpu_cores', lambda: 1)
+    assert bench.machine_info(torch.float32, 2)['cores'] == 1             # 2 threads on 1 core share its FMA units
+
+
+def test_the_practical_peak_is_the_best_torch_figure_seen(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, 'practical_peak', lambda sizes, dtype, repeats: (1e-9, 32))   # slower than any torch row
+    mm = bench.main([*TINY, '--out', str(tmp_path)])['matmul']
+    best = max((r for r in mm['rows'] if r.rung == 'torch'), key=lambda r: r.gflops)
+    assert mm['practical_peak_gflops'] == best.gflops and mm['practical_peak_size'] == 'x'.join(map(str, best.size))

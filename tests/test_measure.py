@@ -513,3 +513,41 @@ def test_seeded_draws_the_same_numbers_and_gives_the_callers_stream_back():
 def test_practical_peak_names_a_bad_size_before_timing_anything():
     for bad in ((2.5,), (16, 0), (True,)):
         with pytest.raises(ValueError, match='practical_peak: each size must be an int, at least 1'): ms.practical_peak(sizes=bad)
+
+
+def test_time_fn_times_per_call_after_its_warm_up(monkeypatch):
+    "A clock that moves 1 ms per call: runs of 5 calls (the first to last 5 ms), 1 ms per call, and each call counted."
+    clock, calls = [0.0], []
+    def f(): calls.append(1); clock[0] += 1e-3
+    monkeypatch.setattr(ms.time, 'perf_counter', lambda: clock[0])
+    t = ms.time_fn(f, repeats=3, min_time=0.005, warmup=2)
+    assert t.number == 5 and t.times == pytest.approx([1e-3] * 3)
+    assert len(calls) == 2 + (1 + 2 + 5) + 2 * 5           # warm-up, choosing the calls per run (the last is run 1), runs 2 and 3
+
+
+def test_practical_peak_is_the_best_size(monkeypatch):
+    monkeypatch.setattr(ms, 'time_fn', lambda f, a, b, **kw: ms.Timing([1e-3 if len(a) == 16 else 1.0]))
+    assert ms.practical_peak((16, 32), repeats=1) == (pytest.approx(ms.gflops(16, 16, 16, 1e-3)), 16)
+    assert ms.practical_peak((32, 16), repeats=1)[1] == 16
+
+
+def test_the_measured_clock_is_fmas_per_second_over_two(monkeypatch):
+    "12 chains of n FMAs in 4 ms at 2 a cycle: 3 GHz. (A factor 2 wrong would still look like a clock on most CPUs.)"
+    if platform.machine().lower() not in ('x86_64', 'amd64') or ms.measured_ghz() is None: pytest.skip('no scalar FMAs measured here')
+    monkeypatch.setattr(ms, 'time_fn', lambda f, *a, **kw: ms.Timing([12 * 2_000_000 / 2 / 3e9]))
+    assert ms.measured_ghz.__wrapped__() == pytest.approx(3.0)
+
+
+def test_the_first_probe_scales_by_the_columns_too():
+    "One row of a product 4,096 columns wide: a probe of 256 columns must be scaled by 16, or the slow call runs."
+    calls = []
+    def slow(a, b): calls.append(a.shape[0] * b.shape[1]); time.sleep(1e-4 * a.shape[0] * b.shape[1]); return a @ b
+    rows = ms.measure_ladder({'slow': slow}, [(1, 1, 4096)], repeats=1, min_time=0.0, max_call=0.2)
+    assert not rows[0].measured and max(calls) < 4096
+
+
+def test_a_guess_near_the_limit_is_measured_not_trusted():
+    "A rung whose calls take 10 ms whatever the size: scaling by FLOPs guesses 160 ms for the second size, over the 50 ms limit."
+    def flat(a, b): time.sleep(0.01); return a @ b
+    rows = ms.measure_ladder({'flat': flat}, [(2, 1, 1), (2, 16, 1)], repeats=1, min_time=0.0, max_call=0.05)
+    assert [r.measured for r in rows] == [True, True]

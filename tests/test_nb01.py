@@ -88,3 +88,12 @@ def test_near_product_scales_its_tolerance_to_the_terms():
     with pytest.raises(ValueError, match='a has 2048 columns but b has 512 rows'): near_product(c, a, c)   # named, not a bare torch error
     bad = c.clone(); bad[1, 2] = math.nan
     with pytest.raises(AssertionError, match=r'c\[1, 2\] is nan'): test_product(bad, a, b)            # a NaN was read as 0 off
+
+
+def test_near_product_compares_each_element_with_the_size_of_its_own_terms():
+    "One tolerance for the whole product, from its largest terms, would let a 50 % error in a small element through."
+    from exp.nb_01 import near_product
+    a, b = torch.tensor([[1e-4, 1e-4], [1e4, 1e4]], dtype=torch.float64), torch.ones(2, 2, dtype=torch.float64)
+    bad = a @ b
+    bad[0, 0] *= 1.5
+    assert near_product(a @ b, a, b) and not near_product(bad, a, b)

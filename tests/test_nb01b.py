@@ -235,7 +235,7 @@ def test_compiled_only_errors(matmul):
 
 def test_ladder_dicts():
     assert list(nb.LADDER)[:5] == list(nb01.RUNGS)
-    assert set(nb.COMPILED_RUNGS) <= set(nb.LADDER)
+    assert list(nb.LADDER)[5:] == list(nb.COMPILED_RUNGS) and all(nb.LADDER[k] is f for k,f in nb.COMPILED_RUNGS.items())
 
 
 
@@ -425,3 +425,10 @@ def test_numba_threads_sets_and_restores_numba_threads():
     assert numba.get_num_threads() == before                    # after an error too
     for bad, match in ((0, 'at least 1'), (True, 'at least 1'), (numba.config.NUMBA_NUM_THREADS + 1, 'numba runs at most')):
         with pytest.raises(ValueError, match=match): nb.numba_threads(bad).__enter__()
+
+
+def test_numpy_view_is_c_contiguous_and_copies_only_when_it_must():
+    x = torch.randn(6, 4)
+    assert nb._numpy(x).ctypes.data == x.data_ptr()                 # contiguous: a view, no copy
+    t = nb._numpy(x.T)
+    assert t.flags['C_CONTIGUOUS'] and np.array_equal(t, x.T.numpy())

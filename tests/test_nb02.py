@@ -430,3 +430,27 @@ def test_mse_and_Mse_take_the_same_arguments():
         with pytest.raises(ValueError, match=rf"{name} targets must be a tensor of the output's dtype \(float32\)"): f(out, f64)
         with pytest.raises(ValueError, match=f'{name} output must be a floating-point tensor'): f(torch.zeros(3, 1, dtype=torch.long), torch.zeros(3))
     assert mse(out, torch.arange(3)).item() == Mse()(out, torch.arange(3)).item() == pytest.approx(5 / 3)   # integer targets: both take them
+
+
+def test_grad_check_rejects_a_nan_gradient():
+    x = torch.randn(4, dtype=f64)
+    with pytest.raises(AssertionError, match='gradient 0'): grad_check(lambda: (x * x).sum(), [x], [torch.full_like(x, math.nan)])
+
+
+def test_a_failed_forward_pass_leaves_no_output_for_backward():
+    lin = Lin(torch.randn(5, 3), torch.zeros(3))
+    lin(torch.randn(4, 5)).g = torch.ones(4, 3)
+    with pytest.raises(ValueError): lin(torch.randn(4, 6))             # the wrong number of inputs
+    with pytest.raises(RuntimeError, match='forward pass first'): lin.backward()
+
+
+def test_time_backward_times_autograd_with_and_without_the_input_gradient(monkeypatch):
+    seen, real = [], nb_02._autograd_loss
+    monkeypatch.setattr(nb_02, '_autograd_loss', lambda x, *rest: seen.append(x) or real(x, *rest))
+    monkeypatch.setattr(nb_02, 'time_side_by_side', lambda fns, repeats: fns)   # the functions it would time
+    fns = time_backward(torch.randn(20, 6), torch.randn(20), nh=4, repeats=1)
+    with_input, without = seen
+    fns['autograd, no input grad']()
+    assert with_input.grad is None and not without.requires_grad
+    fns['autograd']()
+    assert with_input.grad is not None and with_input.grad.shape == (20, 6)

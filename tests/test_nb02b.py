@@ -289,3 +289,18 @@ def test_sum_takes_numpy_integer_dims_and_refuses_bools():
     assert torch.equal(Tensor(x).sum(np.int64(1)).data, x.sum(1)) and torch.equal(Tensor(x).sum((np.int64(0), -1)).data, x.sum((0, 1)))
     for bad in (True, (0, False), 1.0, 2):
         with pytest.raises(ValueError, match='does not fit'): Tensor(x).sum(bad)
+
+
+def test_relu_passes_no_gradient_at_zero_or_below():
+    x = Tensor(torch.tensor([-1., 0., 2.], dtype=torch.float64), requires_grad=True)
+    x.relu().sum().backward()
+    assert x.grad.tolist() == [0., 0., 1.]                   # as torch's relu: 0 at 0
+
+
+def test_time_engine_times_forward_and_backward_of_both(monkeypatch):
+    ours, theirs = [], []
+    real_ours, real_theirs = Tensor.backward, torch.Tensor.backward
+    monkeypatch.setattr(Tensor, 'backward', lambda self, *a, **k: ours.append(1) or real_ours(self, *a, **k))
+    monkeypatch.setattr(torch.Tensor, 'backward', lambda self, *a, **k: theirs.append(1) or real_theirs(self, *a, **k))
+    time_engine(torch.randn(16, 5), torch.randn(16), nh=3, repeats=2)
+    assert len(ours) >= 3 and len(theirs) >= 3              # a warm-up, then at least one call in each of the 2 runs

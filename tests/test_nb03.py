@@ -123,7 +123,9 @@ def test_accuracy_rejects_targets_that_are_not_classes(targ, named):
 def test_evaluate_given_the_pair_x_y_says_it_wants_a_loader():
     x, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
     with pytest.raises(TypeError, match='a loader of'): evaluate(nn.Linear(2, 3), cross_entropy, (x, y))
-    assert evaluate(nn.Linear(2, 3), cross_entropy, DataLoader(Dataset(x, y), 4))[1] <= 1   # the loader it asks for works
+    model = nn.Linear(2, 3)
+    loss, acc = evaluate(model, cross_entropy, DataLoader(Dataset(x, y), 4))          # the loader it asks for works
+    with torch.no_grad(): assert (loss, acc) == (pytest.approx(cross_entropy(model(x), y).item()), pytest.approx(accuracy(model(x), y).item()))
 
 
 def test_evaluate_and_fit_given_a_dataset_say_they_want_a_loader():
@@ -132,7 +134,7 @@ def test_evaluate_and_fit_given_a_dataset_say_they_want_a_loader():
     model, ds = nn.Linear(2, 3), Dataset(x, y)
     class Batches(torch.utils.data.IterableDataset):            # an iterable dataset that yields batches is a loader
         def __iter__(self): yield x, y
-    assert evaluate(model, cross_entropy, Batches())[1] <= 1
+    with torch.no_grad(): assert evaluate(model, cross_entropy, Batches())[1] == pytest.approx(accuracy(model(x), y).item())
     for bad in (ds, torch.utils.data.TensorDataset(x, y)):
         with pytest.raises(TypeError, match='dl must be a loader .* not a dataset'): evaluate(model, cross_entropy, bad)
         with pytest.raises(TypeError, match='train_dl must be a loader'): fit(1, model, F.cross_entropy, optim.SGD(model.parameters(), 0.1), bad, progress=False)
@@ -570,3 +572,30 @@ def test_sizes_may_be_numpy_integers():
     import numpy as np
     assert [b.tolist() for b in Sampler(np.int64(7), np.int64(3))] == [b.tolist() for b in Sampler(7, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
     assert len(DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), np.int32(2))) == 3
+
+
+def test_dataloader_puts_batches_together_with_its_collate_fn():
+    assert list(DataLoader(Dataset(torch.randn(6, 2), torch.arange(6)), 4, collate_fn=len)) == [4, 2]
+
+
+def test_fit_weighs_each_batch_loss_by_its_size():
+    "10 items in batches of 4, 4 and 2: the epoch's loss is the mean over items, not over batches."
+    torch.manual_seed(0)
+    x, y = torch.randn(10, 2), torch.randint(0, 3, (10,))
+    model = nn.Linear(2, 3)
+    hist = fit(1, model, cross_entropy, Optimizer(model.parameters(), 0.1), DataLoader(Dataset(x, y), 4), progress=False)
+    bl = hist['batch_loss']
+    assert len(bl) == 3 and hist['train_loss'][0] == pytest.approx((4 * bl[0] + 4 * bl[1] + 2 * bl[2]) / 10)
+
+
+def test_train_mnist_normalises_both_sets_with_the_training_statistics_and_shuffles(monkeypatch):
+    import exp.nb_03 as nb03
+    seen = {}
+    def fake_fit(epochs, model, loss_func, opt, train_dl, valid_dl, *rest):
+        seen.update(train=train_dl, valid=valid_dl); return dict(valid_acc=[0.5])
+    monkeypatch.setattr(nb03, 'fit', fake_fit)
+    g = torch.Generator().manual_seed(0)
+    xt, xv = torch.rand(20, 4, generator=g) * 3 + 1, torch.rand(10, 4, generator=g)
+    train_mnist(epochs=1, bs=4, data=(xt, torch.randint(0, 3, (20,), generator=g), xv, torch.randint(0, 3, (10,), generator=g)))
+    torch.testing.assert_close(next(iter(seen['valid']))[0], ((xv - xt.mean()) / xt.std())[:8])   # batches of bs * 2
+    assert seen['train'].sampler.shuffle and not seen['valid'].sampler.shuffle
