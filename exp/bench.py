@@ -39,10 +39,13 @@ def parse_size(s):
     return m,k,n
 
 def _list(parse=str):
-    "An argparse type for a comma-separated list of at least one value."
+    "An argparse type for a comma-separated list of at least one value, none given twice."
     def parse_list(s):
-        values = [parse(v.strip()) for v in s.split(',') if v.strip()]
+        given = [v.strip() for v in s.split(',') if v.strip()]
+        values = [parse(v) for v in given]
         if not values: raise argparse.ArgumentTypeError(f"give at least one value, comma-separated; got {s!r}")
+        if twice := [v for v,x in zip(given, values) if values.count(x) > 1]:   # a size twice: its ratios read against the other copy
+            raise argparse.ArgumentTypeError(f"lists {twice[0]} more than once: each is run once")
         return values
     return parse_list
 
@@ -87,9 +90,6 @@ def parse_args(argv=None):
     for name,conv in [('only', _list()), ('sizes', _list(parse_size)), ('gpu_sizes', _list(parse_size)), ('peak_sizes', _list(int)), ('repeats', int),
                       ('min_time', float), ('max_call', float), ('rows', int), ('triton_configs', int), ('dtype', str)]:
         if getattr(args, name) is None: setattr(args, name, conv(defaults[name]) if isinstance(defaults[name], str) else defaults[name])
-    for name in ('sizes', 'gpu_sizes'):
-        if dup := sorted({s for s in getattr(args, name) if getattr(args, name).count(s) > 1}):
-            p.error(f"--{name.replace('_', '-')} lists {', '.join('x'.join(map(str, s)) for s in dup)} more than once: each size is timed once")
     ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
     try: gpu = torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else None
     except RuntimeError: gpu = None                  # a GPU whose driver fails: the matmul section names the problem

@@ -31,7 +31,7 @@ def test_bad_options_exit_with_a_message(argv, capsys):
 
 
 @pytest.mark.parametrize('argv, says', [
-    (['--sizes', '5x784x10,9x9x9,5x784x10'], '--sizes lists 5x784x10 more than once'),      # ratios were read against the other copy
+    (['--sizes', '5x784x10,9x9x9,5x784x10'], 'argument --sizes: lists 5x784x10 more than once'),      # ratios were read against the other copy
     (['--sizes', '1000000x1000000x2'], 'its three float32 matrices need'),                  # a traceback from the allocator, after the peak's run
     (['--peak-sizes', '2000000'], '--peak-sizes 2000000x2000000x2000000: its three float32 matrices need'),
 ])
@@ -476,3 +476,11 @@ def test_the_practical_peak_is_the_best_torch_figure_seen(tmp_path, monkeypatch)
     mm = bench.main([*TINY, '--out', str(tmp_path)])['matmul']
     best = max((r for r in mm['rows'] if r.rung == 'torch'), key=lambda r: r.gflops)
     assert mm['practical_peak_gflops'] == best.gflops and mm['practical_peak_size'] == 'x'.join(map(str, best.size))
+
+
+def test_a_list_option_given_a_value_twice_is_refused_by_name(capsys):
+    "--sizes refused a size given twice (its ratios were read against the other copy); --only and --rungs took theirs."
+    for option, value, twice in (('--only', 'matmul,backward,matmul', 'matmul'), ('--rungs', 'torch,loops,torch', 'torch'),
+                                 ('--peak-sizes', '32,32', '32'), ('--gpu-sizes', '8x8x8, 8x8x8', '8x8x8')):
+        with pytest.raises(SystemExit) as e: bench.parse_args([option, value])
+        assert e.value.code == 2 and f'argument {option}: lists {twice} more than once' in capsys.readouterr().err
