@@ -84,8 +84,9 @@ def _calls_per_run(f, args, kwargs, min_time):
     return number,t
 
 def _check_count(name, n, least):
-    "Raise `ValueError` unless `n` is a whole number (`_is_whole`) of at least `least`."
+    "`n` as an int, if it is a whole number (`_is_whole`) of at least `least`; else `ValueError`. (A NumPy integer is converted: a uint8 would wrap around.)"
     if not (_is_whole(n) and n >= least): raise ValueError(f"{name} must be an int, at least {least}, got {n!r}")
+    return int(n)
 
 def _check_min_time(min_time):
     if not (_is_number(min_time) and 0 <= min_time < math.inf):
@@ -174,7 +175,8 @@ def _check_seed(seed):
 def seeded(seed):
     "Run the `with` block with PyTorch's random numbers seeded by `seed`, then give back the random stream it had before."
     _check_seed(seed)
-    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):   # the CPU's generator, and each GPU's
+    gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []   # the GPUs' generators once in use (not starting CUDA for them)
+    with torch.random.fork_rng(devices=gpus):
         torch.manual_seed(seed)
         yield
 
@@ -220,7 +222,7 @@ def check_similar(timings, a, b, within=2.0):
 # %% ../nbs/00b_measure.ipynb #10e3a9c4
 def matmul_flops(m, k, n):
     "Floating-point operations in an `(m, k) @ (k, n)` product: one multiply and one add per term."
-    for name,d in zip('mkn', (m, k, n)): _check_count(f'matmul_flops: {name}', d, 0)
+    m,k,n = (_check_count(f'matmul_flops: {name}', d, 0) for name,d in zip('mkn', (m, k, n)))
     return 2 * m * k * n
 
 def gflops(m, k, n, seconds):
@@ -308,9 +310,9 @@ def x86_without_fma(cpuinfo='/proc/cpuinfo'):
 def cpu_peak(dtype=torch.float32, fma_units=None, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; `fma_units` per core 2, or 1 where an x86 CPU has no FMA (a multiply and an add each cycle: the same 2 FLOPs per lane as one FMA unit); clock from the OS, or measured (`measured_ghz`) where a core runs faster."
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point): raise ValueError(f"cpu_peak counts floating-point operations: dtype must be a torch float dtype such as torch.float32; got {dtype!r}")
-    if fma_units is not None: _check_count('fma_units', fma_units, 1)
+    if fma_units is not None: fma_units = _check_count('fma_units', fma_units, 1)
     fma_units = fma_units or (1 if x86_without_fma() else 2)
-    if cores is not None: _check_count('cores', cores, 1)
+    if cores is not None: cores = _check_count('cores', cores, 1)
     if simd_bits not in (None, 128, 256, 512): raise ValueError(f"simd_bits must be 128, 256 or 512 (None: PyTorch's view of this CPU); got {simd_bits!r}")
     bits = simd_bits or _SIMD_BITS.get(torch.backends.cpu.get_cpu_capability(), 128)
     width = fma_bits(bits)
@@ -350,7 +352,7 @@ def gpu_peak(props=None, mhz=None, tf32=False):
 # %% ../nbs/00b_measure.ipynb #519104a4
 def practical_peak(sizes=(2048, 4096), dtype=torch.float32, repeats=3):
     "The best GFLOP/s of `torch @` on square products of the given sizes, and the size that reached it."
-    for n in sizes: _check_count('practical_peak: each size', n, 1)
+    sizes = [_check_count('practical_peak: each size', n, 1) for n in sizes]
     best = (0.0, None)
     for n in sizes:
         a,b = torch.randn(n, n, dtype=dtype),torch.randn(n, n, dtype=dtype)

@@ -168,7 +168,7 @@ def expect_number(got, what='your answer'):
     __tracebackhide__ = True
     if got is None: raise Incorrect(f"{what} is None: does your function `return` it?")
     if isinstance(got, torch.Tensor) and got.numel() == 1: got = got.item()
-    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number)):
+    if not _is_number(got):
         raise Incorrect(f"{what} should be a number, but is {describe(got)}")
     return float(got)
 

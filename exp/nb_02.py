@@ -29,8 +29,14 @@ from .nb_00 import _is_number       # a real number, not a bool
 from .measure import _check_count   # 00b's check of a whole number
 
 def _check_sizes(**sizes):
-    "Raise `ValueError` unless every size is a whole number of at least 1 (an int or a NumPy integer, not a bool)."
-    for k,v in sizes.items(): _check_count(k, v, 1)
+    "The sizes as ints, in order, if each is a whole number of at least 1 (an int or a NumPy integer, not a bool); else `ValueError`."
+    return [_check_count(k, v, 1) for k,v in sizes.items()]
+
+def _check_float(what, x, ndim=None):
+    "Raise `ValueError` unless `x` is a floating-point tensor (with `ndim` dimensions, if given)."
+    if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
+        raise ValueError(f"{what} must be a floating-point tensor, got {describe(x)}")
+    if ndim is not None and x.ndim != ndim: raise ValueError(f"{what} must be {ndim}-D, got {describe(x)}")
 
 def _check_positive(what, x):
     "Raise `ValueError` unless `x` is a finite positive number (`True` is not a number here)."
@@ -38,7 +44,7 @@ def _check_positive(what, x):
 
 def kaiming_normal(n_in, n_out, a=0., dtype=None):
     "A `(n_in, n_out)` weight drawn from N(0, 2/((1+a²)·n_in)): Kaiming/He init for a ReLU (leaky: slope `a`) network."
-    _check_sizes(n_in=n_in, n_out=n_out)
+    n_in,n_out = _check_sizes(n_in=n_in, n_out=n_out)
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"dtype must be a torch floating-point dtype such as torch.float64 (None: the default), got {dtype!r}")
     if not (_is_number(a) and math.isfinite(a)): raise ValueError(f"the leaky slope a must be a finite number, got {a!r}")
@@ -46,15 +52,14 @@ def kaiming_normal(n_in, n_out, a=0., dtype=None):
 
 def init_params(n_in, nh, n_out=1, dtype=None):
     "Kaiming weights and zero biases `w1, b1, w2, b2` for the network `n_in -> nh -> n_out`."
-    _check_sizes(n_in=n_in, nh=nh, n_out=n_out)
+    n_in,nh,n_out = _check_sizes(n_in=n_in, nh=nh, n_out=n_out)
     return (kaiming_normal(n_in, nh, dtype=dtype), torch.zeros(nh, dtype=dtype),
             kaiming_normal(nh, n_out, dtype=dtype), torch.zeros(n_out, dtype=dtype))
 
 # %% ../nbs/02_fully_connected.ipynb #9b572dd6
 def _check_mse(name, output, targ):
     "Raise `ValueError` unless `output` is a float tensor of shape `(N, 1)` or `(N,)` and `targ` `N` targets of its dtype (or integers)."
-    if not (isinstance(output, torch.Tensor) and output.is_floating_point()):
-        raise ValueError(f"{name} output must be a floating-point tensor, got {describe(output)}")
+    _check_float(f"{name} output", output)
     ints = isinstance(targ, torch.Tensor) and not (targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool)
     if not (ints or isinstance(targ, torch.Tensor) and targ.dtype == output.dtype):
         raise ValueError(f"{name} targets must be a tensor of the output's dtype ({dtype_name(output)}) or of integers, got {describe(targ)}")
@@ -128,12 +133,6 @@ class Module:
     def __repr__(self): return f"{type(self).__name__}()"
 
 # %% ../nbs/02_fully_connected.ipynb #4c162207
-def _check_float(what, x, ndim=None):
-    "Raise `ValueError` unless `x` is a floating-point tensor (with `ndim` dimensions, if given)."
-    if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
-        raise ValueError(f"{what} must be a floating-point tensor, got {describe(x)}")
-    if ndim is not None and x.ndim != ndim: raise ValueError(f"{what} must be {ndim}-D, got {describe(x)}")
-
 class Relu(Module):
     "The rectified linear unit, max(x, 0) elementwise."
     def forward(self, inp):

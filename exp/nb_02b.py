@@ -56,7 +56,7 @@ def _lift(x, like):
     if isinstance(x, Tensor): return x
     if isinstance(x, torch.Tensor): return Tensor(x)
     if _is_number(x):   # an int takes the tensor's dtype; a float keeps its own unless the tensor is a float too
-        return Tensor(torch.tensor(x, dtype=like.dtype if like.dtype.is_floating_point or isinstance(x, int) else None))
+        return Tensor(torch.tensor(x, dtype=like.dtype if like.dtype.is_floating_point or _is_whole(x) else None))
     raise TypeError(f"a Tensor combines with a Tensor, a torch tensor or a number, not {describe(x)}")
 
 def _elementwise(op, a, b, f, vjp_a, vjp_b):

@@ -145,8 +145,7 @@ class Dataset:
 class Sampler:
     "Indices `0..n-1`, in order or shuffled (a new order each pass), cut into batches of `bs`."
     def __init__(self, n, bs, shuffle=False):
-        _check_sizes(bs=bs)
-        _check_count('n (the number of items)', n, 0)
+        n, bs = _check_count('n (the number of items)', n, 0), _check_count('bs', bs, 1)   # ints: a NumPy uint8 would wrap around
         if not isinstance(shuffle, bool): raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
         self.n, self.bs, self.shuffle = n, bs, shuffle
     def __iter__(self):
@@ -166,8 +165,9 @@ class DataLoader:
     "Batches `(xb, yb)` from the dataset `ds`, `bs` items at a time, in order or shuffled, put together by `collate_fn`."
     def __init__(self, ds, bs, shuffle=False, collate_fn=collate):
         if len(ds) == 0: raise ValueError("DataLoader got an empty dataset: there is nothing to load")
-        self.ds, self.bs, self.collate_fn = ds, bs, collate_fn
+        self.ds, self.collate_fn = ds, collate_fn
         self.sampler = Sampler(len(ds), bs, shuffle)
+        self.bs = self.sampler.bs
     def __iter__(self):
         for idxs in self.sampler: yield self.collate_fn([self.ds[i] for i in idxs])
     def __len__(self): return len(self.sampler)
@@ -229,12 +229,18 @@ def _check_sees_grads(opt):
                          f"change nothing. Were its parameters this model's? (Hand-written layers fill .g, not .grad: "
                          f"use Optimizer with them.)")
 
+def _check_classes(yb):
+    "Raise `ValueError` unless the targets `yb` are what accuracy needs (`_check_logits`): a 1-D int64 tensor of classes."
+    if not (isinstance(yb, torch.Tensor) and yb.dtype == torch.int64 and yb.ndim == 1):
+        raise ValueError(f"fit measures accuracy on valid_dl, so it trains classifiers: its targets must be classes, a 1-D int64 tensor; "
+                         f"train_dl gave {describe(yb)}. For a regression, leave valid_dl out: fit then measures the training loss alone")
+
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True, device=None):
     """Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring loss and accuracy (a classifier's) on `valid_dl`
     after each, each batch moved to `device` if given (else left where the loader puts it); `sched`, if given, maps an epoch
     (0, 1, ...) to its learning rate, and `opt` keeps the last one. A PyTorch model trains in training mode, is measured in
     evaluation mode, and is given back in the mode it came in. Returns a dict of lists."""
-    _check_sizes(epochs=epochs); _check_loader('train_dl', train_dl); _check_loader('valid_dl', valid_dl)
+    epochs = _check_count('epochs', epochs, 1); _check_loader('train_dl', train_dl); _check_loader('valid_dl', valid_dl)
     if device is not None: device = pick_device(device)   # a GPU that is not there: named
     lrs = None if sched is None else [sched(e) for e in range(epochs)]    # checked before the first step
     for e, lr in enumerate(lrs or []): _check_positive(f"sched({e}), the learning rate of epoch {e},", lr)
@@ -246,6 +252,7 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
         with _in_mode(model, True):
             for xb, yb in (progress_bar(train_dl, parent=mb) if progress else train_dl):
                 if device is not None: xb, yb = xb.to(device), yb.to(device)
+                if valid_dl is not None: _check_classes(yb)            # said at the first batch, not after an epoch of training
                 loss = loss_func(model(xb), yb)
                 backward(model, loss_func, loss)
                 _check_sees_grads(opt)
@@ -291,7 +298,7 @@ def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1
     """Train the hand-written MLP on MNIST (no autograd) on `device` (default: the GPU if PyTorch sees one): `TrainResult(accuracy, model, history, seconds)`.
     The learning rate is `lr`, divided by `final_div` in the last epoch when there are several; `data` is `(x_train, y_train, x_valid, y_valid)`
     as `get_data()` returns them (by default, it calls it)."""
-    _check_sizes(nh=nh, bs=bs, epochs=epochs, threads=threads); _check_positive('lr', lr); _check_positive('final_div', final_div)
+    nh, bs, epochs, threads = _check_sizes(nh=nh, bs=bs, epochs=epochs, threads=threads); _check_positive('lr', lr); _check_positive('final_div', final_div)
     _check_seed(seed)
     if not isinstance(progress, bool): raise ValueError(f"progress must be True or False, got {progress!r}")
     if data is not None: _check_data(data)

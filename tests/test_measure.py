@@ -484,6 +484,7 @@ def test_counts_given_as_bools_a_dtype_not_a_float_and_a_timing_given_as_seconds
 def test_counts_may_be_numpy_integers_but_not_bools():
     "A size read from a NumPy array (`np.int64`) counts as well as an int; `True` and `np.bool_` do not."
     assert ms.matmul_flops(np.int64(2), 3, np.int32(4)) == ms.matmul_flops(2, 3, 4) == 48
+    assert ms.matmul_flops(*[np.int32(4096)] * 3) == 2 * 4096**3        # as ints: 32-bit products would wrap around to 0
     t = ms.Timing([1.0], np.int64(3))
     assert t.number == 3 and type(t.number) is int
     with ms.torch_threads(np.int64(1)): assert torch.get_num_threads() == 1
@@ -506,6 +507,10 @@ def test_seeded_draws_the_same_numbers_and_gives_the_callers_stream_back():
     assert torch.equal(torch.rand(3), after)
     with ms.seeded(3): assert torch.equal(torch.rand(3), first)
     with ms.seeded(4): assert not torch.equal(torch.rand(3), first)
+    torch.manual_seed(7)
+    with pytest.raises(RuntimeError):
+        with ms.seeded(3): torch.rand(5); raise RuntimeError('inside')
+    assert torch.equal(torch.rand(3), after)                              # given back after an error too
     for bad in (-1, 2**64, 1.5, True, None):
         with pytest.raises(ValueError, match='seed must be an int from 0 to 2\\*\\*64 - 1'): ms.seeded(bad).__enter__()
 
@@ -547,7 +552,7 @@ def test_the_first_probe_scales_by_the_columns_too():
 
 
 def test_a_guess_near_the_limit_is_measured_not_trusted():
-    "A rung whose calls take 10 ms whatever the size: scaling by FLOPs guesses 160 ms for the second size, over the 50 ms limit."
-    def flat(a, b): time.sleep(0.01); return a @ b
+    "A rung whose calls take 5 ms whatever the size: scaling by FLOPs guesses 80 ms for the second size, over the 50 ms limit."
+    def flat(a, b): time.sleep(0.005); return a @ b
     rows = ms.measure_ladder({'flat': flat}, [(2, 1, 1), (2, 16, 1)], repeats=1, min_time=0.0, max_call=0.05)
     assert [r.measured for r in rows] == [True, True]

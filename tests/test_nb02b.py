@@ -297,7 +297,7 @@ def test_relu_passes_no_gradient_at_zero_or_below():
     assert x.grad.tolist() == [0., 0., 1.]                   # as torch's relu: 0 at 0
 
 
-def test_time_engine_times_forward_and_backward_of_both(monkeypatch):
+def test_time_engine_runs_the_backward_pass_of_both(monkeypatch):
     ours, theirs = [], []
     real_ours, real_theirs = Tensor.backward, torch.Tensor.backward
     monkeypatch.setattr(Tensor, 'backward', lambda self, *a, **k: ours.append(1) or real_ours(self, *a, **k))

@@ -572,6 +572,8 @@ def test_sizes_may_be_numpy_integers():
     import numpy as np
     assert [b.tolist() for b in Sampler(np.int64(7), np.int64(3))] == [b.tolist() for b in Sampler(7, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
     assert len(DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), np.int32(2))) == 3
+    assert [len(b) for b in Sampler(np.uint8(250), np.uint8(200))] == [200, 50]   # as ints: uint8 arithmetic would wrap around
+    assert len(Sampler(np.uint32(7), 3)) == 3
 
 
 def test_dataloader_puts_batches_together_with_its_collate_fn():
@@ -599,3 +601,18 @@ def test_train_mnist_normalises_both_sets_with_the_training_statistics_and_shuff
     train_mnist(epochs=1, bs=4, data=(xt, torch.randint(0, 3, (20,), generator=g), xv, torch.randint(0, 3, (10,), generator=g)))
     torch.testing.assert_close(next(iter(seen['valid']))[0], ((xv - xt.mean()) / xt.std())[:8])   # batches of bs * 2
     assert seen['train'].sampler.shuffle and not seen['valid'].sampler.shuffle
+
+
+def test_fit_says_at_the_first_batch_that_accuracy_needs_classes():
+    "A regression model used to train for a whole epoch, then fail in accuracy; without valid_dl it trains."
+    from exp.nb_02 import Mse
+    x, y = torch.randn(12, 3), torch.randn(12)
+    model, steps = nn.Linear(3, 1), []
+    opt = Optimizer(list(model.parameters()), 0.01)
+    real_step = opt.step
+    opt.step = lambda: steps.append(1) or real_step()
+    dl = DataLoader(Dataset(x, y), 4)
+    with pytest.raises(ValueError, match='its targets must be classes, a 1-D int64 tensor; train_dl gave a float32 tensor of shape \\(4,\\)'):
+        fit(1, model, Mse(), opt, dl, dl, progress=False)
+    assert steps == []                                           # before any step
+    assert len(fit(2, model, Mse(), opt, dl, progress=False)['train_loss']) == 2
