@@ -133,6 +133,27 @@ def test_nbdev_processing_hides_cells_and_leaves_no_directive(tmp_path):
         assert next(c for c in out if ''.join(c['source']).startswith(code))['metadata']['tags'] == ['hide-input']
 
 
+def test_only_export_cells_become_exports():
+    from execnb.nbio import dict2nb
+    nb = dict2nb({'cells': [{'cell_type': 'code', 'metadata': {}, 'outputs': [], 'execution_count': None, 'source': s + '\nx = 1'}
+                            for s in ('#|export', '#| export ', '#|exports', '#|exporti', '#|export_thing')]})
+    assert [c.source.splitlines()[0] for c in docs.show_exported_code(nb).cells] == ['#|exports', '#|exports', '#|exports', '#|exporti', '#|export_thing']
+
+
+def test_source_links_anchor_public_names_only():
+    "A private helper has no block of its own on the module's page: its link goes to the top of the module."
+    assert docs.source_link('exp/nb_00', '### describe\n').endswith('#describe">source</a>')
+    assert docs.source_link('exp/nb_00', '### _a\n').endswith('nb_00.html">source</a>')
+
+
+def test_show_docs_leading_rule_is_dropped():
+    "docutils refuses a document part that starts with a transition (---)."
+    from execnb.nbio import dict2nb
+    nb = dict2nb({'cells': [{'cell_type': 'code', 'metadata': {}, 'execution_count': 1, 'source': 'show_doc(f)',
+                             'outputs': [{'output_type': 'display_data', 'metadata': {}, 'data': {'text/markdown': '---\n\n### f\n'}}]}]})
+    assert docs.for_myst(nb, {}, 'https://example.org/', {}).cells[0].outputs[0]['data']['text/markdown'] == '\n\n### f\n'
+
+
 def test_links_to_the_published_site_become_links_between_pages():
     from execnb.nbio import dict2nb
     url = 'https://example.org/course/'
@@ -574,6 +595,9 @@ def test_the_home_page_links_each_lesson_before_its_outline(site):
     readme = page[page.index('role="main"'):page.index('id="course-outline"')]   # the article, not the sidebar's links
     for nb in NOTEBOOKS: assert f'href="{nb.stem}.html"' in readme, f"the home page's text does not link {nb.stem}"
     for guide in ('following-2019', 'CONTRIBUTING', 'api'): assert f'href="{guide}.html' in readme, guide
+
+
+def test_site_links_put_the_repositorys_notebooks_and_guides_side_by_side():
     assert docs.site_links('[a](nbs/01_matmul.ipynb), [b](docs/api.md#x), [c](https://x.org/nbs/y)') == \
         '[a](01_matmul.ipynb), [b](api.md#x), [c](https://x.org/nbs/y)'
 

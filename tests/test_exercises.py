@@ -154,3 +154,12 @@ def test_learner_copy_runs_with_every_check_not_attempted(stem, tmp_path, monkey
     said = re.findall(r'^(\w+): (correct|not attempted yet)', text, re.M)
     said = [s for s in said if s[0] in checks(stem)]   # not 00's demo of the three outcomes
     assert sorted(said) == sorted((name, 'not attempted yet') for name in checks(stem)), said
+
+
+def test_a_solution_after_a_one_line_def_is_outside_a_function():
+    with pytest.raises(ValueError, match="line 2: a solution outside a function's body"):
+        exercises.stub_out('def g(): pass\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n')
+
+
+def test_checked_finds_a_check_on_any_line_of_a_cell():
+    assert exercises.checked({'cells': [{'cell_type': 'code', 'source': 'f(1)\nex2.check(f)'}]}) == {'ex2'}

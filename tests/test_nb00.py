@@ -265,3 +265,18 @@ def test_an_answers_own_errors_come_through_as_they_are():
     def stub(x): raise NotImplementedError()
     assert ex.grade(stub) == 'not attempted'
     with pytest.raises(nb.Incorrect, match='demo: '): ex.grade(lambda x: 3 * x)
+
+
+def test_expect_near_adds_no_dtype_note_when_both_sides_have_one_dtype():
+    with pytest.raises(Incorrect) as e: expect_near(torch.tensor([1., 2.]), torch.tensor([1., 3.]))
+    assert str(e.value) == 'the result: 1 of 2 values differ; the worst, at [1], is 2 where 3 was expected'
+
+
+def _loopy(x):
+    for r in x: pass
+    return torch.stack(list(x))
+def _via_lambda(x): return (lambda y: _loopy(y))(x)      # a helper called from code nested in the answer
+
+def test_expect_no_loops_sees_helpers_called_in_nested_code():
+    assert 'stack' in called_names(_via_lambda)
+    with pytest.raises(Incorrect, match='`_loopy`, which `_via_lambda` calls'): expect_no_loops(_via_lambda)

@@ -196,7 +196,6 @@ def test_the_gpu_ladder_runs_simulated(monkeypatch):
     "What `make bench` and 01c run on a GPU, here on the CPU: every GPU rung, the Triton kernel tuned first, ratios and targets read."
     monkeypatch.setattr(nb_01c, '_TUNED', {})
     rungs = {k: f for fs in nb_01c._rungs_by_package().values() for k,f in fs.items()}
-    assert list(rungs) == GPU_RUNGS
     size = (8, 20, 12)
     rows = gpu_ladder(rungs, [size], repeats=1, min_time=0, max_call=60)
     assert [r.rung for r in rows] == GPU_RUNGS and all(r.measured for r in rows), [r.skipped for r in rows]
@@ -299,3 +298,19 @@ def test_the_result_is_float32_whatever_the_default_dtype(name):
 def test_round_to_tf32_names_what_it_was_given():
     for bad, match in (([1.0], 'not a list'), (torch.ones(2, dtype=torch.float64), 'not a float64 tensor of shape \\(2,\\)')):
         with pytest.raises(ValueError, match=match): nb_01c.round_to_tf32(bad)
+
+
+@needs_triton
+def test_triton_kernel_with_several_blocks_of_columns():
+    "The shapes above fit the kernel's blocks of columns in one; blocks are visited in groups of rows, so check several."
+    a,b = operands(70, 19, 300)
+    torch.testing.assert_close(matmul_triton(a, b), a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_gpu_ladder_tunes_each_triton_rung_in_its_precision(monkeypatch):
+    tuned = []
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size, configs=None: tuned.append(size))
+    monkeypatch.setattr(nb_01c, 'measure_ladder', lambda rungs, sizes, **kw: [])
+    monkeypatch.setattr(nb_01c, '_TUNED', {})
+    gpu_ladder({'triton tf32': None}, [(8, 20, 12)]); gpu_ladder({'triton': None}, [(8, 20, 12)])
+    assert tuned == [(8, 20, 12, True), (8, 20, 12, False)]
