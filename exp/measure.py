@@ -168,16 +168,18 @@ def torch_threads(n):
 
 # %% ../nbs/00b_measure.ipynb #eb6cad46
 def _check_seed(seed):
-    "Raise `ValueError` unless `seed` is a seed `torch.manual_seed` takes: a whole number from 0 to 2**64 - 1."
+    "`seed` as an int, if it is a seed `torch.manual_seed` takes: a whole number from 0 to 2**64 - 1; else `ValueError`."
     if not (_is_whole(seed) and 0 <= seed < 2**64): raise ValueError(f"seed must be an int from 0 to 2**64 - 1, got {seed!r}")
+    return int(seed)
 
 @contextmanager
 def seeded(seed):
-    "Run the `with` block with PyTorch's random numbers seeded by `seed`, then give back the random stream it had before."
-    _check_seed(seed)
-    gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []   # the GPUs' generators once in use (not starting CUDA for them)
+    "Run the `with` block with PyTorch's random numbers seeded by `seed` (the CPU's, and each GPU's already in use), then give back the streams they had before."
+    seed = _check_seed(seed)
+    gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []   # asking a GPU for its generator would start CUDA
     with torch.random.fork_rng(devices=gpus):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)        # not torch.manual_seed: it would leave `seed` queued for a GPU not yet started
+        for g in gpus: torch.cuda.default_generators[g].manual_seed(seed)
         yield
 
 # %% ../nbs/00b_measure.ipynb #5e6b70a9

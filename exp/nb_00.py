@@ -494,6 +494,7 @@ def load_mnist(dest=None, n_valid=10_000):
                f"must be a whole number from 0 to {n_all-1:,}, not {n_valid!r}")
     if not _is_whole(n_valid): raise TypeError(allowed)
     if not 0 <= n_valid < n_all: raise ValueError(allowed)
+    n_valid = int(n_valid)                        # a NumPy int16 would overflow below
     d = fetch_mnist(dest)
     images = lambda f: read_idx(d/f).reshape(-1, 28*28).float() / 255
     labels = lambda f: read_idx(d/f).long()

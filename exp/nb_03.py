@@ -229,11 +229,11 @@ def _check_sees_grads(opt):
                          f"change nothing. Were its parameters this model's? (Hand-written layers fill .g, not .grad: "
                          f"use Optimizer with them.)")
 
-def _check_classes(yb):
-    "Raise `ValueError` unless the targets `yb` are what accuracy needs (`_check_logits`): a 1-D int64 tensor of classes."
-    if not (isinstance(yb, torch.Tensor) and yb.dtype == torch.int64 and yb.ndim == 1):
-        raise ValueError(f"fit measures accuracy on valid_dl, so it trains classifiers: its targets must be classes, a 1-D int64 tensor; "
-                         f"train_dl gave {describe(yb)}. For a regression, leave valid_dl out: fit then measures the training loss alone")
+def _check_not_regression(yb):
+    "Raise `ValueError` if the targets `yb` are a regression's, one number per item (float, `(N,)` or `(N, 1)`): accuracy, which fit measures on `valid_dl`, needs classes."
+    if isinstance(yb, torch.Tensor) and yb.is_floating_point() and (yb.ndim == 1 or yb.shape[1:] == (1,)):
+        raise ValueError(f"fit measures accuracy on valid_dl, so it trains classifiers, but train_dl gave a regression's targets, "
+                         f"{describe(yb)}. For a regression, leave valid_dl out: fit then measures the training loss alone")
 
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True, device=None):
     """Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring loss and accuracy (a classifier's) on `valid_dl`
@@ -252,7 +252,7 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
         with _in_mode(model, True):
             for xb, yb in (progress_bar(train_dl, parent=mb) if progress else train_dl):
                 if device is not None: xb, yb = xb.to(device), yb.to(device)
-                if valid_dl is not None: _check_classes(yb)            # said at the first batch, not after an epoch of training
+                if valid_dl is not None: _check_not_regression(yb)     # said at the first batch, not after an epoch of training
                 loss = loss_func(model(xb), yb)
                 backward(model, loss_func, loss)
                 _check_sees_grads(opt)

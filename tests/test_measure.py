@@ -556,3 +556,12 @@ def test_a_guess_near_the_limit_is_measured_not_trusted():
     def flat(a, b): time.sleep(0.005); return a @ b
     rows = ms.measure_ladder({'flat': flat}, [(2, 1, 1), (2, 16, 1)], repeats=1, min_time=0.0, max_call=0.05)
     assert [r.measured for r in rows] == [True, True]
+
+
+def test_seeded_queues_no_seed_for_a_gpu_not_in_use(monkeypatch):
+    "torch.manual_seed would queue the seed for a GPU started later, even after the block: seeded leaves the GPUs alone."
+    queued = []
+    monkeypatch.setattr(torch.cuda, 'manual_seed_all', lambda seed: queued.append(seed))
+    monkeypatch.setattr(torch.cuda, 'is_initialized', lambda: False)
+    with ms.seeded(3): torch.rand(1)
+    assert queued == []

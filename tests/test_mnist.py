@@ -393,6 +393,11 @@ def test_no_npm_no_mirrors_says_so(tmp_path, monkeypatch):
 
 # --- the tensors ---------------------------------------------------------------------------------------
 
+def test_load_mnist_takes_a_numpy_count(real):
+    d = nb.load_mnist(real, n_valid=np.int16(100))                   # 60,000 - int16(100) would overflow int16
+    assert (len(d.x_train), len(d.x_valid)) == (59_900, 100)
+
+
 def test_load_mnist_split_and_types(real):
     d = nb.load_mnist(real)
     assert [tuple(t.shape) for t in d] == [(50000, 784), (50000,), (10000, 784), (10000,), (10000, 784), (10000,)]

@@ -304,3 +304,8 @@ def test_time_engine_runs_the_backward_pass_of_both(monkeypatch):
     monkeypatch.setattr(torch.Tensor, 'backward', lambda self, *a, **k: theirs.append(1) or real_theirs(self, *a, **k))
     time_engine(torch.randn(16, 5), torch.randn(16), nh=3, repeats=2)
     assert len(ours) >= 3 and len(theirs) >= 3              # a warm-up, then at least one call in each of the 2 runs
+
+
+def test_a_numpy_int_takes_the_tensors_dtype_as_an_int_does():
+    t = Tensor(torch.ones(2, dtype=torch.int32))
+    assert (t + np.int64(1)).data.dtype == (t + 1).data.dtype == torch.int32

@@ -612,7 +612,18 @@ def test_fit_says_at_the_first_batch_that_accuracy_needs_classes():
     real_step = opt.step
     opt.step = lambda: steps.append(1) or real_step()
     dl = DataLoader(Dataset(x, y), 4)
-    with pytest.raises(ValueError, match='its targets must be classes, a 1-D int64 tensor; train_dl gave a float32 tensor of shape \\(4,\\)'):
+    with pytest.raises(ValueError, match="train_dl gave a regression's targets, a float32 tensor of shape \\(4,\\)"):
         fit(1, model, Mse(), opt, dl, dl, progress=False)
     assert steps == []                                           # before any step
     assert len(fit(2, model, Mse(), opt, dl, progress=False)['train_loss']) == 2
+
+
+def test_fit_takes_soft_targets_for_training_and_classes_for_validation():
+    "Label smoothing or mixup trains on a probability per class, (N, C); accuracy still reads valid_dl's classes."
+    torch.manual_seed(0)
+    x, classes = torch.randn(12, 3), torch.randint(0, 4, (12,))
+    soft = F.one_hot(classes, 4).float() * 0.9 + 0.025                      # smoothed: each row sums to 1
+    model = nn.Linear(3, 4)
+    hist = fit(1, model, F.cross_entropy, Optimizer(list(model.parameters()), 0.1), DataLoader(Dataset(x, soft), 4),
+               DataLoader(Dataset(x, classes), 6), progress=False)
+    assert len(hist['valid_acc']) == 1
