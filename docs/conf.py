@@ -101,6 +101,22 @@ def link_lessons(app, doctree, docname):
         ref.append(lit)
 
 
+def break_names_in_tables(app, doctree, docname):
+    """Code in a table may break after `_`, `.` and `/` (a `<wbr>` there), and nowhere else: on a phone a name such as
+    `01b_inside_the_operator` then wraps as `01b_inside_` / `the_operator`, not wherever a narrow column ends."""
+    if app.builder.format != 'html': return
+    for lit in list(doctree.findall(nodes.literal)):
+        if not any(isinstance(p, nodes.table) for p in _ancestors(lit)): continue
+        for text in list(lit.findall(nodes.Text)):
+            pieces = re.findall(r'[^_./]*[_./]|[^_./]+', str(text))
+            if len(pieces) < 2: continue
+            parent,at = text.parent,text.parent.index(text)
+            parent.remove(text)
+            for i,piece in enumerate(pieces):
+                parent.insert(at + 2 * i, nodes.Text(piece))
+                if i < len(pieces) - 1: parent.insert(at + 2 * i + 1, nodes.raw('', '<wbr>', format='html'))
+
+
 def _ancestors(node):
     while (node := node.parent) is not None: yield node
 
@@ -169,5 +185,6 @@ def setup(app):
     app.connect('doctree-resolved', link_plots)
     app.connect('doctree-resolved', mark_tables)
     app.connect('doctree-resolved', link_lessons)
+    app.connect('doctree-resolved', break_names_in_tables)   # after link_lessons, which reads each name whole
     app.connect('html-page-context', search_page_scripts)
     app.connect('build-finished', search_texts)

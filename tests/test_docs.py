@@ -426,6 +426,7 @@ PROBE = r"""(() => {
         src: img.getAttribute('src'), natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
         room: img.closest('.cell_output').getBoundingClientRect().width,
         link: img.closest('a') && img.closest('a').getAttribute('href')})),
+      brokenNames: [...article.querySelectorAll('table code span.pre')].filter(s => s.getClientRects().length > 1).map(s => s.textContent),
       searchBoxes: [...document.querySelectorAll('.search-button__button, input[type=search], input[name=q]')].filter(shown).length,
       log};
     const out = document.createElement('script');
@@ -533,7 +534,7 @@ def test_browser_search_shows_excerpts_when_opened_from_disk(offline_browser, si
 @browser
 def test_browser_pages_read_well_on_a_laptop_and_a_phone(offline_browser, site):
     """Every page, laid out at 1280 px and at a phone's 390 px: at most 5 % of its code blocks scroll sideways (a
-    table a cell printed scrolls rather than wrap its columns), the page itself does not, no display formula is cut, a plot wider than the column fills it and links to its
+    table a cell printed scrolls rather than wrap its columns), the page itself does not, no display formula is cut, no name in a table is cut but where it may break (after _ . /), a plot wider than the column fills it and links to its
     image, one search box shows, and nothing is logged to the console or missing (favicon included)."""
     names = ['index.html', *(f'{nb.stem}.html' for nb in NOTEBOOKS), 'following-2019.html', 'CONTRIBUTING.html', 'api.html',
              *(f'api/{p.name}' for p in sorted((site/'api').glob('*.html'))), 'search.html']
@@ -558,6 +559,7 @@ def test_browser_pages_read_well_on_a_laptop_and_a_phone(offline_browser, site):
             if not img['link'] or not (site/r['page'][1:]).parent.joinpath(img['link']).resolve().samefile(
                     (site/r['page'][1:]).parent/img['src']):
                 problems.append(f"{where}: {img['src']} does not link to its image")
+        if r['brokenNames']: problems.append(f"{where}: code in a table broken mid-piece: {r['brokenNames'][:3]}")
         if r['searchBoxes'] != 1: problems.append(f"{where}: {r['searchBoxes']} search boxes")
         problems += [f"{where}: {line}" for line in r['log']]
     assert len(results) == 2 * len(names)
