@@ -48,7 +48,7 @@ def logsumexp(x):
 def log_softmax(x):
     "The logarithm of the softmax along the last dimension: `x - logsumexp(x)`, with `x` shifted by its maximum first."
     _check_scores(x, 'log_softmax')
-    x = x - x.max(-1, keepdim=True).values      # changes nothing (see below) and keeps the subtraction exact
+    x = x - x.max(-1, keepdim=True).values      # changes nothing (see below) but the rounding: logsumexp(x) is then small
     return x - logsumexp(x).unsqueeze(-1)       # one logsumexp per row, (N,), as (N, 1): it broadcasts along the row
 
 def nll(logp, targ):
@@ -119,6 +119,7 @@ class Optimizer:
         self.params, self.lr = list(params), lr
         if not self.params: raise ValueError("Optimizer got no parameters to optimise")
         if not all(isinstance(p, torch.Tensor) for p in self.params): raise TypeError(f"Optimizer takes tensors to optimise; got {describe(self.params)}")
+        if len({id(p) for p in self.params}) < len(self.params): raise ValueError("Optimizer got the same parameter twice: each step would move it twice")
         _check_positive('lr', lr)
     def step(self):
         "Move every parameter by `-lr` times its gradient (`.grad`, else `.g`)."
@@ -153,13 +154,17 @@ class Sampler:
         for i in range(0, self.n, self.bs): yield idxs[i:i+self.bs]
     def __len__(self): return -(-self.n // self.bs)    # ceiling division: the last batch may be smaller
 
+def _stack(items):
+    "Tensors stacked along a new first dimension; anything else (NumPy arrays, plain numbers) made a tensor first."
+    return torch.stack(items if isinstance(items[0], torch.Tensor) else [torch.as_tensor(v) for v in items])
+
 def collate(b):
-    "A list of `(x, y)` pairs as one batch: `(stacked xs, stacked ys)`; labels may be tensors or plain numbers."
+    "A list of `(x, y)` pairs as one batch: `(stacked xs, stacked ys)`; each may be tensors, NumPy arrays or plain numbers."
     if len(b) == 0: raise ValueError("collate got an empty batch: there is nothing to stack")
     if not (isinstance(b[0], (tuple, list)) and len(b[0]) == 2):   # the first item stands for all
         raise ValueError(f"collate needs (x, y) pairs, as a Dataset gives; got items like {describe(b[0])}")
     xs, ys = zip(*b)
-    return torch.stack(xs), torch.stack(ys) if isinstance(ys[0], torch.Tensor) else torch.tensor(ys)   # labels may be plain ints
+    return _stack(xs), _stack(ys)
 
 class DataLoader:
     "Batches `(xb, yb)` from the dataset `ds`, `bs` items at a time, in order or shuffled, put together by `collate_fn`."
@@ -229,11 +234,19 @@ def _check_sees_grads(opt):
                          f"change nothing. Were its parameters this model's? (Hand-written layers fill .g, not .grad: "
                          f"use Optimizer with them.)")
 
-def _check_not_regression(yb):
-    "Raise `ValueError` if the targets `yb` are a regression's, one number per item (float, `(N,)` or `(N, 1)`): accuracy, which fit measures on `valid_dl`, needs classes."
-    if isinstance(yb, torch.Tensor) and yb.is_floating_point() and (yb.ndim == 1 or yb.shape[1:] == (1,)):
-        raise ValueError(f"fit measures accuracy on valid_dl, so it trains classifiers, but train_dl gave a regression's targets, "
-                         f"{describe(yb)}. For a regression, leave valid_dl out: fit then measures the training loss alone")
+def _check_measurable(model, valid_dl, device):
+    "Raise `ValueError` unless `accuracy` can read the model's scores on the first batch of `valid_dl` (classes: int64, `(N,)`), before training rather than after an epoch of it. The batch is drawn with the caller's random numbers set aside; a one-pass iterator is not drawn from."
+    if iter(valid_dl) is valid_dl: return                  # a generator: its first batch would be lost to evaluate
+    with torch.no_grad(), _in_mode(model, False), torch.random.fork_rng(devices=[]):   # a shuffled loader draws nothing from them
+        batch = next(iter(valid_dl), None)
+        if batch is None: raise ValueError("fit got no validation batches: valid_dl is empty")
+        xb, yb = batch
+        if device is not None: xb, yb = xb.to(device), yb.to(device)
+        try: _check_logits(model(xb), yb)                 # what accuracy checks
+        except ValueError as e:
+            regression = isinstance(yb, torch.Tensor) and yb.is_floating_point() and (yb.ndim == 1 or yb.shape[1:] == (1,))
+            raise ValueError(f"fit measures accuracy on valid_dl, so it trains classifiers, but valid_dl's first batch does not suit that: {e}"
+                             + (". For a regression, leave valid_dl out: fit then measures the training loss alone" if regression else "")) from None
 
 def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, progress=True, device=None):
     """Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring loss and accuracy (a classifier's) on `valid_dl`
@@ -244,6 +257,7 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
     if device is not None: device = pick_device(device)   # a GPU that is not there: named
     lrs = None if sched is None else [sched(e) for e in range(epochs)]    # checked before the first step
     for e, lr in enumerate(lrs or []): _check_positive(f"sched({e}), the learning rate of epoch {e},", lr)
+    if valid_dl is not None: _check_measurable(model, valid_dl, device)
     hist = dict(batch_loss=[], lr=[], train_loss=[], valid_loss=[], valid_acc=[])
     mb = master_bar(range(epochs)) if progress else range(epochs)
     for epoch in mb:
@@ -252,7 +266,6 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
         with _in_mode(model, True):
             for xb, yb in (progress_bar(train_dl, parent=mb) if progress else train_dl):
                 if device is not None: xb, yb = xb.to(device), yb.to(device)
-                if valid_dl is not None: _check_not_regression(yb)     # said at the first batch, not after an epoch of training
                 loss = loss_func(model(xb), yb)
                 backward(model, loss_func, loss)
                 _check_sees_grads(opt)

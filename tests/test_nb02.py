@@ -41,9 +41,17 @@ def test_normalize_with_training_statistics():
     assert torch.allclose(normalize(x, 2., 4.), (x - 2) / 4)
 
 
-def test_normalize_rejects_zero_std():
-    with pytest.raises(ValueError, match='non-zero'): normalize(torch.ones(3), 0., 0.)
-    with pytest.raises(ValueError, match='non-zero'): normalize(torch.ones(3), 0., torch.tensor([1., 0., 1.]))
+@pytest.mark.parametrize('s', [0., -1., torch.tensor([1., 0., 1.]), torch.tensor([1., -2.])])
+def test_normalize_rejects_a_std_that_is_not_positive(s):
+    "A negative standard deviation used to flip the inputs' sign without a word."
+    with pytest.raises(ValueError, match='standard deviation s must be finite and positive'): normalize(torch.ones(2), 0., s)
+
+
+@pytest.mark.parametrize('m, s, what', [(0., True, 'standard deviation s'), (0., None, 'standard deviation s'), (None, 1., 'mean m'),
+                                        ('0', 1., 'mean m'), (torch.tensor(True), 1., 'mean m')])
+def test_normalize_names_a_statistic_that_is_not_a_number(m, s, what):
+    "True divided by 1, None failed inside PyTorch ('Could not infer dtype of NoneType')."
+    with pytest.raises(ValueError, match=f'{what} must be a number or a tensor'): normalize(torch.ones(2), m, s)
 
 
 @pytest.mark.parametrize('m, s, match', [(0., math.nan, 'standard deviation s'), (0., math.inf, 'standard deviation s'),
@@ -165,6 +173,26 @@ def test_grad_check_rejects_a_bad_tolerance(tol):
     "A tolerance no error can be below would fail every gradient, right or wrong."
     x = torch.ones(2, dtype=f64)
     with pytest.raises(ValueError, match='tol must be a finite positive number'): grad_check(lambda: x.sum(), [x], [torch.ones(2, dtype=f64)], tol=tol)
+
+
+def test_grad_check_passes_a_right_gradient_near_zero_and_fails_a_wrong_one():
+    "At a least-squares optimum the gradient is rounding: its relative error is near 1, which used to fail a right gradient."
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 3, dtype=f64, generator=g), torch.randn(20, 1, dtype=f64, generator=g)
+    w = torch.linalg.lstsq(x, y).solution
+    loss = lambda: ((x @ w - y) ** 2).mean()
+    right = 2 * x.t() @ (x @ w - y) / len(x)
+    assert rel_error(right, numerical_grad(loss, w)) > 0.1
+    grad_check(loss, [w], [right])
+    for wrong in (right + 1e-4, -2 * right + 1e-4, torch.zeros_like(w) + torch.tensor([[0.], [0.], [1e-4]], dtype=f64)):
+        with pytest.raises(AssertionError, match='gradient 0 .* is wrong'): grad_check(loss, [w], [wrong])
+
+
+def test_grad_check_floor_follows_the_size_of_the_loss():
+    "A large loss rounds more: (3x).sum() with x near 1e4 failed at 1.2e-6; a wrong gradient there still fails."
+    x = torch.full((4,), 1e4, dtype=f64)
+    grad_check(lambda: (3 * x).sum(), [x], [torch.full((4,), 3., dtype=f64)])
+    with pytest.raises(AssertionError, match='is wrong'): grad_check(lambda: (3 * x).sum(), [x], [torch.full((4,), 3.01, dtype=f64)])
 
 
 def test_rel_error():

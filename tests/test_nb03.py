@@ -165,7 +165,7 @@ def test_fit_trains_in_training_mode_measures_in_eval_mode_and_gives_the_mode_ba
     x, y = torch.randn(8, 2), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     model = ModeSpy().train(training)
     fit(2, model, F.cross_entropy, optim.SGD(model.parameters(), 0.1), DataLoader(Dataset(x, y), 4), DataLoader(Dataset(x, y), 8), progress=False)
-    assert model.modes == [True, True, False] * 2 and model.training is training
+    assert model.modes == [False] + [True, True, False] * 2 and model.training is training   # first: fit's check of valid_dl
 
 
 def test_fit_asks_whether_the_optimiser_holds_this_models_parameters():
@@ -275,6 +275,16 @@ def test_collate_names_what_is_not_a_pair_and_takes_plain_int_labels():
     with pytest.raises(ValueError, match=r'collate needs \(x, y\) pairs'): next(iter(DataLoader(x, 4)))
     xb, yb = collate([(torch.ones(2), 1), (torch.zeros(2), 0)])
     assert torch.equal(yb, torch.tensor([1, 0])) and xb.shape == (2, 2)
+
+
+def test_a_loader_over_numpy_arrays_gives_tensors():
+    "Dataset(x.numpy(), y.numpy()) was accepted, then collate failed in torch.stack ('expected Tensor as element 0')."
+    import numpy as np
+    x, y = np.arange(12, dtype=np.float32).reshape(6, 2), np.array([0, 1, 2, 0, 1, 2])
+    xb, yb = next(iter(DataLoader(Dataset(x, y), 4)))
+    assert torch.equal(xb, torch.from_numpy(x[:4])) and torch.equal(yb, torch.tensor([0, 1, 2, 0]))
+    xb, yb = collate([(np.ones(2), 1.5), (np.zeros(2), 2.5)])            # plain float labels stay floats
+    assert xb.dtype == torch.float64 and torch.equal(yb, torch.tensor([1.5, 2.5]))
 
 
 @pytest.mark.parametrize('n', [-3, 2.5, None, True])
@@ -568,6 +578,13 @@ def test_optimizer_names_a_model_or_non_tensors_given_for_parameters():
     with pytest.raises(TypeError, match='takes tensors to optimise'): Optimizer([1, 2])
 
 
+def test_optimizer_refuses_a_parameter_given_twice():
+    "Optimizer([w, w]) moved w twice per step; optim.SGD warns of duplicates."
+    w, v = torch.zeros(2), torch.zeros(2)
+    with pytest.raises(ValueError, match='the same parameter twice'): Optimizer([w, v, w], 0.1)
+    Optimizer([w, v, w.clone()], 0.1)                        # equal values, different tensors: fine
+
+
 def test_sizes_may_be_numpy_integers():
     import numpy as np
     assert [b.tolist() for b in Sampler(np.int64(7), np.int64(3))] == [b.tolist() for b in Sampler(7, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
@@ -612,10 +629,42 @@ def test_fit_says_at_the_first_batch_that_accuracy_needs_classes():
     real_step = opt.step
     opt.step = lambda: steps.append(1) or real_step()
     dl = DataLoader(Dataset(x, y), 4)
-    with pytest.raises(ValueError, match="train_dl gave a regression's targets, a float32 tensor of shape \\(4,\\)"):
+    with pytest.raises(ValueError, match="valid_dl's first batch .* got a float32 tensor of shape \\(4,\\). For a regression, leave valid_dl out"):
         fit(1, model, Mse(), opt, dl, dl, progress=False)
     assert steps == []                                           # before any step
     assert len(fit(2, model, Mse(), opt, dl, progress=False)['train_loss']) == 2
+
+
+@pytest.mark.parametrize('targets', ['uint8', 'one-hot'])
+def test_fit_refuses_validation_targets_accuracy_cannot_read_before_training(targets):
+    "uint8 labels (as read_idx gives them) or one-hot rows: F.cross_entropy trains on both, but accuracy refuses them, which used to end an epoch of training."
+    torch.manual_seed(0)
+    x, classes = torch.randn(12, 3), torch.randint(0, 4, (12,))
+    yv = classes.to(torch.uint8) if targets == 'uint8' else F.one_hot(classes, 4).float()
+    model, steps = nn.Linear(3, 4), []
+    opt = Optimizer(list(model.parameters()), 0.1)
+    real_step = opt.step
+    opt.step = lambda: steps.append(1) or real_step()
+    with pytest.raises(ValueError, match="valid_dl's first batch does not suit that: expected int64 targets of shape \\(6,\\)"):
+        fit(1, model, F.cross_entropy, opt, DataLoader(Dataset(x, classes), 4), DataLoader(Dataset(x, yv), 6), progress=False)
+    assert steps == []
+
+
+def test_fit_checks_validation_without_touching_the_random_numbers_or_a_one_pass_loader():
+    "Peeking at a shuffled valid_dl must not change the training's shuffle; a generator's first batch must stay for evaluate."
+    x, y = torch.randn(12, 3), torch.randint(0, 4, (12,))
+    def run(valid):
+        torch.manual_seed(0)
+        model = nn.Linear(3, 4)
+        fit(1, model, F.cross_entropy, Optimizer(list(model.parameters()), 0.1), DataLoader(Dataset(x, y), 4, shuffle=True), valid, progress=False)
+        return model.weight.detach().clone()
+    torch.testing.assert_close(run(DataLoader(Dataset(x, y), 6, shuffle=True)), run(DataLoader(Dataset(x, y), 6)), rtol=0, atol=0)
+    torch.manual_seed(0)
+    model = nn.Linear(3, 4)
+    batches = ((x[i:i+6], y[i:i+6]) for i in (0, 6))
+    hist = fit(1, model, F.cross_entropy, Optimizer(list(model.parameters()), 0.1), DataLoader(Dataset(x, y), 4), batches, progress=False)
+    with torch.no_grad(): expected = F.cross_entropy(model(x), y).item()
+    assert hist['valid_loss'] == [pytest.approx(expected)]        # both batches measured
 
 
 def test_fit_takes_soft_targets_for_training_and_classes_for_validation():
