@@ -512,9 +512,13 @@ def search_results(dom):
 
 @browser
 def test_browser_search_finds_pages(offline_browser):
+    "Served, search shows excerpts of the pages' text: not their menus or contents list (Sphinx's own fetch shows them), nor MathJax's \\( \\)."
     dom, served, outside = offline_browser('search.html?q=tensor', '--dump-dom')
     excerpts = search_results(dom)
     assert len(excerpts) >= 3 and all('tensor' in e.lower() for e in excerpts[:3]), f"search shows no excerpts: {excerpts[:3]}"
+    dom, served, outside = offline_browser('search.html?q=broadcasting', '--dump-dom')
+    excerpts = search_results(dom)
+    assert excerpts and not [e for e in excerpts if 'Contents' in e or '\\(' in e], f"excerpts show menus or MathJax source: {excerpts}"
     assert not probe(dom)['log'], f"the search page logged: {probe(dom)['log']}"
     assert not outside, f"the page asked the network for: {outside}"
 

@@ -1,8 +1,8 @@
-// Sphinx's search shows an excerpt of each page it finds, which it `fetch`es; a browser refuses `fetch` to a
-// page opened from disk (file://). There, the page's text comes instead from `_static/search-text/PAGE.js`
-// (written by docs/conf.py), a script: scripts do load from disk.
+// Sphinx's search shows an excerpt of each page it finds, which it `fetch`es: the whole page, menus and the
+// printed contents included, and math as MathJax's source; and a browser refuses `fetch` to a page opened from
+// disk (file://). So the page's text comes instead from `_static/search-text/PAGE.js` (written by docs/conf.py):
+// its main text alone, in a script, which loads from disk as it does from a server.
 (() => {
-  if (location.protocol !== "file:") return;
   const root = new URL(document.documentElement.dataset.content_root || "./", location.href).href;
   const texts = {}, waiting = {};
   window.courseSearchText = (doc, text) => {
