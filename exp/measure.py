@@ -93,7 +93,7 @@ def _check_min_time(min_time):
         raise ValueError(f"min_time must be a finite number of seconds, 0 or more, got {min_time!r}")
 
 def time_fn(f, *args, repeats=7, min_time=0.05, warmup=1, **kwargs):
-    "Time `f(*args, **kwargs)`: `repeats` runs of `number` calls, `number` chosen (1, 2, 5, 10, ...) so a run lasts `min_time` s."
+    "Time `f(*args, **kwargs)`: `repeats` runs of `number` calls, `number` chosen (1, 2, 5, 10, ...) so a run lasts `min_time` s. (`repeats`, `min_time` and `warmup` are time_fn's own: time an `f` that takes one of them as `lambda: f(x, repeats=3)`.)"
     _check_count('repeats', repeats, 1); _check_count('warmup', warmup, 0); _check_min_time(min_time)
     for _ in range(warmup): f(*args, **kwargs)
     number,t = _calls_per_run(f, args, kwargs, min_time)
@@ -132,10 +132,10 @@ def _fmt_ratio(r):
 def speedup_table(timings, base=None):
     "A text table of the dict `{name: Timing}`: median time, spread (IQR) and speed-up over `base` (default: the first)."
     base = _base(timings, base)
-    ups,w = speedups(timings, base),max(map(len, timings))
-    lines = [f"{'':{w}}  {'median':>10}  {'IQR':>10}  {'runs x calls':>13}  {'speed-up vs ' + base:>18}"]
+    ups,w = speedups(timings, base),max(len(str(k)) for k in timings)
+    lines = [f"{'':{w}}  {'median':>10}  {'IQR':>10}  {'runs x calls':>13}  {'speed-up vs ' + str(base):>18}"]
     for name,t in timings.items():
-        lines.append(f"{name:{w}}  {fmt_time(t.median):>10}  {fmt_time(t.iqr):>10}  "
+        lines.append(f"{str(name):{w}}  {fmt_time(t.median):>10}  {fmt_time(t.iqr):>10}  "
                      f"{f'{len(t.times)} x {t.number:,}':>13}  {_fmt_ratio(ups[name]):>18}")
     return '\n'.join(lines)
 
@@ -311,7 +311,8 @@ def x86_without_fma(cpuinfo='/proc/cpuinfo'):
 
 def cpu_peak(dtype=torch.float32, fma_units=None, simd_bits=None, cores=None):
     "This CPU's theoretical peak for `dtype` on `cores` cores (default: all this process may use, `cpu_cores()`); SIMD width from PyTorch (`simd_bits` to choose it), each FMA unit's width from `fma_bits`; `fma_units` per core 2, or 1 where an x86 CPU has no FMA (a multiply and an add each cycle: the same 2 FLOPs per lane as one FMA unit); clock from the OS, or measured (`measured_ghz`) where a core runs faster."
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point): raise ValueError(f"cpu_peak counts floating-point operations: dtype must be a torch float dtype such as torch.float32; got {dtype!r}")
+    if dtype not in (torch.float32, torch.float64):   # 16-bit types: most CPUs convert them to float32, some have their own units
+        raise ValueError(f"cpu_peak counts the float32 and float64 FMAs of the vector units: dtype must be torch.float32 or torch.float64; got {dtype!r}")
     if fma_units is not None: fma_units = _check_count('fma_units', fma_units, 1)
     fma_units = fma_units or (1 if x86_without_fma() else 2)
     if cores is not None: cores = _check_count('cores', cores, 1)
@@ -353,7 +354,7 @@ def gpu_peak(props=None, mhz=None, tf32=False):
 
 # %% ../nbs/00b_measure.ipynb #519104a4
 def practical_peak(sizes=(2048, 4096), dtype=torch.float32, repeats=3):
-    "The best GFLOP/s of `torch @` on square products of the given sizes, and the size that reached it."
+    "The best GFLOP/s of `torch @` (each size by its median run, as the ladder) on square products of the given sizes, and the size that reached it."
     sizes = [_check_count('practical_peak: each size', n, 1) for n in sizes]
     best = (0.0, None)
     for n in sizes:
@@ -409,8 +410,8 @@ def _probe(f, a, b, budget):
 def _estimate(f, a, b, per_flop, max_call):
     "Seconds one call `f(a, b)` may take: scaled from `per_flop` (seconds per FLOP at the last size), else from calls on a corner of the product."
     guess = per_flop * max(1, matmul_flops(a.shape[0], a.shape[1], b.shape[1]))
-    if per_flop and (guess <= max_call or guess > 100 * max_call): return guess
-    with torch_threads(1): return _probe(f, a, b, max_call / 20)   # unknown (the first size), or too close to call: measure
+    if per_flop and guess <= max_call: return guess
+    with torch_threads(1): return _probe(f, a, b, max_call / 20)   # unknown (the first size), or maybe too slow: measure
 
 def _first_call(f, a, b, max_call):
     "Seconds one call `f(a, b)` took; if it was slow, a second call's (the first may have compiled a kernel)."
@@ -480,7 +481,7 @@ def ladder_legend(base='loops', ref='torch'):
         "median: seconds per call (median of the runs); IQR: the spread of the middle half of the runs",
         f"x {base}: how many times faster than the rung '{base}' at the same size (blank where '{base}' did not run there)",
         f"vs {ref}: speed relative to the rung '{ref}' at the same size (above 1: faster than it; blank likewise)",
-        "GFLOP/s: billions of floating-point operations per second, counting 2*m*k*n per product",
+        "GFLOP/s: billions of floating-point operations per second at the median time, counting 2*m*k*n per product",
         "% peak: % of the theoretical peak of the device the row ran on (cpu rows: this CPU's, on the cores counted; cuda rows: the GPU's, TF32 rows its TF32 peak)"])
 
 def ladder_table(rows, base='loops', ref='torch', legend=True):

@@ -24,6 +24,7 @@ def check_matmul_args(a, b):
     elif a.ndim != 2 or b.ndim != 2: problem = "both must be 2-D"
     elif a.shape[1] != b.shape[0]: problem = f"a has {a.shape[1]} columns but b has {b.shape[0]} rows"
     elif a.dtype != b.dtype: problem = "their dtypes differ"
+    elif a.device != b.device: problem = f"a is on {a.device}, b on {b.device}: move one (.to(device))"
     elif a.dtype == torch.bool: problem = "bool tensors have no product (PyTorch's `@` refuses them): use .float()"
     else: return
     raise ValueError(f"cannot multiply a, {describe(a)}, by b, {describe(b)}: {problem}")
@@ -50,22 +51,39 @@ def matmul_elementwise(a, b):
     return c
 
 # %% ../nbs/01_matmul.ipynb #3e833ef0
-def near_product(c, a, b, rtol=1e-5):
-    "Is `c` the product `a @ b` up to rounding? Compared with the float64 product, each element within `rtol` of the size of its terms, `|a| @ |b|` (`ValueError` if `a @ b` is no product)."
-    check_matmul_args(a, b)
-    a,b = a.double(),b.double()
-    return tuple(c.shape) == (a.shape[0], b.shape[1]) and bool(((c.double() - a @ b).abs() <= rtol * (a.abs() @ b.abs())).all())
+def _product_rtol(a, rtol):
+    "`rtol`, else the default for `a`'s dtype: 1e-5 (float32 sums of a few thousand terms stay well inside it), or two of a coarser type's steps (float16, bfloat16)."
+    if rtol is not None: return rtol
+    return max(1e-5, 2 * torch.finfo(a.dtype).eps) if a.dtype.is_floating_point or a.dtype.is_complex else 1e-5
 
-def test_product(c, a, b, rtol=1e-5):
-    "Check that `c` is the product `a @ b` up to rounding (`near_product`): float32 sums of a few thousand terms stay well inside the default `rtol`."
+def _exact(a, b):
+    "`a @ b` in float64 (complex128 for complex numbers), with its inputs widened to match."
+    wide = torch.complex128 if a.dtype.is_complex else torch.float64
+    return a.to(wide),b.to(wide),wide
+
+def near_product(c, a, b, rtol=None):
+    "Is `c` the product `a @ b` up to rounding? Compared with the float64 product, each element within `rtol` (default: for the dtype, `_product_rtol`) of the size of its terms, `|a| @ |b|` (`ValueError` if `a @ b` is no product)."
+    check_matmul_args(a, b)
+    rtol = _product_rtol(a, rtol)
+    a,b,wide = _exact(a, b)
+    if not (isinstance(c, torch.Tensor) and tuple(c.shape) == (a.shape[0], b.shape[1])): return False
+    c,ab = c.to(wide),a @ b
+    close = ab.isfinite() & ((c - ab).abs() <= rtol * (a.abs() @ b.abs()))   # an infinite product: only itself is close
+    return bool(((c == ab) | close).all())
+
+def test_product(c, a, b, rtol=None):
+    "Check that `c` is the product `a @ b` up to rounding (`near_product`)."
+    if not isinstance(c, torch.Tensor): raise AssertionError(f"the product is {describe(c)}, not a tensor (a missing return?)")
     if near_product(c, a, b, rtol): return
     if tuple(c.shape) != (a.shape[0], b.shape[1]): raise AssertionError(f"the product has shape {tuple(c.shape)}, expected {(a.shape[0], b.shape[1])}")
-    a,b = a.double(),b.double()
-    diff,size = (c.double() - a @ b).abs(),a.abs() @ b.abs()
+    rtol = _product_rtol(a, rtol)
+    a,b,wide = _exact(a, b)
+    diff,size = (c.to(wide) - a @ b).abs(),a.abs() @ b.abs()
     off = torch.where((diff == 0) & (size == 0), 0., (diff / size).nan_to_num(nan=math.inf))   # 0/0: an empty sum, right; a NaN: wrong
     i,j = divmod(off.argmax().item(), off.shape[1])
     raise AssertionError(f"c[{i}, {j}] is {c[i, j].item():.6g}, the product {(a @ b)[i, j].item():.6g}: off by {off[i, j].item():.1e} "
                          f"of the size of its terms, more than rounding (rtol={rtol:g})")
+
 
 # %% ../nbs/01_matmul.ipynb #696025f3
 def matmul_broadcast(a, b):

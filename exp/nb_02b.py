@@ -107,7 +107,7 @@ class Tensor:
         return _make(a**n, f'**{n}', (self,), (lambda g: g * n * a**(n - 1) if n != 0 else torch.zeros_like(g),))
     def relu(self):
         a = self.data
-        return _make(a.clamp_min(0), 'relu', (self,), (lambda g: g * (a > 0),))
+        return _make(a.clamp_min(0), 'relu', (self,), (lambda g: torch.where(a > 0, g, 0),))   # selects: g * mask gives 0 * inf = nan
     def exp(self):
         e = self.data.exp()
         return _make(e, 'exp', (self,), (lambda g: g * e,))
@@ -147,8 +147,8 @@ class Tensor:
         ix = idx if isinstance(idx, tuple) else (idx,)
         if not all(isinstance(i, torch.Tensor) and i.dtype == torch.int64 for i in ix):
             raise TypeError(f"a Tensor is indexed by int64 tensors (rows, or rows and columns), got {idx!r}")
-        a = self.data
-        return _make(a[ix], 'index', (self,), (lambda g: torch.zeros_like(a).index_put_(ix, g, accumulate=True),))
+        a,kept = self.data,tuple(i.clone() for i in ix)     # copies: indices changed in place later must not move the gradient
+        return _make(a[ix], 'index', (self,), (lambda g: torch.zeros_like(a).index_put_(kept, g, accumulate=True),))
 
 # %% ../nbs/02b_autograd.ipynb #a137a5d2
 def _topo(root, everything=False):

@@ -103,6 +103,12 @@ def test_time_side_by_side_keeps_each_ones_calls_per_run():
 
 # --- tables, plots, checks ------------------------------------------------------------------------------------
 
+def test_speedup_table_takes_names_that_are_not_strings():
+    "time_side_by_side and speedups take any keys; the table failed on len() of an int."
+    table = ms.speedup_table({1: ms.Timing([2e-3]), (2, 'b'): ms.Timing([1e-3])}, base=1)
+    assert 'speed-up vs 1' in table and "(2, 'b')" in table and '2x' in table
+
+
 def test_speedup_table_shows_a_large_slowdown():
     ts = {'fast': ms.Timing([1e-6]), 'slow': ms.Timing([1.3e-3])}
     assert '0.00077x' in ms.speedup_table(ts)                # was 0.0x
@@ -313,6 +319,14 @@ def test_measure_ladder_skips_slow_rungs():
     with pytest.raises(ValueError, match='no rows to draw'): ms.plot_ladder([])
 
 
+def test_measure_ladder_measures_a_fast_rung_a_tiny_first_size_makes_look_slow():
+    "A call's fixed cost at 1x1x1, scaled by the FLOPs of 1024^3, guessed ~1,000 s and skipped torch.mm without measuring."
+    def fixed_cost(a, b):                  # 2 ms per call, whatever the size: a call's overhead, not its work
+        time.sleep(2e-3); return a @ b
+    rows = ms.measure_ladder({'mm': fixed_cost}, [(1, 1, 1), (256, 256, 256)], repeats=1, min_time=0.0, max_call=0.05)
+    assert rows[1].measured, rows[1].skipped    # the guess, 2 ms x 16.7 million, was 9 hours: 100x over max_call or more
+
+
 def test_measure_ladder_stops_after_two_surprisingly_slow_calls():
     calls = []
     def cliff(a, b):                       # fast on small inputs, suddenly slow on the big one
@@ -477,8 +491,8 @@ def test_counts_given_as_bools_a_dtype_not_a_float_and_a_timing_given_as_seconds
     with pytest.raises(ValueError, match='matmul_flops: m must be an int, at least 0, got True'): ms.matmul_flops(True, 3, 4)
     with pytest.raises(ValueError, match='cores must be an int'): ms.cpu_peak(cores=True)
     with pytest.raises(TypeError, match='timing.median or timing.min'): ms.fmt_time(ms.Timing([1e-3]))
-    for dtype in (torch.int32, 'float32', np.float32):   # torch.finfo failed on the first, the others went through to it
-        with pytest.raises(ValueError, match='dtype must be a torch float dtype'): ms.cpu_peak(dtype)
+    for dtype in (torch.int32, 'float32', np.float32, torch.float16, torch.bfloat16):   # torch.finfo failed on the first; 16-bit types counted twice the lanes
+        with pytest.raises(ValueError, match='dtype must be torch.float32 or torch.float64'): ms.cpu_peak(dtype)
 
 
 def test_counts_may_be_numpy_integers_but_not_bools():

@@ -90,6 +90,34 @@ def test_near_product_scales_its_tolerance_to_the_terms():
     with pytest.raises(AssertionError, match=r'c\[1, 2\] is nan'): test_product(bad, a, b)            # a NaN was read as 0 off
 
 
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16, torch.complex64])
+def test_near_product_takes_each_dtypes_rounding(dtype):
+    "float16 and bfloat16 products failed float32's 1e-5 ('more than rounding'); complex ones were compared by their real parts."
+    from exp.nb_01 import near_product, test_product
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(64, 300, generator=g).to(dtype), torch.randn(300, 32, generator=g).to(dtype)
+    if dtype.is_complex: a, b = a + 1j * torch.randn(64, 300, generator=g), b - 2j * torch.randn(300, 32, generator=g)
+    test_product(a @ b, a, b)
+    assert not near_product(a @ b - a[:, :1] @ b[:1, :], a, b)        # one term of 300 left out
+    if dtype.is_complex: assert not near_product((a @ b).real.to(dtype), a, b)   # the imaginary parts count
+    assert not near_product(a @ b, a, b, rtol=1e-9)                     # a tolerance given is used
+
+
+def test_test_product_names_a_result_that_is_not_a_tensor_and_takes_an_infinite_one():
+    from exp.nb_01 import near_product, test_product
+    a, b = torch.tensor([[math.inf, 1.]]), torch.ones(2, 1)
+    test_product(a @ b, a, b)                                           # inf - inf was nan: "off by inf"
+    assert not near_product(torch.tensor([[5.]]), a, b)
+    with pytest.raises(AssertionError, match=r'the product is None, not a tensor \(a missing return\?\)'): test_product(None, a, b)
+    assert not near_product([[math.inf]], a, b)
+
+
+def test_check_matmul_args_names_two_devices():
+    "Inputs on two devices passed the check; the rungs then disagreed (one worked, others failed inside PyTorch)."
+    from exp.nb_01 import check_matmul_args
+    with pytest.raises(ValueError, match='a is on cpu, b on meta'): check_matmul_args(torch.ones(2, 3), torch.ones(3, 4, device='meta'))
+
+
 def test_near_product_compares_each_element_with_the_size_of_its_own_terms():
     "One tolerance for the whole product, from its largest terms, would let a 50 % error in a small element through."
     from exp.nb_01 import near_product

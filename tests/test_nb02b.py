@@ -297,6 +297,28 @@ def test_relu_passes_no_gradient_at_zero_or_below():
     assert x.grad.tolist() == [0., 0., 1.]                   # as torch's relu: 0 at 0
 
 
+def test_relu_stops_an_infinite_gradient_where_it_was_off():
+    "g * (a > 0) gave 0 * inf = nan where the ReLU was off and the gradient arriving was infinite; autograd gives 0."
+    x = torch.tensor([[-1., 0., 4.], [2., -3., 0.]], dtype=torch.float64)
+    w = torch.tensor([[1., -1.], [0.5, 2.], [-1., 1.]], dtype=torch.float64)
+    ours = [Tensor(v, requires_grad=True) for v in (x, w)]
+    theirs = [v.clone().requires_grad_() for v in (x, w)]
+    ((ours[0] @ ours[1]).relu() ** 0.5).sum().backward()
+    ((theirs[0] @ theirs[1]).relu() ** 0.5).sum().backward()
+    assert torch.isinf((theirs[0] @ theirs[1]).relu().detach().pow(-0.5)).any()      # the case: an infinite gradient arrives
+    for o, t in zip(ours, theirs): torch.testing.assert_close(o.grad, t.grad)         # no nan
+
+
+def test_indexing_keeps_its_indices_as_they_were():
+    "Indices changed in place after the forward pass moved the gradient to the new places, without a word."
+    t = Tensor(torch.zeros(3, 3, dtype=torch.float64), requires_grad=True)
+    rows, cols = torch.tensor([0, 2]), torch.tensor([1, 1])
+    y = t[rows, cols].sum()
+    cols[0] = 0
+    y.backward()
+    assert t.grad.nonzero().tolist() == [[0, 1], [2, 1]]
+
+
 def test_time_engine_runs_the_backward_pass_of_both(monkeypatch):
     ours, theirs = [], []
     real_ours, real_theirs = Tensor.backward, torch.Tensor.backward
