@@ -28,16 +28,19 @@ help: ## Show the targets, for learners first, then for contributors
 	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): setup.py settings.ini
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is not installed: install it (Debian/Ubuntu: apt install python3.12 python3.12-venv) or name one you have (ls /usr/bin/python3*), e.g. make lab PYTHON=python3.11"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "$(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'): the course needs 3.10 or newer; name one, e.g. make lab PYTHON=python3.12"; exit 1; }
 	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys.version_info[:2])')" != "$$($(PYTHON) -c 'import sys; print(sys.version_info[:2])')" ]; then \
 		echo "$(VENV) was made with another Python: making it afresh with $(PYTHON)"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "Installing the course's packages into $(VENV): PyTorch alone is a download of about 1 GB (several GB with its CUDA libraries), minutes on a slow link"
+	$(PY) -m pip install --progress-bar on -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (dl-foundations)' >/dev/null
 	touch $@
 
 $(GPU_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,gpu]'
+	@echo "Installing Triton, the extra .[gpu] (about 1 GB)"
+	$(PY) -m pip install --progress-bar on -e '.[dev,gpu]'
 	touch $@
 
 ##@ For learners
@@ -62,7 +65,7 @@ docs-serve: docs ## Build the website, then serve it at http://127.0.0.1:8000 (P
 
 install: $(STAMP) data ## Create .venv with the course package, dev tools, a Jupyter kernel and the data
 
-data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, else dl-foundations/mnist in the user cache folder, e.g. ~/.cache) and verify it
+data: $(STAMP) ## Fetch MNIST into the cache (DLF_DATA, an absolute path, else dl-foundations/mnist in the user cache folder, e.g. ~/.cache) and verify it
 	@$(PY) -c "from exp.nb_00 import fetch_mnist; print('MNIST ready in', fetch_mnist())"
 
 ##@ For contributors (see CONTRIBUTING.md)
@@ -74,8 +77,8 @@ test: $(GPU_STAMP) data ## Run everything CI checks: gates, every notebook top t
 	$(MAKE) --no-print-directory test-nbs NB=
 	$(BIN)/pytest -q -n $(WORKERS) tests
 
-test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
-	$(PY) tools/busy.py $(BUSY) -- $(BIN)/nbdev_test --n_workers $(WORKERS) --do_print $(if $(NB),--path $(NB))
+test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom, each in a fresh process as in a fresh kernel, while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
+	$(PY) tools/busy.py $(BUSY) -- sh -c 'ls $(or $(NB),$(NBS)) | xargs -P $(WORKERS) -I{} $(BIN)/nbdev_test --do_print --path {}'
 
 # the notebooks `make outputs` re-runs: NB=, else NBS= (by default all), less 01c where there is no GPU (its saved outputs come from one)
 OUT_NBS = $(or $(NB),$(if $(GPU_EXTRA),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))))

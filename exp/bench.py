@@ -13,7 +13,8 @@ from . import nb_01c
 __all__ = nb_01c.__all__ + globals().get('__all__', [])   # keep the chain (see 00_exports)
 
 # %% ../nbs/99_bench.ipynb #cfcab90d
-import argparse, csv, json, math, os, platform, re, shutil, signal, subprocess, sys, tempfile, time, traceback
+import argparse, csv, json, math, os, platform, re, shutil, signal, subprocess, sys, tempfile, threading, time, traceback
+from contextlib import contextmanager
 from dataclasses import asdict
 import numba
 from .nb_02 import time_backward, get_data, normalize
@@ -108,6 +109,8 @@ def parse_args(argv=None):
                     f"which this run leaves out (--only {','.join(args.only)}{'' if only_given else ', the default' + (' of --quick' if args.quick else '')})")
     if args.rungs and (bad := set(args.rungs) - set(LADDER) - set(GPU_RUNGS)):
         p.error(f"unknown rung(s) {', '.join(sorted(bad))}; choose from {', '.join(LADDER)} and, where there is a GPU, {', '.join(GPU_RUNGS)}")
+    if 'triton_configs' in given and args.rungs and not any(r.startswith('triton') for r in args.rungs):
+        p.error(f"--triton-configs tunes the Triton rungs, which --rungs {','.join(args.rungs)} leaves out")
     if args.rungs and not set(args.rungs) & set(LADDER) and gpu is None:   # else the other sections would run, and matmul fail
         p.error(f"--rungs {','.join(args.rungs)}: GPU rungs only, and PyTorch sees no CUDA GPU here (torch {torch.__version__})")
     if args.threads and args.threads > (most := numba.config.NUMBA_NUM_THREADS):
@@ -175,13 +178,14 @@ def run_matmul(args, machine):
     if best_torch and best_torch.gflops > (practical or 0):      # the best torch @ seen anywhere
         practical,practical_n = best_torch.gflops,'x'.join(map(str, best_torch.size))
     add_ratios(rows, peaks={'cpu': machine['theoretical_peak_gflops']})
-    print("  the targets' rungs again, side by side ...", flush=True)
     if gpu: print(f"  the GPU rungs at {', '.join('x'.join(map(str, s)) for s in args.gpu_sizes)}"
                   + (" (the Triton kernel tuned for each size first)" if any(k.startswith('triton') for k in gpu) else '') + " ...", flush=True)
     gpu_rows = gpu_ladder(gpu, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call,
                           progress=_progress, configs=first_configs(args.triton_configs)) if gpu else []
+    if any(r.measured and r.rung in COMPILED_RUNGS for r in rows): print("  the targets' rungs again, side by side ...", flush=True)
+    targets = matmul_targets(rows, again=side_by_side_ratio(rungs, dtype, args.repeats, args.min_time))
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
-                targets={**matmul_targets(rows, again=side_by_side_ratio(rungs, dtype, args.repeats, args.min_time)), **gpu_targets(gpu_rows)})
+                targets={**targets, **gpu_targets(gpu_rows)}, gpu_seen=torch.cuda.is_available())
 
 # %% ../nbs/99_bench.ipynb #06862b1a
 def matmul_targets(rows, compiled=tuple(COMPILED_RUNGS), again=None):
@@ -293,13 +297,25 @@ def _staging(out):
         return Path(tempfile.mkdtemp(dir=out, prefix='.run-'))
     except OSError as e: raise SystemExit(f"--out {out}: cannot write there ({e.strerror or e})") from None
 
+@contextmanager
+def _stops_held():
+    "Hold Ctrl-C and SIGTERM until the block ends, then act on the first that came (Python runs signal handlers in the main thread only: elsewhere, nothing is held)."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    came = []
+    old = {s: signal.signal(s, lambda sig, frame: came.append(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try: yield
+    finally:
+        for s,h in old.items(): signal.signal(s, h)
+        if came: signal.raise_signal(came[0])       # now, to the handler the run had
+
 def _publish(staging, out):
-    "Replace the files of an earlier run in `out` by those in `staging`, `results.json` last; remove `staging`. The earlier run's files this run does not replace: their names."
+    "Replace the files of an earlier run in `out` by those in `staging`, `results.json` last, a stop held until all are in place (never half of each run); remove `staging`. The earlier run's files this run does not replace: their names."
     out = Path(out)
     gone = [name for name in RESULT_FILES if (out/name).exists() and not (staging/name).exists()]
-    for name in RESULT_FILES: (out/name).unlink(missing_ok=True)
-    for name in RESULT_FILES:
-        if (staging/name).exists(): os.replace(staging/name, out/name)
+    with _stops_held():
+        for name in RESULT_FILES: (out/name).unlink(missing_ok=True)
+        for name in RESULT_FILES:
+            if (staging/name).exists(): os.replace(staging/name, out/name)
     shutil.rmtree(staging, ignore_errors=True)
     return gone
 
@@ -324,6 +340,8 @@ def _report(results):
                   '', 'targets:'] + [str(t) for t in mm['targets'].values()]
         lines += [f"{k}: not measured: " + ("it needs a compiled rung at a second, larger size" if k == 'large' else "no compiled rung ran")
                   for k in ('small', 'loops', 'large') if k not in mm['targets']]
+        lines += [f"{k}: not measured: its rungs or cuBLAS's did not run on the GPU ({mm['gpu']})"
+                  for k in GPU_TARGETS if mm.get('gpu_seen') and k not in mm['targets']]
     if (bw := results.get('backward')) is not None:
         lines.append(f"backward, on {bw['rows']:,} images (fastest runs): " + TARGETS['backward'].report(bw['hand_vs_autograd']))
     if (ag := results.get('autograd')) is not None: lines.append(_autograd_line(ag))
@@ -358,7 +376,7 @@ def _run_again(argv, env):
     return rc
 
 def main(argv=None):
-    "Run the benchmark with command-line options `argv` (default: `sys.argv`), print the report, write the files."
+    "Run the benchmark with command-line options `argv` (default: `sys.argv`), print the report, write the files; return the results (with `--wide-vectors` on an AVX-512 CPU, run in a new process: as read back from results.json, plain dicts and lists)."
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     if args.wide_vectors and not os.environ.get('NUMBA_CPU_FEATURES'):

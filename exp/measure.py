@@ -481,7 +481,7 @@ def ladder_legend(base='loops', ref='torch'):
         "median: seconds per call (median of the runs); IQR: the spread of the middle half of the runs",
         f"x {base}: how many times faster than the rung '{base}' at the same size (blank where '{base}' did not run there)",
         f"vs {ref}: speed relative to the rung '{ref}' at the same size (above 1: faster than it; blank likewise)",
-        "GFLOP/s: billions of floating-point operations per second at the median time, counting 2*m*k*n per product",
+        "GFLOP/s: billions of floating-point operations per second, counting 2*m*k*n per product",
         "% peak: % of the theoretical peak of the device the row ran on (cpu rows: this CPU's, on the cores counted; cuda rows: the GPU's, TF32 rows its TF32 peak)"])
 
 def ladder_table(rows, base='loops', ref='torch', legend=True):
@@ -572,12 +572,15 @@ class TargetFigure:
     size: str
     rung: str
     value: float | None      # None: the rows had no figure for it
-    met: bool | None         # None: not measured
+    met: bool | None         # None: not measured, or measured at a size other than the target's (not judged)
     @classmethod
     def from_row(cls, target, row, value):
-        "The figure `value` for `target`, read from the `LadderRow` `row`."
-        return cls(target, 'x'.join(map(str, row.size)), row.rung, value, None if value is None else TARGETS[target].met(value))
+        "The figure `value` for `target`, read from the `LadderRow` `row`; judged only at the target's own size, if it has one."
+        size,goal = 'x'.join(map(str, row.size)),TARGETS[target]
+        judged = value is not None and goal.size in (None, size)
+        return cls(target, size, row.rung, value, goal.met(value) if judged else None)
     def __str__(self):
         goal = TARGETS[self.target]
-        where = '' if goal.size in (None, self.size) else f" (measured at {self.size}, not {goal.size})"
-        return f"{self.target}: rung '{self.rung}'{where}: " + goal.report(self.value)
+        if goal.size in (None, self.size) or self.value is None: return f"{self.target}: rung '{self.rung}': " + goal.report(self.value)
+        return (f"{self.target}: rung '{self.rung}' (measured at {self.size}, not {goal.size}): {goal.what}: {goal.shown(self.value)} "
+                f"(target {goal.op} {goal.threshold:{goal.fmt}} at {goal.size}: not judged at this size)")

@@ -83,8 +83,17 @@ def test_results_say_when_and_from_what_the_run_was_made(tmp_path):
 
 def test_not_measured_is_null_not_false_in_the_results():
     from exp.measure import LadderRow, TargetFigure
-    row = SimpleNamespace(size=(3, 5, 4), rung='micro')
+    row = SimpleNamespace(size=(5, 784, 10), rung='micro')
     assert TargetFigure.from_row('small', row, None).met is None and TargetFigure.from_row('small', row, 2.0).met is True
+
+
+def test_a_target_measured_at_another_size_is_not_judged():
+    "'large' read at 64^3, or triton_fp32 at --quick's 1024^3, printed 'met' and wrote met: true."
+    from exp.measure import TargetFigure
+    off = TargetFigure.from_row('large', SimpleNamespace(size=(64, 64, 64), rung='outer'), 0.71)
+    assert off.met is None and off.value == 0.71
+    assert str(off).endswith("(target >= 0.60 at 1024x1024x1024: not judged at this size)") and 'met' not in str(off)
+    assert TargetFigure.from_row('large', SimpleNamespace(size=(1024,) * 3, rung='outer'), 0.5).met is False
 
 
 def test_threads_counts_cores_in_the_peak(tmp_path):
@@ -286,6 +295,35 @@ def test_a_stopped_run_removes_only_the_folders_it_made(tmp_path, monkeypatch):
     assert (tmp_path/'out'/'results.json').exists()
 
 
+def test_a_stop_while_publishing_waits_until_the_new_files_are_all_in_place(tmp_path, monkeypatch):
+    "Ctrl-C between two renames left the new matmul.csv alone, the earlier run's files gone, and said 'nothing written'."
+    import signal
+    out, staging = tmp_path/'out', tmp_path/'out'/'.run-x'
+    staging.mkdir(parents=True)
+    for name in bench.RESULT_FILES: (out/name).write_text('earlier'); (staging/name).write_text('new')
+    real, moved = os.replace, []
+    def replace_then_stop(src, dst):
+        real(src, dst); moved.append(Path(dst).name)
+        if len(moved) == 1: os.kill(os.getpid(), signal.SIGINT)        # Ctrl-C after the first file
+    monkeypatch.setattr(bench.os, 'replace', replace_then_stop)
+    with pytest.raises(KeyboardInterrupt): bench._publish(staging, out)
+    assert moved == list(bench.RESULT_FILES) and {(out/n).read_text() for n in bench.RESULT_FILES} == {'new'}
+
+
+def test_triton_configs_is_refused_where_no_triton_rung_runs():
+    with pytest.raises(SystemExit): bench.parse_args(['--only', 'matmul', '--rungs', 'torch', '--triton-configs', '2'])
+    assert bench.parse_args(['--only', 'matmul', '--rungs', 'torch,triton tf32', '--triton-configs', '2']).triton_configs == 2
+
+
+def test_the_report_names_each_gpu_target_that_did_not_run():
+    "With a GPU seen, a target whose rungs failed or were left out vanished from the list, which could read as all met."
+    mm = dict(rows=[], practical_peak_gflops=None, practical_peak_size=None, gpu='GPU rungs: triton failed its check',
+              targets={}, gpu_seen=True)
+    report = bench._report(dict(matmul=mm, machine=dict(theoretical_peak='?')))
+    for k in bench.GPU_TARGETS: assert f"{k}: not measured: its rungs or cuBLAS's did not run on the GPU (GPU rungs: triton failed" in report
+    assert 'triton_fp32' not in bench._report(dict(matmul=dict(mm, gpu_seen=False), machine=dict(theoretical_peak='?')))
+
+
 def test_publishing_names_the_earlier_files_it_removes(tmp_path):
     "A run of one section deleted the earlier run's matmul.csv and matmul.png without a word."
     out,staging = tmp_path/'out',tmp_path/'out'/'.run-x'
@@ -351,6 +389,7 @@ def test_gpu_rungs_are_timed_at_gpu_sizes_and_read_as_targets(monkeypatch, tmp_p
     assert 'on the GPU:' in out and 'x cuda naive' in out and 'vs torch cuda' in out
     assert "x cuda naive: how many times faster than the rung 'cuda naive'" in out   # the GPU table's own columns explained
     assert 'GPU: a stand-in' in out and "triton_fp32: rung 'triton' (measured at 64x64x64, not 4096x4096x4096)" in out
+    assert {t[k].met for k in ('triton_fp32', 'triton_tf32', 'numba_cuda')} == {None}   # not at their size: not judged
     rows = list(csv.DictReader(open(tmp_path/'matmul.csv')))
     assert sum(r['device'] == 'cuda' for r in rows) == len(gpu)
     monkeypatch.setattr(nb_01c, 'tune_triton', lambda *size: pytest.fail('no tuning without a Triton rung'))

@@ -41,6 +41,14 @@ def test_lint_catches_directives_nbdev_would_ignore(project):
         assert any(f'01_x.ipynb: cell {cell}, line 1' in p and text in p for p in problems), (cell, problems)
 
 
+def test_lint_leaves_comments_that_start_with_a_directives_word(project):
+    "'# hide the axis ticks' at the top of a cell failed make test as a legacy '#hide'."
+    write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp x', '# hide the axis ticks\nx = 1', '# slow version, for comparison\ny = 2',
+             '# export to ONNX\nz = 3', '#default_exp x', '#  Hide  \nw = 4')
+    problems = gates.lint(project)
+    assert [p.split(': ')[1] for p in problems] == ['cell 5, line 1', 'cell 6, line 1'], problems   # the directives alone
+
+
 def test_exports_gate_catches_a_hand_edit_and_a_stray_module(project):
     (project/'exp'/'nb_00.py').write_text((project/'exp'/'nb_00.py').read_text() + '\nx = 1  # edited by hand\n')
     assert any('differs: nb_00.py' in p for p in gates.exports(project))

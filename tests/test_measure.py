@@ -377,11 +377,13 @@ def test_target_figures():
     "A figure read from a row: typed fields, in words when printed, the size named where it is not the target's own."
     from dataclasses import asdict
     small = ms.TargetFigure.from_row('small', ms.LadderRow('micro', 3, 20, 4), 1.2)
-    assert (small.size, small.rung, small.met) == ('3x20x4', 'micro', True)
-    assert str(small) == "small: rung 'micro' (measured at 3x20x4, not 5x784x10): " + ms.TARGETS['small'].report(1.2)
+    assert (small.size, small.rung, small.met) == ('3x20x4', 'micro', None)          # not at its size: not judged
+    assert str(small) == ("small: rung 'micro' (measured at 3x20x4, not 5x784x10): the fastest compiled rung's speed relative to "
+                          "torch @: 1.20 (target > 1.00 at 5x784x10: not judged at this size)")
+    assert ms.TargetFigure.from_row('small', ms.LadderRow('micro', 5, 784, 10), 1.2).met is True
     assert 'measured at' not in str(ms.TargetFigure.from_row('small', ms.LadderRow('micro', 5, 784, 10), 0.9))
     assert 'measured at' not in str(ms.TargetFigure.from_row('backward', ms.LadderRow('hand', 1, 1, 1), 1.1))   # a target with no size
-    assert asdict(small) == dict(target='small', size='3x20x4', rung='micro', value=1.2, met=True)   # as results.json has it
+    assert asdict(small) == dict(target='small', size='3x20x4', rung='micro', value=1.2, met=None)   # as results.json has it
 
 
 # --- bad input and hard cases ------------------------------------------------------------------------------------

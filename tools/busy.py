@@ -1,6 +1,6 @@
 """Run a command while busy-loop processes keep the cores busy, as a browser and a build do on a learner's laptop.
 
-    python tools/busy.py 2 -- nbdev_test --n_workers 2     # two busy loops alongside the notebooks
+    python tools/busy.py 2 -- nbdev_test --path nbs/01_matmul.ipynb   # two busy loops alongside a notebook
     python tools/busy.py 0 -- nbdev_test                   # none: the command alone
 
 `make test` runs the notebooks this way (`BUSY=2`), so a lesson whose timing checks only hold on a quiet machine
