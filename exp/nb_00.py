@@ -91,7 +91,8 @@ def near(a, b, rtol=1e-3, atol=1e-5):
         return len(a) == len(b) and all(near(x, y, rtol, atol) for x,y in zip(a, b))
     try: a,b = torch.as_tensor(a), torch.as_tensor(b)
     except (TypeError, RuntimeError, ValueError): return False     # `None`, a string: not numbers
-    return a.shape == b.shape and torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol)
+    wide = torch.complex128 if a.is_complex() or b.is_complex() else torch.float64   # .double() would drop imaginary parts
+    return a.shape == b.shape and torch.allclose(a.to(wide), b.to(wide), rtol=rtol, atol=atol)
 
 def _differ(g, e, rtol=1e-3, atol=1e-5):
     "Where the float64 tensors `g` and `e`, of one shape, are not close: how many values differ, and the worst, as words."
@@ -105,20 +106,27 @@ def _differ(g, e, rtol=1e-3, atol=1e-5):
 def test_near(a, b):
     "Check that `a` and `b` are equal up to rounding; for two tensors of one shape, a failure says how many values differ and where the worst is."
     if near(a, b): return
-    try: ta,tb = torch.as_tensor(a).double(),torch.as_tensor(b).double()
+    try: ta,tb = torch.as_tensor(a),torch.as_tensor(b)
     except (TypeError, RuntimeError, ValueError): ta = tb = None
+    if ta is not None: ta,tb = (None,None) if ta.is_complex() or tb.is_complex() else (ta.double(),tb.double())   # complex: both shown whole
     if ta is not None and ta.shape == tb.shape and ta.numel() > 1:
         raise AssertionError(f"near failed: {_differ(ta, tb)}\n  {_show(a)}\n  {_show(b)}")
     test(a, b, near, 'near')
 
+def _all_small(a, tol):
+    "Is every element of `a`, a tensor or numbers, within `tol` of zero? False for anything else (`None`, a string)."
+    try: return bool((torch.as_tensor(a).abs() < tol).all())
+    except (TypeError, RuntimeError, ValueError): return False
+
 def test_near_zero(a, tol=1e-3):
     "Check that every element of `a` is within `tol` of zero."
-    test(a, tol, lambda a,tol: bool((torch.as_tensor(a).abs() < tol).all()), f'|a| < {tol:g}')
+    test(a, tol, _all_small, f'|a| < {tol:g}')
 
 # %% ../nbs/00_exports.ipynb #011fdb61
 def test_fail(f, msg='', contains=''):
     "Check that calling `f()` raises an exception, whose message includes `contains` if given; a `NameError` (a misspelt name in `f` itself) is raised, not counted."
     if not callable(f): raise TypeError(f"test_fail needs a function to call, such as `lambda: ...`; got {describe(f)}")
+    if not isinstance(contains, str): raise TypeError(f"contains is a piece of the error's message, a str; got {describe(contains)}")
     try: f()
     except NameError: raise               # a name misspelt in the check itself, not the failure it is about
     except Exception as e:
@@ -388,9 +396,14 @@ def save_verified(src, dest, expected, size, deadline=math.inf):
 
 # %% ../nbs/00_exports.ipynb #abe03d31
 def data_dir():
-    "The MNIST cache folder: `$DLF_DATA` if set, else `dl-foundations/mnist` in the user cache folder."
-    if os.environ.get('DLF_DATA'): return Path(os.environ['DLF_DATA']).expanduser()
-    base = os.environ.get('XDG_CACHE_HOME') or os.environ.get('LOCALAPPDATA') or Path.home()/'.cache'
+    "The MNIST cache folder: `$DLF_DATA` if set (an absolute path: notebooks run from other folders than `make data`), else `dl-foundations/mnist` in the user cache folder (`$XDG_CACHE_HOME` where it is absolute, `%LOCALAPPDATA%` on Windows, else `~/.cache`)."
+    if d := os.environ.get('DLF_DATA'):
+        if not (path := Path(d).expanduser()).is_absolute():
+            raise ValueError(f"DLF_DATA must be an absolute path, such as {Path(d).resolve()}: a relative one, {d!r}, names another "
+                             "folder in each place a notebook runs from")
+        return path
+    xdg,local = os.environ.get('XDG_CACHE_HOME'),os.environ.get('LOCALAPPDATA') if os.name == 'nt' else None
+    base = xdg if xdg and Path(xdg).is_absolute() else local or Path.home()/'.cache'   # a relative XDG_CACHE_HOME is ignored, as its spec says
     return Path(base)/'dl-foundations'/'mnist'
 
 # %% ../nbs/00_exports.ipynb #4d4c1b2b

