@@ -439,3 +439,13 @@ def test_numpy_view_is_c_contiguous_and_copies_only_when_it_must():
 def test_asm_counts_counts_each_instruction_not_only_whether_it_is_there():
     counts = nb.asm_counts(nb._fastmath_kernel, np.ones((3, 5), np.float32), np.ones((5, 2), np.float32))
     assert max(counts.values()) > 1
+
+
+@pytest.mark.parametrize("rung", ids)
+def test_compiled_rungs_pass_nan_and_inf_through_as_the_operator_does(rung):
+    "fastmath lets LLVM assume no NaN or inf; a diverged model's inputs must still come out NaN or inf where @ gives them."
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(13, 40, generator=g), torch.randn(40, 37, generator=g)
+    a[1, 2], a[7, 0], b[3, 30] = math.nan, math.inf, -math.inf
+    got, ref = nb.COMPILED_RUNGS[rung](a, b), a @ b
+    assert torch.equal(got.isnan(), ref.isnan()) and torch.equal(got.isinf(), ref.isinf())
