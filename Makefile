@@ -78,7 +78,7 @@ test: $(GPU_STAMP) data ## Run everything CI checks: gates, every notebook top t
 	$(BIN)/pytest -q -n $(WORKERS) tests
 
 test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom, each in a fresh process as in a fresh kernel, while BUSY=2 busy loops keep the cores busy (BUSY=0: quiet; NB=nbs/01_matmul.ipynb for one)
-	$(PY) tools/busy.py $(BUSY) -- sh -c 'ls $(or $(NB),$(NBS)) | xargs -P $(WORKERS) -I{} $(BIN)/nbdev_test --do_print --path {}'
+	$(PY) tools/busy.py $(BUSY) -- $(PY) tools/test_nbs.py --workers $(WORKERS) $(or $(NB),$(NBS))
 
 # the notebooks `make outputs` re-runs: NB=, else NBS= (by default all), less 01c where there is no GPU (its saved outputs come from one)
 OUT_NBS = $(or $(NB),$(if $(GPU_EXTRA),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))))

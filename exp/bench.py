@@ -182,8 +182,12 @@ def run_matmul(args, machine):
                   + (" (the Triton kernel tuned for each size first)" if any(k.startswith('triton') for k in gpu) else '') + " ...", flush=True)
     gpu_rows = gpu_ladder(gpu, args.gpu_sizes, repeats=args.repeats, min_time=args.min_time, max_call=args.max_call,
                           progress=_progress, configs=first_configs(args.triton_configs)) if gpu else []
-    if any(r.measured and r.rung in COMPILED_RUNGS for r in rows): print("  the targets' rungs again, side by side ...", flush=True)
-    targets = matmul_targets(rows, again=side_by_side_ratio(rungs, dtype, args.repeats, args.min_time))
+    again,said = side_by_side_ratio(rungs, dtype, args.repeats, args.min_time),[]
+    def again_said(*pair):
+        "`again`, saying so the first time (only a target whose two rungs both ran is timed again)."
+        if not said: said.append(print("  the targets' rungs again, side by side ...", flush=True))
+        return again(*pair)
+    targets = matmul_targets(rows, again=again_said)
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
                 targets={**targets, **gpu_targets(gpu_rows)}, gpu_seen=torch.cuda.is_available())
 
@@ -297,16 +301,19 @@ def _staging(out):
         return Path(tempfile.mkdtemp(dir=out, prefix='.run-'))
     except OSError as e: raise SystemExit(f"--out {out}: cannot write there ({e.strerror or e})") from None
 
+class _StoppedAfterWriting(KeyboardInterrupt):
+    "A Ctrl-C or SIGTERM that came while the files were put in place, held until they all were: `args[0]` is the signal."
+
 @contextmanager
 def _stops_held():
-    "Hold Ctrl-C and SIGTERM until the block ends, then act on the first that came (Python runs signal handlers in the main thread only: elsewhere, nothing is held)."
+    "Hold Ctrl-C and SIGTERM until the block ends, then end the run with `_StoppedAfterWriting` if one came (Python runs signal handlers in the main thread only: elsewhere, nothing is held)."
     if threading.current_thread() is not threading.main_thread(): yield; return
     came = []
     old = {s: signal.signal(s, lambda sig, frame: came.append(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
     try: yield
     finally:
         for s,h in old.items(): signal.signal(s, h)
-        if came: signal.raise_signal(came[0])       # now, to the handler the run had
+    if came: raise _StoppedAfterWriting(came[0])
 
 def _publish(staging, out):
     "Replace the files of an earlier run in `out` by those in `staging`, `results.json` last, a stop held until all are in place (never half of each run); remove `staging`. The earlier run's files this run does not replace: their names."
@@ -445,6 +452,8 @@ if __name__ == '__main__' and not _in_notebook():
     signal.signal(signal.SIGTERM, _terminate)
     try: main()
     except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM: a line, not a traceback (the files are written only at the end of a run)
-        stopped = isinstance(e, _Terminated)
-        print(f"\nbenchmark {'terminated' if stopped else 'interrupted'}: nothing written", file=sys.stderr)
-        sys.exit(128 + (signal.SIGTERM if stopped else signal.SIGINT))
+        written = isinstance(e, _StoppedAfterWriting)
+        sig = e.args[0] if written else signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT
+        print(f"\nbenchmark {'terminated' if sig == signal.SIGTERM else 'interrupted'}: "
+              + (f"its files were all written first, into {Path(os.path.abspath(parse_args().out))}" if written else "nothing written"), file=sys.stderr)
+        sys.exit(128 + sig)

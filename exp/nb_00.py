@@ -84,6 +84,10 @@ def test_ne(a, b):
     test(a, b, lambda a,b: not equals(a, b), '!=')
 
 # %% ../nbs/00_exports.ipynb #023e1f22
+def _widest(*ts):
+    "The dtype to compare the tensors `ts` in: float64, or complex128 if one is complex (`.double()` would drop imaginary parts)."
+    return torch.complex128 if any(t.is_complex() for t in ts) else torch.float64
+
 def near(a, b, rtol=1e-3, atol=1e-5):
     "Are `a` and `b` the same shape and equal up to rounding (`torch.allclose` with `rtol=1e-3, atol=1e-5`)? Two lists or tuples, or two dicts: item by item."
     if isinstance(a, dict) and isinstance(b, dict): return a.keys() == b.keys() and all(near(a[k], b[k], rtol, atol) for k in a)
@@ -91,8 +95,7 @@ def near(a, b, rtol=1e-3, atol=1e-5):
         return len(a) == len(b) and all(near(x, y, rtol, atol) for x,y in zip(a, b))
     try: a,b = torch.as_tensor(a), torch.as_tensor(b)
     except (TypeError, RuntimeError, ValueError): return False     # `None`, a string: not numbers
-    wide = torch.complex128 if a.is_complex() or b.is_complex() else torch.float64   # .double() would drop imaginary parts
-    return a.shape == b.shape and torch.allclose(a.to(wide), b.to(wide), rtol=rtol, atol=atol)
+    return a.shape == b.shape and torch.allclose(a.to(_widest(a, b)), b.to(_widest(a, b)), rtol=rtol, atol=atol)
 
 def _differ(g, e, rtol=1e-3, atol=1e-5):
     "Where the float64 tensors `g` and `e`, of one shape, are not close: how many values differ, and the worst, as words."

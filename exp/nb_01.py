@@ -51,6 +51,8 @@ def matmul_elementwise(a, b):
     return c
 
 # %% ../nbs/01_matmul.ipynb #3e833ef0
+from .nb_00 import _widest      # float64, or complex128 for complex numbers (notebook 00's near uses it too)
+
 def _product_rtol(a, rtol):
     "`rtol`, else the default for `a`'s dtype: 1e-5 (float32 sums of a few thousand terms stay well inside it), or two of a coarser type's steps (float16, bfloat16)."
     if rtol is not None: return rtol
@@ -58,7 +60,7 @@ def _product_rtol(a, rtol):
 
 def _exact(a, b):
     "`a @ b` in float64 (complex128 for complex numbers), with its inputs widened to match."
-    wide = torch.complex128 if a.dtype.is_complex else torch.float64
+    wide = _widest(a)
     return a.to(wide),b.to(wide),wide
 
 def near_product(c, a, b, rtol=None):

@@ -117,8 +117,9 @@ def grad_check(f, params, grads, eps=1e-6, tol=1e-6):
             raise ValueError(f"grad_check: gradient {i} has shape {tuple(getattr(g, 'shape', ()))} but its param has shape {tuple(p.shape)}")
         num = numerical_grad(f, p, eps)
         err = rel_error(g, num)
-        if not (err < tol or (g.double() - num).abs().max() <= floor):
-            raise AssertionError(f"gradient {i} (shape {tuple(p.shape)}) is wrong: relative error {err:.2e} >= tol {tol:.0e}")
+        if not (err < tol or (off := (g.double() - num).abs().max().item()) <= floor):
+            raise AssertionError(f"gradient {i} (shape {tuple(p.shape)}) is wrong: relative error {err:.2e} >= tol {tol:.0e}, "
+                                 f"and a number off by {off:.2e}, more than the differences' rounding allows ({floor:.1e})")
         errs.append(err)
     return errs
 
@@ -149,7 +150,7 @@ class Relu(Module):
     def forward(self, inp):
         _check_float('Relu input', inp)
         return inp.clamp_min(0.)
-    def bwd(self, out, inp): inp.g = out.g * (inp > 0)
+    def bwd(self, out, inp): inp.g = torch.where(inp > 0, out.g, 0.)   # selects, as autograd does: out.g * mask makes 0 x inf = nan
 
 class Mse(Module):
     "Mean squared error between an output of shape `(N, 1)` or `(N,)` and `N` targets."

@@ -234,9 +234,11 @@ def _check_sees_grads(opt):
                          f"change nothing. Were its parameters this model's? (Hand-written layers fill .g, not .grad: "
                          f"use Optimizer with them.)")
 
+from collections.abc import Iterator
+
 def _check_measurable(model, valid_dl, device):
     "Raise `ValueError` unless `accuracy` can read the model's scores on the first batch of `valid_dl` (classes: int64, `(N,)`), before training rather than after an epoch of it. The batch is drawn with the caller's random numbers set aside; a one-pass iterator is not drawn from."
-    if iter(valid_dl) is valid_dl: return                  # a generator: its first batch would be lost to evaluate
+    if isinstance(valid_dl, Iterator): return              # a generator: its first batch would be lost to evaluate (iter() of a torch DataLoader draws a seed: not here)
     with torch.no_grad(), _in_mode(model, False), torch.random.fork_rng(devices=[]):   # a shuffled loader draws nothing from them
         batch = next(iter(valid_dl), None)
         if batch is None: raise ValueError("fit got no validation batches: valid_dl is empty")

@@ -306,7 +306,8 @@ def test_a_stop_while_publishing_waits_until_the_new_files_are_all_in_place(tmp_
         real(src, dst); moved.append(Path(dst).name)
         if len(moved) == 1: os.kill(os.getpid(), signal.SIGINT)        # Ctrl-C after the first file
     monkeypatch.setattr(bench.os, 'replace', replace_then_stop)
-    with pytest.raises(KeyboardInterrupt): bench._publish(staging, out)
+    with pytest.raises(bench._StoppedAfterWriting) as stop: bench._publish(staging, out)    # so the run says the files are written
+    assert stop.value.args == (signal.SIGINT,) and isinstance(stop.value, KeyboardInterrupt)
     assert moved == list(bench.RESULT_FILES) and {(out/n).read_text() for n in bench.RESULT_FILES} == {'new'}
 
 

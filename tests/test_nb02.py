@@ -195,6 +195,20 @@ def test_grad_check_floor_follows_the_size_of_the_loss():
     with pytest.raises(AssertionError, match='is wrong'): grad_check(lambda: (3 * x).sum(), [x], [torch.full((4,), 3.01, dtype=f64)])
 
 
+def test_grad_check_says_how_far_off_a_wrong_gradient_is():
+    x = torch.ones(3, dtype=f64)
+    with pytest.raises(AssertionError, match=r'relative error .* >= tol 1e-06, and a number off by 1.00e-02, more than .* allows'):
+        grad_check(lambda: (x * x).sum(), [x], [2 * x + torch.tensor([0., 0.01, 0.], dtype=f64)])
+
+
+def test_relu_stops_an_infinite_gradient_where_it_was_off():
+    "out.g * (inp > 0) made 0 * inf = nan where the ReLU was off; autograd's threshold_backward gives 0, as notebook 02b checks."
+    inp = torch.tensor([-1., 0., 4.], dtype=f64)
+    relu = Relu(); out = relu(inp); out.g = torch.tensor([math.inf, math.inf, 1.], dtype=f64)
+    relu.backward()
+    assert inp.g.tolist() == [0., 0., 1.]
+
+
 def test_rel_error():
     a = torch.tensor([1., 2.])
     assert rel_error(a, a) == 0 and rel_error(torch.zeros(3), torch.zeros(3)) == 0

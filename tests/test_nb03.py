@@ -659,6 +659,8 @@ def test_fit_checks_validation_without_touching_the_random_numbers_or_a_one_pass
         fit(1, model, F.cross_entropy, Optimizer(list(model.parameters()), 0.1), DataLoader(Dataset(x, y), 4, shuffle=True), valid, progress=False)
         return model.weight.detach().clone()
     torch.testing.assert_close(run(DataLoader(Dataset(x, y), 6, shuffle=True)), run(DataLoader(Dataset(x, y), 6)), rtol=0, atol=0)
+    td = torch.utils.data                                   # PyTorch's DataLoader draws a seed at each iter(), shuffled or not
+    torch.testing.assert_close(run(td.DataLoader(td.TensorDataset(x, y), 6)), run(DataLoader(Dataset(x, y), 6)), rtol=0, atol=0)
     torch.manual_seed(0)
     model = nn.Linear(3, 4)
     batches = ((x[i:i+6], y[i:i+6]) for i in (0, 6))

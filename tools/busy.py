@@ -3,7 +3,7 @@
     python tools/busy.py 2 -- nbdev_test --path nbs/01_matmul.ipynb   # two busy loops alongside a notebook
     python tools/busy.py 0 -- nbdev_test                   # none: the command alone
 
-`make test` runs the notebooks this way (`BUSY=2`), so a lesson whose timing checks only hold on a quiet machine
+`make test` runs the notebooks this way (`BUSY=2`, with `tools/test_nbs.py`), so a lesson whose timing checks only hold on a quiet machine
 fails there, in CI, rather than on a learner's laptop. The exit status is the command's.
 """
 import subprocess, sys

@@ -26,8 +26,8 @@ BIN = Path(sys.executable).parent
 # Bare-word directives nbdev 2 acts on; Quarto options (`#| key: value`) are accepted as they are.
 NBDEV_DIRECTIVES = {'default_exp', 'export', 'exports', 'exporti', 'hide', 'hide_line', 'exec_doc',
                     'filter_stream', 'default_cls_lvl', 'eval:'}
-_legacy = re.compile(r'^\s*#\s*(default_exp(?=\s+[\w.]+\s*$)|(?:exports?|exporti|hide|hide_input|hide_output|collapse\w*|'
-                     r'exec_doc|notest|slow)(?=\s*$))', re.I)   # the word alone (default_exp: and a module): `# hide the axis` is prose
+_legacy = re.compile(r'^\s*#\s*((?:default_exp|exports?|exporti)(?=\s+[\w.]+\s*$|\s*$)|(?:hide|hide_input|hide_output|collapse\w*|'
+                     r'exec_doc|notest|slow)(?=\s*$))', re.I)   # the word alone, or with a module (nbdev 1): `# hide the axis` is prose
 _pipe = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*(:)?')
 EXPORT_DIRECTIVES = {'export', 'exports', 'exporti'}
 
