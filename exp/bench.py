@@ -302,24 +302,24 @@ def _staging(out):
     except OSError as e: raise SystemExit(f"--out {out}: cannot write there ({e.strerror or e})") from None
 
 class _StoppedAfterWriting(KeyboardInterrupt):
-    "A Ctrl-C or SIGTERM that came while the files were put in place, held until they all were: `args[0]` is the signal."
+    "A Ctrl-C or SIGTERM that came while the files were put in place, held until they all were: `args` are the signal and the earlier run's files removed."
 
 @contextmanager
-def _stops_held():
-    "Hold Ctrl-C and SIGTERM until the block ends, then end the run with `_StoppedAfterWriting` if one came (Python runs signal handlers in the main thread only: elsewhere, nothing is held)."
+def _stops_held(*details):
+    "Hold Ctrl-C and SIGTERM until the block ends, then end the run with `_StoppedAfterWriting(signal, *details)` if one came (Python runs signal handlers in the main thread only: elsewhere, nothing is held)."
     if threading.current_thread() is not threading.main_thread(): yield; return
     came = []
     old = {s: signal.signal(s, lambda sig, frame: came.append(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
     try: yield
     finally:
         for s,h in old.items(): signal.signal(s, h)
-    if came: raise _StoppedAfterWriting(came[0])
+    if came: raise _StoppedAfterWriting(came[0], *details)
 
 def _publish(staging, out):
     "Replace the files of an earlier run in `out` by those in `staging`, `results.json` last, a stop held until all are in place (never half of each run); remove `staging`. The earlier run's files this run does not replace: their names."
     out = Path(out)
     gone = [name for name in RESULT_FILES if (out/name).exists() and not (staging/name).exists()]
-    with _stops_held():
+    with _stops_held(gone):
         for name in RESULT_FILES: (out/name).unlink(missing_ok=True)
         for name in RESULT_FILES:
             if (staging/name).exists(): os.replace(staging/name, out/name)
@@ -448,12 +448,19 @@ def _in_notebook():
 
 def _terminate(signum, frame): raise _Terminated
 
+def _stopped(e, out):
+    "The line and exit status for the stop `e` (a KeyboardInterrupt: Ctrl-C, `_Terminated` or `_StoppedAfterWriting`) of a run into the folder `out`."
+    written = isinstance(e, _StoppedAfterWriting)
+    sig = e.args[0] if written else signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT
+    gone = e.args[1] if written and len(e.args) > 1 else []
+    said = (f"its files were all written first, into {Path(os.path.abspath(out))}"
+            + (f" (the earlier run's {', '.join(gone)} removed)" if gone else '')) if written else "nothing written"
+    return f"\nbenchmark {'terminated' if sig == signal.SIGTERM else 'interrupted'}: {said}",128 + sig
+
 if __name__ == '__main__' and not _in_notebook():
     signal.signal(signal.SIGTERM, _terminate)
     try: main()
     except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM: a line, not a traceback (the files are written only at the end of a run)
-        written = isinstance(e, _StoppedAfterWriting)
-        sig = e.args[0] if written else signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT
-        print(f"\nbenchmark {'terminated' if sig == signal.SIGTERM else 'interrupted'}: "
-              + (f"its files were all written first, into {Path(os.path.abspath(parse_args().out))}" if written else "nothing written"), file=sys.stderr)
-        sys.exit(128 + sig)
+        line,status = _stopped(e, parse_args().out)
+        print(line, file=sys.stderr)
+        sys.exit(status)

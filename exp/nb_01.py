@@ -58,17 +58,17 @@ def _product_rtol(a, rtol):
     if rtol is not None: return rtol
     return max(1e-5, 2 * torch.finfo(a.dtype).eps) if a.dtype.is_floating_point or a.dtype.is_complex else 1e-5
 
-def _exact(a, b):
-    "`a @ b` in float64 (complex128 for complex numbers), with its inputs widened to match."
-    wide = _widest(a)
+def _exact(a, b, c):
+    "`a` and `b` widened to float64, or complex128 where `a` or the result `c` is complex, and that dtype: to compute `a @ b` exactly enough to judge `c`."
+    wide = _widest(a, c)
     return a.to(wide),b.to(wide),wide
 
 def near_product(c, a, b, rtol=None):
     "Is `c` the product `a @ b` up to rounding? Compared with the float64 product, each element within `rtol` (default: for the dtype, `_product_rtol`) of the size of its terms, `|a| @ |b|` (`ValueError` if `a @ b` is no product)."
     check_matmul_args(a, b)
     rtol = _product_rtol(a, rtol)
-    a,b,wide = _exact(a, b)
     if not (isinstance(c, torch.Tensor) and tuple(c.shape) == (a.shape[0], b.shape[1])): return False
+    a,b,wide = _exact(a, b, c)
     c,ab = c.to(wide),a @ b
     close = ab.isfinite() & ((c - ab).abs() <= rtol * (a.abs() @ b.abs()))   # an infinite product: only itself is close
     return bool(((c == ab) | close).all())
@@ -79,7 +79,7 @@ def test_product(c, a, b, rtol=None):
     if near_product(c, a, b, rtol): return
     if tuple(c.shape) != (a.shape[0], b.shape[1]): raise AssertionError(f"the product has shape {tuple(c.shape)}, expected {(a.shape[0], b.shape[1])}")
     rtol = _product_rtol(a, rtol)
-    a,b,wide = _exact(a, b)
+    a,b,wide = _exact(a, b, c)
     diff,size = (c.to(wide) - a @ b).abs(),a.abs() @ b.abs()
     off = torch.where((diff == 0) & (size == 0), 0., (diff / size).nan_to_num(nan=math.inf))   # 0/0: an empty sum, right; a NaN: wrong
     i,j = divmod(off.argmax().item(), off.shape[1])

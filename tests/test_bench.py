@@ -307,8 +307,19 @@ def test_a_stop_while_publishing_waits_until_the_new_files_are_all_in_place(tmp_
         if len(moved) == 1: os.kill(os.getpid(), signal.SIGINT)        # Ctrl-C after the first file
     monkeypatch.setattr(bench.os, 'replace', replace_then_stop)
     with pytest.raises(bench._StoppedAfterWriting) as stop: bench._publish(staging, out)    # so the run says the files are written
-    assert stop.value.args == (signal.SIGINT,) and isinstance(stop.value, KeyboardInterrupt)
+    assert stop.value.args == (signal.SIGINT, []) and isinstance(stop.value, KeyboardInterrupt)   # the signal; no earlier file left unreplaced
     assert moved == list(bench.RESULT_FILES) and {(out/n).read_text() for n in bench.RESULT_FILES} == {'new'}
+
+
+def test_a_stop_says_whether_the_files_were_written():
+    "After a stop held while publishing, the line said 'nothing written' with every file in place."
+    import signal
+    line, status = bench._stopped(bench._StoppedAfterWriting(signal.SIGINT, ['matmul.png']), 'out')
+    assert line.endswith(f"interrupted: its files were all written first, into {Path('out').resolve()} (the earlier run's matmul.png removed)")
+    assert status == 130
+    assert bench._stopped(bench._StoppedAfterWriting(signal.SIGTERM, []), 'out') == (f"\nbenchmark terminated: its files were all written first, into {Path('out').resolve()}", 143)
+    assert bench._stopped(KeyboardInterrupt(), 'out') == ("\nbenchmark interrupted: nothing written", 130)
+    assert bench._stopped(bench._Terminated(), 'out')[1] == 143
 
 
 def test_triton_configs_is_refused_where_no_triton_rung_runs():

@@ -44,9 +44,10 @@ def test_lint_catches_directives_nbdev_would_ignore(project):
 def test_lint_leaves_comments_that_start_with_a_directives_word(project):
     "'# hide the axis ticks' at the top of a cell failed make test as a legacy '#hide'."
     write_nb(project/'nbs'/'01_x.ipynb', '#|default_exp x', '# hide the axis ticks\nx = 1', '# slow version, for comparison\ny = 2',
-             '# export to ONNX\nz = 3', '#default_exp x', '#  Hide  \nw = 4', '#export core\ndef f(): pass')
+             '# export to ONNX\nz = 3', '#default_exp x', '#  Hide  \nw = 4', '#export core\ndef f(): pass', '# Export figures\nv = 5')
     problems = gates.lint(project)
     assert [p.split(': ')[1] for p in problems] == ['cell 5, line 1', 'cell 6, line 1', 'cell 7, line 1'], problems   # directives: alone, or with a module
+    assert "write '#|default_exp x'" in problems[0] and "write '#|hide'" in problems[1] and "write '#|export core'" in problems[2]
 
 
 def test_exports_gate_catches_a_hand_edit_and_a_stray_module(project):

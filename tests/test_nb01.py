@@ -100,6 +100,8 @@ def test_near_product_takes_each_dtypes_rounding(dtype):
     test_product(a @ b, a, b)
     assert not near_product(a @ b - a[:, :1] @ b[:1, :], a, b)        # one term of 300 left out
     if dtype.is_complex: assert not near_product((a @ b).real.to(dtype), a, b)   # the imaginary parts count
+    ar, br = a.real.float(), b.real.float()
+    assert not near_product(ar @ br + 5j, ar, br)                     # ... a result's too, for real inputs
     assert not near_product(a @ b, a, b, rtol=1e-9)                     # a tolerance given is used
 
 

@@ -19,6 +19,8 @@ def test_a_path_naming_no_notebook_is_an_error(tmp_path, name):
     "A misspelt NB= used to pass: ls failed, xargs got nothing and exited 0."
     (tmp_path/'notes.txt').write_text('x'); (tmp_path/'empty').mkdir()
     with pytest.raises(SystemExit, match='neither a notebook nor a folder|no notebooks in'): test_nbs.notebooks([tmp_path/name])
+    (tmp_path/'a.ipynb').write_text('{}')
+    with pytest.raises(SystemExit): test_nbs.notebooks([tmp_path/'a.ipynb', tmp_path/name])     # beside a notebook too
 
 
 def test_the_exit_status_says_whether_a_notebook_failed(tmp_path, monkeypatch):

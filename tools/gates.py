@@ -26,8 +26,10 @@ BIN = Path(sys.executable).parent
 # Bare-word directives nbdev 2 acts on; Quarto options (`#| key: value`) are accepted as they are.
 NBDEV_DIRECTIVES = {'default_exp', 'export', 'exports', 'exporti', 'hide', 'hide_line', 'exec_doc',
                     'filter_stream', 'default_cls_lvl', 'eval:'}
-_legacy = re.compile(r'^\s*#\s*((?:default_exp|exports?|exporti)(?=\s+[\w.]+\s*$|\s*$)|(?:hide|hide_input|hide_output|collapse\w*|'
-                     r'exec_doc|notest|slow)(?=\s*$))', re.I)   # the word alone, or with a module (nbdev 1): `# hide the axis` is prose
+_legacy = re.compile(r'^\s*#(?:\s*(exports?|exporti|hide|hide_input|hide_output|collapse\w*|exec_doc|notest|slow)\s*|'
+                     r'\s*(default_exp)\s+([\w.]+)\s*|(exports?|exporti)\s+([\w.]+)\s*)$', re.I)
+# nbdev 1's directives: a word alone, `default_exp` and a module, or `#export core` (no space after the #: `# export
+# weights` is prose)
 _pipe = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*(:)?')
 EXPORT_DIRECTIVES = {'export', 'exports', 'exporti'}
 
@@ -74,7 +76,8 @@ def _directive_problems(nbs, known):
         for i,line in _directive_lines(src):
             where = f"{nb.name}: cell {n}, line {i}: {line.strip()!r}"
             if m := _legacy.match(line):
-                problems.append(f"{where}: nbdev 2 ignores this; write '#|{m.group(1).lower()}'")
+                word,module = (m[1] or m[2] or m[4]).lower(),m[3] or m[5]
+                problems.append(f"{where}: nbdev 2 ignores this; write '#|{word}{' ' + module if module else ''}'")
             elif (m := _pipe.match(line)) and not m.group(2) and m.group(1) not in known:
                 problems.append(f"{where}: unknown directive {m.group(1)!r} (known: {', '.join(sorted(known))})")
     return problems

@@ -15,10 +15,12 @@ def notebooks(paths):
     "The notebooks `paths` name, a folder standing for the notebooks in it (not those whose names start with _ or .)."
     found = []
     for p in map(Path, paths):
-        if p.is_dir(): found += sorted(q for q in p.glob('*.ipynb') if not q.name.startswith(('_', '.')))
+        if p.is_dir():
+            found += (inside := sorted(q for q in p.glob('*.ipynb') if not q.name.startswith(('_', '.'))))
+            if not inside: raise SystemExit(f"test_nbs.py: no notebooks in {p}")
         elif p.is_file() and p.suffix == '.ipynb': found.append(p)
         else: raise SystemExit(f"test_nbs.py: {p} is neither a notebook nor a folder of notebooks")
-    if not found: raise SystemExit(f"test_nbs.py: no notebooks in {' '.join(map(str, paths))}")
+    if not found: raise SystemExit("test_nbs.py: no notebooks named")
     return found
 
 
