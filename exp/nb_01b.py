@@ -28,10 +28,14 @@ def _as_arrays(a, b):
         raise ValueError(f"compiled rungs multiply float32 or float64 tensors, not a, {describe(a)}, and b, {describe(b)}")
     if not (a.is_cpu and b.is_cpu):
         raise ValueError(f"compiled rungs run on the CPU: a is on {a.device}, b on {b.device}")
-    if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
-        raise ValueError("an input requires grad, but a compiled rung's result cannot carry a gradient: "
-                         "pass `a.detach()` / `b.detach()`, or call it under `torch.no_grad()`")
+    _refuse_grad(a, b, "a compiled rung")
     return _numpy(a),_numpy(b)
+
+def _refuse_grad(a, b, what):
+    "`ValueError` if autograd is recording and `a` or `b` requires grad: `what` (a compiled rung, say) gives a result without a gradient."
+    if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
+        raise ValueError(f"an input requires grad, but {what}'s result cannot carry a gradient: "
+                         "pass `a.detach()` / `b.detach()`, or call it under `torch.no_grad()`")
 
 def _numpy(t):
     "A C-contiguous NumPy view of the tensor `t`: no copy unless `t` is not contiguous."

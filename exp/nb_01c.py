@@ -79,13 +79,17 @@ def _check_kernel_args(a, b):
     if not (a.device.type == b.device.type == DEVICE):
         raise ValueError(f"the kernels' inputs must be on {DEVICE!r} ({'the simulator runs on the CPU' if SIMULATED else 'the GPU'}): "
                          f"a is on {a.device}, b on {b.device}")
+    nb_01b._refuse_grad(a, b, "a GPU kernel")
 
 def _launch(kernel, a, b, per_block):
     "`a @ b` by a numba.cuda `kernel`, a grid of blocks of THREADS x THREADS threads, each block computing per_block x per_block of `c`."
     _check_kernel_args(a, b)
     a,b = a.detach().contiguous(),b.detach().contiguous()
     c = torch.empty(a.shape[0], b.shape[1], dtype=a.dtype, device=a.device)
+    if c.numel() == 0: return c                    # nothing to compute, and a GPU refuses a grid of no blocks
     grid = (math.ceil(b.shape[1] / per_block), math.ceil(a.shape[0] / per_block))   # x: blocks along the columns, y: along the rows
+    if grid[1] > 65535: raise ValueError(f"a has {a.shape[0]:,} rows: more than {65535 * per_block:,}, the most a grid of "
+                                         f"{per_block}-row blocks covers (CUDA allows 65,535 blocks along y)")
     kernel[grid, (THREADS, THREADS)](_arg(a), _arg(b), _arg(c))
     return c
 
@@ -198,6 +202,7 @@ def _triton_kernel():
     return kernel
 
 # %% ../nbs/01c_gpu.ipynb #a1307986
+from .measure import _check_count   # 00b's check of a whole number
 _FOR_TF32 = [(128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
              (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
              (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4)]      # (BM, BN, BK, num_warps, num_stages)
@@ -235,7 +240,9 @@ def matmul_triton(a, b, tf32=False, config=None):
 def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
     "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`; a config that fails (on a smaller GPU, more shared memory than it has) or multiplies wrong is left out with a warning that says why."
     need_triton()
-    configs = configs or TRITON_CONFIGS
+    m,k,n = (_check_count(f'tune_triton: {name}', v, 1) for name,v in zip('mkn', (m, k, n)))
+    configs = TRITON_CONFIGS if configs is None else configs
+    if not configs: raise ValueError("tune_triton: configs is empty: there is nothing to tune over")
     a,b = torch.randn(m, k, device=DEVICE),torch.randn(k, n, device=DEVICE)
     ref,times,failed = a @ b,{},{}
     for i,cfg in enumerate(configs):

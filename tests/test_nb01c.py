@@ -16,8 +16,8 @@ from exp.nb_01c import (BLOCK, CUDA_RUNGS, DEVICE, GPU_RUNGS, GPU_TARGETS, SIMUL
 simulated = pytest.mark.skipif(not SIMULATED, reason='a test of running GPU code on the CPU, where PyTorch sees no GPU')
 needs_triton = pytest.mark.skipif(triton is None, reason="Triton is not installed (its wheels are Linux-only: the extra '.[gpu]' installs nothing elsewhere)")
 
-# odd sizes: none a multiple of a block (16) or of the register kernel's tile (BLOCK = 128), one larger than a tile
-SHAPES = [(1, 1, 1), (33, 17, 21), (7, 40, 2), (BLOCK + 3, 9, 5)] + ([] if SIMULATED else [(1000, 517, 999)])   # on a GPU, many blocks at once
+# odd sizes: none a multiple of a block (16) or of the register kernel's tile (BLOCK = 128), two past a tile (rows, columns)
+SHAPES = [(1, 1, 1), (33, 17, 21), (7, 40, 2), (BLOCK + 3, 9, 5), (5, 9, BLOCK + 3)] + ([] if SIMULATED else [(1000, 517, 999)])   # on a GPU, many blocks at once
 
 
 def operands(m, k, n, seed=0, device=DEVICE):
@@ -51,6 +51,30 @@ def test_numba_cuda_kernels_take_views_and_refuse_bad_input(name):
     with pytest.raises(ValueError, match='float32 matrices, not a float64 tensor of shape'): f(a.double(), b.double())
     with pytest.raises(ValueError, match=r'\(20, 30\)'): f(a, a)
     with pytest.raises(ValueError, match=f"on '{DEVICE}'.*meta"): f(a.to('meta'), b.to('meta'))
+
+
+@pytest.mark.parametrize('name', [*CUDA_RUNGS, pytest.param('triton', marks=needs_triton)])
+def test_a_kernel_refuses_inputs_that_require_grad(name):
+    "A kernel's result carries no gradient: with autograd recording, an input that requires one is an error, as for 01b's rungs."
+    f = matmul_triton if name == 'triton' else CUDA_RUNGS[name]
+    a,b = operands(5, 7, 3)
+    with pytest.raises(ValueError, match=r"requires grad, but a GPU kernel's result.*\.detach\(\).*torch\.no_grad\(\)"): f(a.requires_grad_(), b)
+    with torch.no_grad(): torch.testing.assert_close(f(a, b), a @ b, rtol=1e-4, atol=1e-4)
+
+
+class _NoLaunch:
+    "Stands for a numba.cuda kernel that must not be launched."
+    def __getitem__(self, config): raise AssertionError(f"a kernel was launched with {config}")
+
+def test_an_empty_product_launches_no_kernel():
+    "A GPU refuses a grid of no blocks (the simulator does not): an empty `c` is returned as it is."
+    for m,n in [(0, 5), (4, 0), (0, 0)]:
+        a,b = operands(m, 3, n)
+        assert nb_01c._launch(_NoLaunch(), a, b, 16).shape == (m, n)
+
+def test_a_grid_taller_than_cuda_allows_is_refused_by_name():
+    a,b = torch.zeros(65535 * 16 + 1, 1, device=DEVICE),torch.zeros(1, 1, device=DEVICE)
+    with pytest.raises(ValueError, match=r"a has 1,048,561 rows: more than 1,048,560.*65,535 blocks along y"): nb_01c._launch(_NoLaunch(), a, b, 16)
 
 
 @needs_triton
@@ -111,6 +135,13 @@ def test_tuning_keeps_the_fastest_config():
     best,times = tune_triton(20, 20, 20, configs=TRITON_CONFIGS[-2:], repeats=1)
     assert set(times) == {0, 1} and best == TRITON_CONFIGS[-2:][min(times, key=times.get)]
     assert nb_01c._TUNED[(20, 20, 20, False)] == best
+
+
+@needs_triton
+def test_tuning_refuses_sizes_and_configs_with_nothing_to_tune():
+    for m,k,n in [(0, 4, 4), (4, 0, 4), (4, 4, -1), (4, 4.0, 4)]:
+        with pytest.raises(ValueError, match=r'tune_triton: [mkn] must be an int, at least 1'): tune_triton(m, k, n)
+    with pytest.raises(ValueError, match='configs is empty'): tune_triton(4, 4, 4, configs=[])
 
 
 @needs_triton
