@@ -88,6 +88,10 @@ def _check_count(name, n, least):
     if not (_is_whole(n) and n >= least): raise ValueError(f"{name} must be an int, at least {least}, got {n!r}")
     return int(n)
 
+def _check_flag(name, v):
+    "`ValueError` naming `name` unless `v` is True or False (a string such as 'no' would count as True)."
+    if not isinstance(v, bool): raise ValueError(f"{name} must be True or False, got {v!r}")
+
 def _check_min_time(min_time):
     if not (_is_number(min_time) and 0 <= min_time < math.inf):
         raise ValueError(f"min_time must be a finite number of seconds, 0 or more, got {min_time!r}")
@@ -427,7 +431,10 @@ def ladder_threads(size):
     return 1 if math.prod(size) < SMALL_WORK else torch.get_num_threads()
 
 def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, max_call=2.0, seed=0, progress=None):
-    "Time each rung of the dict `rungs` on random `(m, k, n)` products (small ones on one thread): a list of `LadderRow`, smallest first."
+    """Time each rung of the dict `rungs` (name: function of `a, b`) on random `dtype` products of each `(m, k, n)` in `sizes`
+    (small ones on one thread), `repeats` runs of at least `min_time` s each, seeded by `seed`: a list of `LadderRow`, smallest
+    first. A rung whose call is estimated (from its speed at the size before) or found to take over `max_call` s is skipped or
+    timed once; `progress(done, total, row)`, if given, is called after each row."""
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"measure_ladder times products of random floating-point matrices: dtype must be a float dtype, got {dtype_name(dtype)}")
     if not (_is_number(max_call) and 0 < max_call < math.inf): raise ValueError(f"max_call must be a positive, finite number of seconds, got {max_call!r}")

@@ -60,6 +60,17 @@ def _is_number(x):
 # %% ../nbs/00_exports.ipynb #5e2d3fd4
 def _is_array(x): return isinstance(x, (torch.Tensor, np.ndarray))
 
+def _widest(*ts):
+    "The dtype to compare the tensors `ts` in: float64, or complex128 if one is complex (`.double()` would drop imaginary parts)."
+    return torch.complex128 if any(t.is_complex() for t in ts) else torch.float64
+
+def _all_equal(ta, tb):
+    "Is every element of the tensors `ta` and `tb` (one shape) equal? Of two dtypes, one not an integer, judged in float64 (complex128): PyTorch would round an int64 to float32 to meet a float32."
+    if ta.dtype != tb.dtype and not all(t.dtype == torch.bool or not (t.is_floating_point() or t.is_complex()) for t in (ta, tb)):
+        w = _widest(ta, tb)
+        ta,tb = ta.to(w),tb.to(w)
+    return bool((ta == tb).all())
+
 def equals(a, b):
     "Are `a` and `b` equal? Tensors and arrays must match in shape and in every element (not in dtype: 1 equals 1.0); lists, tuples and dicts, item by item."
     if a is b: return True                                         # as Python's `==` on lists does
@@ -69,7 +80,7 @@ def equals(a, b):
             if not isinstance(a, (list, tuple)) and not isinstance(b, (list, tuple)): return False
             if any(_is_array(x) and x.ndim == 0 for x in (a, b)): return False       # a single number against a list
             return len(a) == len(b) and all(equals(x, y) for x,y in zip(a, b))
-        return ta.shape == tb.shape and bool((ta == tb).all())
+        return ta.shape == tb.shape and _all_equal(ta, tb)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and isinstance(a, list) == isinstance(b, list):
         return len(a) == len(b) and all(equals(x, y) for x,y in zip(a, b))   # a list is not a tuple, as in Python
     if isinstance(a, dict) and isinstance(b, dict): return a.keys() == b.keys() and all(equals(a[k], b[k]) for k in a)
@@ -84,10 +95,6 @@ def test_ne(a, b):
     test(a, b, lambda a,b: not equals(a, b), '!=')
 
 # %% ../nbs/00_exports.ipynb #023e1f22
-def _widest(*ts):
-    "The dtype to compare the tensors `ts` in: float64, or complex128 if one is complex (`.double()` would drop imaginary parts)."
-    return torch.complex128 if any(t.is_complex() for t in ts) else torch.float64
-
 def near(a, b, rtol=1e-3, atol=1e-5):
     "Are `a` and `b` the same shape and equal up to rounding (`torch.allclose` with `rtol=1e-3, atol=1e-5`)? Two lists or tuples, or two dicts: item by item."
     if isinstance(a, dict) and isinstance(b, dict): return a.keys() == b.keys() and all(near(a[k], b[k], rtol, atol) for k in a)
@@ -159,11 +166,12 @@ def expect_near(got, expected, what='the result', rtol=1e-3, atol=1e-5):
     "Check that the tensor `got` has the shape of `expected` and equal values up to rounding (`near`'s tolerances)."
     __tracebackhide__ = True
     expect_shape(got, expected.shape, what)
-    g,e = got.detach().double(), expected.detach().double()
+    w = _widest(got, expected)                       # complex: compared whole, imaginary parts included
+    g,e = got.detach().to(w), expected.detach().to(w)
     if torch.isclose(g, e, rtol=rtol, atol=atol).all(): return
-    note = (f" (the result is {dtype_name(got)}, the check works in {dtype_name(expected)}: keep the input's dtype)"
-            if got.is_floating_point() and expected.is_floating_point()
-            and torch.finfo(got.dtype).bits < torch.finfo(expected.dtype).bits else '')
+    coarser = (got.is_floating_point() and expected.is_floating_point() and torch.finfo(got.dtype).bits < torch.finfo(expected.dtype).bits)
+    note = (f" (the result is {dtype_name(got)}, the check works in {dtype_name(expected)}: keep the input's dtype)"   # only where the
+            if coarser and torch.isclose(g, e, rtol=1e3 * torch.finfo(got.dtype).eps, atol=atol).all() else '')       # dtype explains it
     raise Incorrect(f"{what} is {_differ(g, e, rtol, atol)}{note}" if g.ndim == 0 else f"{what}: {_differ(g, e, rtol, atol)}{note}")
 
 def expect_eq(got, expected, what='your answer'):

@@ -71,7 +71,7 @@ def near_product(c, a, b, rtol=None):
     a,b,wide = _exact(a, b, c)
     c,ab = c.to(wide),a @ b
     close = ab.isfinite() & ((c - ab).abs() <= rtol * (a.abs() @ b.abs()))   # an infinite product: only itself is close
-    return bool(((c == ab) | close).all())
+    return bool(((c == ab) | close | (c.isnan() & ab.isnan())).all())   # NaN where the exact product has one: right
 
 def test_product(c, a, b, rtol=None):
     "Check that `c` is the product `a @ b` up to rounding (`near_product`)."
@@ -80,10 +80,11 @@ def test_product(c, a, b, rtol=None):
     if tuple(c.shape) != (a.shape[0], b.shape[1]): raise AssertionError(f"the product has shape {tuple(c.shape)}, expected {(a.shape[0], b.shape[1])}")
     rtol = _product_rtol(a, rtol)
     a,b,wide = _exact(a, b, c)
-    diff,size = (c.to(wide) - a @ b).abs(),a.abs() @ b.abs()
-    off = torch.where((diff == 0) & (size == 0), 0., (diff / size).nan_to_num(nan=math.inf))   # 0/0: an empty sum, right; a NaN: wrong
+    c,ab = c.to(wide),a @ b
+    diff,size = (c - ab).abs(),a.abs() @ b.abs()
+    off = torch.where(((diff == 0) & (size == 0)) | (c.isnan() & ab.isnan()), 0., (diff / size).nan_to_num(nan=math.inf))   # 0/0: an empty sum, right; a NaN: wrong unless the product has one
     i,j = divmod(off.argmax().item(), off.shape[1])
-    raise AssertionError(f"c[{i}, {j}] is {c[i, j].item():.6g}, the product {(a @ b)[i, j].item():.6g}: off by {off[i, j].item():.1e} "
+    raise AssertionError(f"c[{i}, {j}] is {c[i, j].item():.6g}, the product {ab[i, j].item():.6g}: off by {off[i, j].item():.1e} "
                          f"of the size of its terms, more than rounding (rtol={rtol:g})")
 
 

@@ -50,6 +50,7 @@ def _line_start(raw):
 @njit(cache=True)
 def zeros_on_a_line(m, n, like):
     "An (m, n) array of zeros of `like`'s dtype that starts on a 64-byte cache line (numba's `np.zeros` starts on 32 bytes only: why it matters, in rung 8)."
+    if m < 0 or n < 0: raise ValueError("zeros_on_a_line: m and n must be 0 or more")
     raw = np.zeros(m * n + 64 // like.itemsize, like.dtype)
     skip = _line_start(raw)
     return raw[skip:skip + m * n].reshape((m, n))

@@ -202,7 +202,7 @@ def _triton_kernel():
     return kernel
 
 # %% ../nbs/01c_gpu.ipynb #a1307986
-from .measure import _check_count   # 00b's check of a whole number
+from .measure import _check_count, _check_flag   # 00b's checks of a whole number and a flag
 _FOR_TF32 = [(128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
              (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
              (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4)]      # (BM, BN, BK, num_warps, num_stages)
@@ -212,6 +212,7 @@ TRITON_CONFIGS = [dict(BM=bm, BN=bn, BK=bk, num_warps=w, num_stages=s) for bm,bn
 
 def first_configs(n):
     "`n` of `TRITON_CONFIGS` for a short tuning (`make bench ARGS=--quick`), taken in turn from the head of the TF32 list and of the FP32 list, so that each precision tunes over some of its own."
+    n = _check_count('first_configs: n', n, 1)
     tf32,fp32 = TRITON_CONFIGS[:len(_FOR_TF32)],TRITON_CONFIGS[len(_FOR_TF32):]
     return [c for pair in itertools.zip_longest(tf32, fp32) for c in pair if c is not None][:n]
 _TUNED = {}    # (m, k, n, tf32) -> the fastest config found by `tune_triton`
@@ -232,7 +233,7 @@ def k_contiguous(a, b):
 def matmul_triton(a, b, tf32=False, config=None):
     "`a @ b` with our Triton kernel; TF32 products if `tf32` (after `k_contiguous`, the copy included); block sizes from `config`, else those `tune_triton` chose for this shape, else the first config (in FP32, the first that does not spill)."
     need_triton()
-    _check_kernel_args(a, b)
+    _check_kernel_args(a, b); _check_flag('tf32', tf32)
     (m,k),n = a.shape,b.shape[1]
     if tf32: a,b = k_contiguous(a, b)
     return _run_triton(a, b, tf32, config or _TUNED.get((m, k, n, tf32), TRITON_CONFIGS[0 if tf32 else len(_FOR_TF32)]))
@@ -269,6 +270,8 @@ def round_to_tf32(x):
 @contextlib.contextmanager
 def matmul_precision(precision):
     "Run the block with PyTorch's float32 matmul precision set to 'highest' (FP32) or 'high' (TF32 allowed); restore it after."
+    if precision not in ('highest', 'high', 'medium'):
+        raise ValueError(f"matmul_precision takes 'highest' (FP32), 'high' (TF32 allowed) or 'medium', not {precision!r}")
     before = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision(precision)
     try: yield
@@ -281,11 +284,12 @@ def matmul_tf32(a, b):
 # %% ../nbs/01c_gpu.ipynb #8055f2fe
 def matmul_intensity(m, k, n, itemsize=4):
     "FLOPs per byte of memory traffic of an `(m, k) @ (k, n)` product that reads `a` and `b` and writes `c` once: its least traffic."
+    for name,v in zip(('m', 'k', 'n', 'itemsize'), (m, k, n, itemsize)): _check_count(f'matmul_intensity: {name}', v, 1)
     return matmul_flops(m, k, n) / (itemsize * (m * k + k * n + m * n))
 
 def bandwidth(device='cpu', mb=256, repeats=5):
     "Memory bandwidth measured on `device` in GB/s: the fastest copy of `mb` MB from one tensor to another (each byte read and written)."
-    x = torch.ones(mb * 2**20 // 4, device=device)
+    x = torch.ones(_check_count('bandwidth: mb', mb, 1) * 2**20 // 4, device=device)
     y = torch.empty_like(x)
     t = time_fn(_synced(y.copy_), x, repeats=repeats, min_time=0.05).min
     return 2 * x.nbytes / t / 1e9

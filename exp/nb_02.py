@@ -81,11 +81,16 @@ def mse(output, targ):
     return (output.squeeze(-1) - targ).pow(2).mean()
 
 # %% ../nbs/02_fully_connected.ipynb #4aaf1e0f
+from .nb_00 import _widest      # float64, or complex128 for complex numbers
+
 def numerical_grad(f, x, eps=1e-6):
     "The gradient of the scalar `f()` with respect to the float64 tensor `x`, by central differences."
     if not isinstance(x, torch.Tensor) or x.dtype != torch.float64:
         raise ValueError(f"numerical_grad needs a float64 tensor (float32 rounds the differences away), "
                          f"got {describe(x)}")
+    if any(s == 0 and n > 1 for s,n in zip(x.stride(), x.shape)):    # expand()ed: a nudge to one number moves all its copies
+        raise ValueError(f"numerical_grad: x, {describe(x)}, has elements sharing memory (an expand()ed view, stride {x.stride()}): "
+                         "pass x.clone()")
     _check_positive('eps', eps)
     g,xd = torch.zeros_like(x),x.data                  # xd: x's numbers, changed behind autograd's back, so that a graph
     with torch.no_grad():                              # built on x before this call can still run backward
@@ -100,13 +105,16 @@ def numerical_grad(f, x, eps=1e-6):
 
 def rel_error(a, b):
     "The relative error ‖a-b‖ / (‖a‖+‖b‖) between two tensors (0 when both are zero)."
-    a,b = torch.as_tensor(a).double(), torch.as_tensor(b).double()
+    a,b = torch.as_tensor(a),torch.as_tensor(b)
+    a,b = a.to(_widest(a, b)),b.to(_widest(a, b))                # complex: imaginary parts count
     if a.shape != b.shape: raise ValueError(f"rel_error: shapes {tuple(a.shape)} and {tuple(b.shape)} differ")
     denom = a.norm() + b.norm()
     return 0. if denom == 0 else ((a - b).norm() / denom).item()
 
 def grad_check(f, params, grads, eps=1e-6, tol=1e-6):
     "Check `grads`, the gradients of the scalar `f()` w.r.t. the float64 tensors `params`, by central differences: each passes with a relative error below `tol`, or with no number further from the numerical gradient than 100 times the differences' rounding, `2**-52 * max(1, |f()|) / (2 * eps)`; return the relative errors."
+    if isinstance(params, torch.Tensor) or isinstance(grads, torch.Tensor):   # list() would split a tensor into its rows
+        raise TypeError("grad_check takes lists of params and of grads: for one tensor w, pass [w] and [w_grad]")
     params,grads = list(params),list(grads)
     if len(params) != len(grads): raise ValueError(f"grad_check: {len(params)} params but {len(grads)} grads")
     _check_positive('eps', eps); _check_positive('tol', tol)
@@ -213,7 +221,7 @@ def _autograd_loss(x, y, w1, b1, w2, b2):
     return (out.squeeze(-1) - y).pow(2).mean()
 
 def time_backward(x, y, nh=50, repeats=5, seed=0):
-    "Time the backward pass of `Model` (hand-written) and of the same network with autograd, side by side, after one untimed forward pass: `{version: Timing}`."
+    "Time the backward pass of `Model` (hand-written) and of the same network with autograd, side by side, after one untimed forward pass, on inputs `x` (N, features) and targets `y` (N,), with `nh` hidden units and weights seeded by `seed`, `repeats` runs each: `{version: Timing}`."
     _check_float('time_backward: x', x, ndim=2)          # its dtype is the weights' dtype
     with seeded(seed): params = init_params(x.shape[1], nh, dtype=x.dtype)
     model,xh = Model(*params),x.detach()           # xh: x without its `.g` attached to the caller's tensor

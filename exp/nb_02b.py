@@ -183,6 +183,10 @@ def backward(self: Tensor):
         for p,vjp in zip(node._parents, node._vjps):
             if not p.requires_grad: continue
             gp = vjp(g)
+            if not isinstance(gp, torch.Tensor):
+                got = 'an engine Tensor' if isinstance(gp, Tensor) else describe(gp)
+                raise RuntimeError(f"the backward of {node._op!r} gave {got}, not a torch tensor: a VJP computes with torch "
+                                   "tensors (g, and the .data of the tensors it kept), not with the engine's Tensors")
             if gp.shape != p.shape:
                 raise RuntimeError(f"the backward of {node._op!r} gave a gradient of shape {tuple(gp.shape)} for an input of shape {tuple(p.shape)}")
             grads[p] = grads[p] + gp if p in grads else gp
@@ -198,7 +202,7 @@ def mlp_mse(x, y, w1, b1, w2, b2):
 
 # %% ../nbs/02b_autograd.ipynb #ee18d851
 def time_engine(x, y, nh=50, repeats=5, seed=0):
-    "Time forward + backward of `mlp_mse` with `Tensor` and with torch.autograd, side by side: `{'engine': Timing, 'autograd': Timing}`."
+    "Time forward + backward of `mlp_mse` with `Tensor` and with torch.autograd, side by side, on inputs `x` (N, features) and targets `y` (N,), with `nh` hidden units and weights seeded by `seed`, `repeats` runs each: `{'engine': Timing, 'autograd': Timing}`."
     _check_float('time_engine: x', x, ndim=2)            # its dtype is the weights' dtype
     if not isinstance(y, torch.Tensor): raise ValueError(f"time_engine: y must be a tensor of targets, got {describe(y)}")
     with seeded(seed): params = init_params(x.shape[1], nh, dtype=x.dtype)

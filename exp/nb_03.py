@@ -20,7 +20,7 @@ from torch import nn, optim
 import torch.nn.functional as F
 from fastprogress.fastprogress import master_bar, progress_bar
 from .nb_02 import _check_sizes, _check_positive   # notebook 02's checks
-from .measure import _check_count, _check_seed     # 00b's checks of a whole number and of a seed
+from .measure import _check_count, _check_seed, _check_flag   # 00b's checks of a whole number, a seed and a flag
 _all_ = ['optim', 'F']   # nbdev adds these to `__all__`, so they come along with the star import (see 00_exports)
 
 # %% ../nbs/03_minibatch_training.ipynb #01d2654d
@@ -116,6 +116,7 @@ class Optimizer:
     "Stochastic gradient descent: `step` moves each parameter by `-lr` times its gradient; `zero_grad` clears them. `lr` defaults to the 2019 lesson's 0.5; this course trains at 0.2 (see `train_mnist`)."
     def __init__(self, params, lr=0.5):
         if hasattr(params, 'parameters'): raise TypeError(f"Optimizer takes the parameters, not the model: Optimizer(model.parameters(), lr)")
+        if isinstance(params, torch.Tensor): raise TypeError("Optimizer takes a list of parameters: for one tensor w, Optimizer([w], lr)")
         self.params, self.lr = list(params), lr
         if not self.params: raise ValueError("Optimizer got no parameters to optimise")
         if not all(isinstance(p, torch.Tensor) for p in self.params): raise TypeError(f"Optimizer takes tensors to optimise; got {describe(self.params)}")
@@ -147,7 +148,7 @@ class Sampler:
     "Indices `0..n-1`, in order or shuffled (a new order each pass), cut into batches of `bs`."
     def __init__(self, n, bs, shuffle=False):
         n, bs = _check_count('n (the number of items)', n, 0), _check_count('bs', bs, 1)   # ints: a NumPy uint8 would wrap around
-        if not isinstance(shuffle, bool): raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
+        _check_flag('shuffle', shuffle)
         self.n, self.bs, self.shuffle = n, bs, shuffle
     def __iter__(self):
         idxs = torch.randperm(self.n) if self.shuffle else torch.arange(self.n)
@@ -169,6 +170,8 @@ def collate(b):
 class DataLoader:
     "Batches `(xb, yb)` from the dataset `ds`, `bs` items at a time, in order or shuffled, put together by `collate_fn`."
     def __init__(self, ds, bs, shuffle=False, collate_fn=collate):
+        if isinstance(ds, (tuple, list)) and len(ds) == 2 and all(isinstance(t, torch.Tensor) for t in ds):   # 2 "items" otherwise
+            raise TypeError("DataLoader takes a dataset, not the pair (x, y) itself: wrap it, DataLoader(Dataset(x, y), bs)")
         if len(ds) == 0: raise ValueError("DataLoader got an empty dataset: there is nothing to load")
         self.ds, self.collate_fn = ds, collate_fn
         self.sampler = Sampler(len(ds), bs, shuffle)
@@ -196,9 +199,15 @@ def _in_mode(model, training):
     try: yield
     finally: model.train(was)
 
+def _check_reduction(loss_func):
+    "`ValueError` if `loss_func` is a PyTorch loss that does not average over the batch: the course weighs each batch's mean loss by its size."
+    if getattr(loss_func, 'reduction', 'mean') != 'mean':
+        raise ValueError(f"the loss must be the batch's mean (reduction='mean'), not reduction={loss_func.reduction!r}: each batch's "
+                         "loss is weighed by its size")
+
 def evaluate(model, loss_func, dl, device=None):
-    "Mean loss and accuracy (so: of a classifier) of `model` in evaluation mode over the batches of `dl`, each batch weighted by its size, moved to `device` if given (else left where `dl` puts it)."
-    _check_loader('dl', dl)
+    "Mean loss and accuracy (so: of a classifier) of `model` in evaluation mode over the batches of `dl`, each batch weighted by its size, moved to `device` if given (else left where `dl` puts it); `loss_func` gives a batch's mean loss."
+    _check_loader('dl', dl); _check_reduction(loss_func)
     if device is not None: device = pick_device(device)   # a GPU that is not there: named
     tot_loss, tot_acc, count = 0., 0., 0
     with torch.no_grad(), _in_mode(model, False):
@@ -254,8 +263,9 @@ def fit(epochs, model, loss_func, opt, train_dl, valid_dl=None, sched=None, prog
     """Train `model` for `epochs` epochs with `opt` on `train_dl`, measuring loss and accuracy (a classifier's) on `valid_dl`
     after each, each batch moved to `device` if given (else left where the loader puts it); `sched`, if given, maps an epoch
     (0, 1, ...) to its learning rate, and `opt` keeps the last one. A PyTorch model trains in training mode, is measured in
-    evaluation mode, and is given back in the mode it came in. Returns a dict of lists."""
+    evaluation mode, and is given back in the mode it came in. `loss_func` gives a batch's mean loss. Returns a dict of lists."""
     epochs = _check_count('epochs', epochs, 1); _check_loader('train_dl', train_dl); _check_loader('valid_dl', valid_dl)
+    _check_flag('progress', progress); _check_reduction(loss_func)
     if device is not None: device = pick_device(device)   # a GPU that is not there: named
     lrs = None if sched is None else [sched(e) for e in range(epochs)]    # checked before the first step
     for e, lr in enumerate(lrs or []): _check_positive(f"sched({e}), the learning rate of epoch {e},", lr)
@@ -311,11 +321,12 @@ def _check_data(data):
 
 def train_mnist(seed=0, nh=100, lr=0.2, bs=64, epochs=5, final_div=10, threads=1, progress=False, data=None, device=None):
     """Train the hand-written MLP on MNIST (no autograd) on `device` (default: the GPU if PyTorch sees one): `TrainResult(accuracy, model, history, seconds)`.
+    `nh` hidden units, batches of `bs`, `epochs` epochs, on `threads` CPU threads, seeded by `seed`; `progress` shows progress bars.
     The learning rate is `lr`, divided by `final_div` in the last epoch when there are several; `data` is `(x_train, y_train, x_valid, y_valid)`
     as `get_data()` returns them (by default, it calls it)."""
     nh, bs, epochs, threads = _check_sizes(nh=nh, bs=bs, epochs=epochs, threads=threads); _check_positive('lr', lr); _check_positive('final_div', final_div)
     _check_seed(seed)
-    if not isinstance(progress, bool): raise ValueError(f"progress must be True or False, got {progress!r}")
+    _check_flag('progress', progress)
     if data is not None: _check_data(data)
     device = pick_device(device)
     x_train, y_train, x_valid, y_valid = get_data() if data is None else data

@@ -37,12 +37,14 @@ WRONG = {
             (lambda: (2, 3, 4), 'give a list of 7 predictions')],
     'ex2': [(lambda x: ((x[:, None] - x[None]) ** 2).sum(0), 'for x of shape (7, 13) has shape (7, 13), expected (7, 7)'),
             (lambda x: (x[:, None] - x[None]).sum(-1) ** 2, 'values differ'),
-            (loop_distances, 'correct, but `loop_distances` uses a Python loop')],
+            (loop_distances, 'correct, but `loop_distances` uses a Python loop'),
+            (lambda x: torch.cdist(x, x) ** 2, "correct, but torch's cdist computes the distances for you")],
     'ex3': [(lambda x, w, b: torch.einsum('ni,io->no', x, w) + b, 'torch.einsum refuses'),   # rung 4's spec, for w stored (in, out)
-            (lambda x, w, b: torch.einsum('ni,io->no', x, w.T) + b, 'correct, but it transposes w (T)'),
-            (lambda x, w, b: torch.einsum('ni,oi->no', x, w), 'values differ'),                    # the bias forgotten
+            (lambda x, w, b: torch.einsum('ni,io->no', x, w.T) + b, 'correct, but it calls T (on w or on the result)'),
+            (lambda x, w, b: torch.einsum('ni,oi->no', x, w), 'values differ'),
+            (lambda x, w, b: torch.einsum('oi,ni->on', w, x).T + b, 'correct, but it calls T (on w or on the result)'),   # the result transposed                    # the bias forgotten
             (lambda x, w, b: x @ w.T + b, 'correct, but it does not call `torch.einsum` itself'),
-            (lin_with_helper, 'correct, but it transposes w (movedim)'),          # through a helper of its own
+            (lin_with_helper, 'correct, but it calls movedim (on w or on the result)'),          # through a helper of its own
             (lambda x, w, b: torch.einsum('ni,oi->on', x, w) + b, 'the product must be (6, 3)'),   # the bias's error, not einsum's
             (lambda x, w, b: None, 'is None')],
     'ex4': [(lambda A, B: (A @ B).trace(), 'computes the whole product AB'),
@@ -79,7 +81,7 @@ def gram_distances(x):     # |a|² + |b|² - 2 a·b
     return sq[:, None] + sq[None, :] - 2 * x @ x.T
 
 RIGHT = {'ex1': [lambda: [torch.Size([2, 3, 4]), None, [6, 5, 7], (2, 3), (256, 256, 3), torch.Size([0, 3]), None]],
-         'ex2': [gram_distances, lambda x: torch.cdist(x, x) ** 2],
+         'ex2': [gram_distances],
          'ex3': [lambda x, w, b: product_of(x, w) + b, lambda x, w, b: torch.einsum('bi,oi->bo', x, w) + b[None], lambda x, w, b: torch.einsum('ni,oi->no', x, w) + b.expand(len(x), -1)],
          'ex4': [lambda A, B: torch.einsum('ik,ki->', A, B).item(), lambda A, B: torch.einsum('ij,ji', A, B)],
          'ex5': [lambda x: x - x.mean(0, keepdim=True), lambda x: x - x.sum(0) / x.shape[0]],

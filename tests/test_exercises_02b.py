@@ -18,6 +18,10 @@ def tanh_forgets_g(x):            # the local derivative alone, not multiplied b
 def tanh_composed(x):             # right, but from exp: no backward of its own
     return (x.exp() - (-x).exp()) / (x.exp() + (-x).exp())
 
+def tanh_vjp_of_engine_tensors(x):   # the VJP computes with the engine's Tensor `out`, not with torch's
+    out = _make(x.data.tanh(), 'tanh', (x,), (lambda g: g * (1 - out**2),))
+    return out
+
 def repeat_grad_first_copy(g, r, c):
     return g[:g.shape[0] // r, :g.shape[1] // c]
 
@@ -61,7 +65,8 @@ WRONG = {
             (tanh_forgets_g, 'the gradient of sum(w * tanh(x)) with respect to x: '),
             (tanh_composed, 'is made of 9 recorded operations'),
             (lambda x: Tensor(x.data.tanh()), 'has the right values, but records nothing'),
-            (lambda x: x.data.tanh(), "is a torch tensor, not the engine's `Tensor`")],
+            (lambda x: x.data.tanh(), "is a torch tensor, not the engine's `Tensor`"),
+            (tanh_vjp_of_engine_tensors, "backward fails: the backward of 'tanh' gave an engine Tensor, not a torch tensor")],
     'ex2': [(lambda: ((64, 10), (10,)), 'the broken version gives the right gradient, of shape (10,)'),
             (lambda: ((64, 10), (64,)), 'an input of shape (64,) cannot get a gradient of shape (64, 10)'),
             (lambda: ((64, 10), (1, 64, 10)), 'cannot get a gradient of shape (64, 10)'),
@@ -75,7 +80,8 @@ WRONG = {
     'ex4': [(lambda x: 1 / (1 + x.exp()), 'sigmoid(x), x a Tensor of shape (4, 5): 20 of 20 values differ'),
             (sigmoid_own_backward, "is one recorded operation, 'sigmoid', with a backward of its own"),
             (lambda x: Tensor(torch.sigmoid(x.data)), 'records nothing'),
-            (lambda x: None, 'is None')],
+            (lambda x: None, 'is None'),
+            (lambda x: 1 / (1 + torch.exp(-x)), "hands the engine's Tensor to a torch function")],
     'ex5': [(maximum_no_unbroadcast, 'backward fails: the backward of \'maximum\' gave a gradient of shape (3, 4) for an input of shape (3, 1)'),
             (maximum_swapped, 'with respect to a, a of shape (3, 1) and b (1, 4): 3 of 3 values differ'),
             (maximum_both, 'with respect to a, a of shape (3, 1) and b (1, 4): 3 of 3'),

@@ -30,6 +30,14 @@ class OffByOne(Sampler):               # loses a full batch when bs divides n
     def __len__(self): return self.n // self.bs
 
 
+class LenDivides(LenNotChanged):       # `/` where `//` is meant: a float
+    def __len__(self): return self.n / self.bs
+
+class IterReturnsList(Sampler):        # the batches returned as a list: not an iterator
+    def __iter__(self): return [b for b in super().__iter__() if len(b) == self.bs]
+    def __len__(self): return self.n // self.bs
+
+
 class ItemByItem(DataLoader): pass     # DataLoader's own __iter__: one ds[i] per item, then collate
 
 class IgnoresSampler(DataLoader):
@@ -89,11 +97,15 @@ WRONG = {
             (lambda logp, targ: -(F.one_hot(targ, 5) * logp).sum(-1).mean(), 'needs logp.shape[1] columns, here 7'),   # fits the first case only
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).mean(), 'a mean over all 6 x 5 entries'),
             (lambda logp, targ: -(F.one_hot(targ, logp.shape[1]) * logp).sum(-1), 'has shape (6,), expected ()'),
-            (lambda logp, targ: nll(logp, targ), 'correct, but without a one-hot matrix')],
+            (lambda logp, targ: nll(logp, targ), 'correct, but without a one-hot matrix'),
+            (lambda logp, targ: (F.one_hot(targ, logp.shape[1]), -logp[range(len(targ)), targ].mean())[1], 'from logp by indexing'),   # made, unused
+            (lambda logp, targ: (F.one_hot(targ, logp.shape[1]), -logp.gather(1, targ[:, None]).mean())[1], 'from logp by gather')],
     'ex3': [(LenNotChanged, 'len(DropLastSampler(10, 4)) is 3, expected 2'),
             (IterNotChanged, 'DropLastSampler(10, 4) yields batches of sizes [4, 4, 2]'),
             (DropsBeforeShuffling, 'items [8, 9] never appear'),
-            (OffByOne, 'DropLastSampler(12, 4) yields 2 batches, expected 3')],
+            (OffByOne, 'DropLastSampler(12, 4) yields 2 batches, expected 3'),
+            (LenDivides, '__len__ must return an int'),
+            (IterReturnsList, '__iter__ yields the batches one by one')],
     'ex4': [(lambda: ['shrinks', 'shrinks', 'shrinks', 'blows up'], "lr = 0.6: you predicted 'shrinks', but it zigzags"),
             (lambda: ['shrinks', 'zigzags', 'zigzags', 'blows up'], "lr = 0.4: you predicted 'zigzags', but it shrinks"),
             (lambda: ['shrinks', 'shrinks', 'zigzags', 'zigzags'], "lr = 1.1: you predicted 'zigzags', but it blows up: w goes 1, -1.2, 1.44"),
@@ -114,7 +126,8 @@ WRONG = {
             (shuffled_once, 'the same shuffled order on every pass'),
             (lambda tr, va, bs: DataLoader(tr, bs, shuffle=True), 'should return two loaders, (train_dl, valid_dl)'),
             (lambda tr, va, bs: (DataLoader(tr, 2 * bs, shuffle=True), DataLoader(va, bs)), 'expected 4 items each, but the last'),
-            (lambda tr, va, bs: (DataLoader(tr, 64, shuffle=True), DataLoader(va, 128)), 'gives batches of sizes [23]')],
+            (lambda tr, va, bs: (DataLoader(tr, 64, shuffle=True), DataLoader(va, 128)), 'gives batches of sizes [23]'),
+            (lambda tr, va, bs: (DataLoader(tr, bs, shuffle=True), va), 'the validation loader must be a loader of (xb, yb) batches, not a dataset')],
 }
 
 
@@ -170,7 +183,8 @@ def bce_with_helper(x, y):
 
 RIGHT = {'ex1': [bce_with_helper, lambda x, y: (x - x * y + logsumexp(torch.stack([torch.zeros_like(x), -x], -1))).mean()],   # the same, folded
          'ex2': [lambda logp, targ: -(torch.eye(logp.shape[1])[targ] * logp).sum(1).mean(),
-                 lambda logp, targ: -(F.one_hot(targ, num_classes=logp.size(-1)) * logp).sum(-1).mean()],
+                 lambda logp, targ: -(F.one_hot(targ, num_classes=logp.size(-1)) * logp).sum(-1).mean(),
+                 lambda logp, targ: -logp[F.one_hot(targ, logp.shape[1]).bool()].mean()],   # the one-hot matrix as a mask
          'ex3': [SamplerFiltered],
          'ex4': [lambda: ('shrinks', 'shrinks', 'zigzags', 'blows up')],
          'ex6': [zero_grad_first, with_torch_sgd, log_softmax_first],

@@ -292,3 +292,21 @@ def test_near_zero_and_test_fail_say_what_they_were_given():
     "test_near_zero(None) failed inside PyTorch; test_fail(..., contains=ZeroDivisionError) failed on 'in <string>'."
     with pytest.raises(AssertionError, match=r'\|a\| < 0.001 failed'): test_near_zero(None)
     with pytest.raises(TypeError, match="contains is a piece of the error's message, a str"): test_fail(lambda: 1 / 0, contains=ZeroDivisionError)
+
+
+def test_equals_compares_an_int_and_a_float_without_rounding_the_int():
+    "PyTorch compares int64 with float32 in float32, where 16777217 rounds to 16777216: equal, though they differ."
+    assert not equals(T([16777217]), T([16777216.])) and equals(T([16777216]), T([16777216.]))
+    assert not equals(T([2**53 + 2]), T([2.**53], dtype=torch.float64)) and equals(T([1, 2]), T([1., 2.]))
+    assert equals(T([True, False]), T([1, 0])) and equals(T([1 + 0j]), T([1.])) and not equals(T([1.5]), T([1]))
+
+
+def test_expect_near_compares_complex_numbers_whole():
+    with pytest.raises(Incorrect, match=r'1\+5j where 1\+0j was expected'): expect_near(T([1 + 5j]), T([1 + 0j]))
+    expect_near(T([1 + 5j]), T([1 + 5j], dtype=torch.complex128))
+
+
+def test_expect_near_names_the_dtype_only_where_it_explains_the_difference():
+    e = T([1., 2.5], dtype=torch.float64)
+    with pytest.raises(Incorrect) as err: expect_near(T([1., 2.]), e, rtol=1e-9, atol=0)       # off by far more than float32's rounding
+    assert 'is 2 where 2.5 was expected' in str(err.value) and 'float32' not in str(err.value)

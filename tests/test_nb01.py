@@ -127,3 +127,14 @@ def test_near_product_compares_each_element_with_the_size_of_its_own_terms():
     bad = a @ b
     bad[0, 0] *= 1.5
     assert near_product(a @ b, a, b) and not near_product(bad, a, b)
+
+
+def test_a_nan_in_the_inputs_is_right_where_the_exact_product_has_one():
+    "NaN == NaN is False: the exact product of inputs holding a NaN was called wrong, 'off by inf'."
+    a,b = torch.randn(3, 4),torch.randn(4, 2)
+    a[0, 1] = math.nan
+    assert nb.near_product(a @ b, a, b)
+    nb.test_product(a @ b, a, b)
+    c = a @ b
+    c[1, 1] = math.nan                                    # a NaN the exact product does not have
+    with pytest.raises(AssertionError, match=r'c\[1, 1\] is nan, the product -?\d'): nb.test_product(c, a, b)

@@ -449,3 +449,13 @@ def test_compiled_rungs_pass_nan_and_inf_through_as_the_operator_does(rung):
     a[1, 2], a[7, 0], b[3, 30] = math.nan, math.inf, -math.inf
     got, ref = nb.COMPILED_RUNGS[rung](a, b), a @ b
     assert torch.equal(got.isnan(), ref.isnan()) and torch.equal(got.isinf(), ref.isinf())
+
+
+def test_zeros_on_a_line_refuses_a_negative_size():
+    "np.zeros(m * n + 16) with m = -1 made a (2, 4) array, silently."
+    from exp.nb_01b import zeros_on_a_line
+    like = np.ones(1, np.float32)
+    for m,n in [(-1, 4), (3, -2)]:
+        with pytest.raises(ValueError, match='zeros_on_a_line: m and n must be 0 or more'): zeros_on_a_line(m, n, like)
+    z = zeros_on_a_line(3, 5, like)
+    assert z.shape == (3, 5) and not z.any() and z.ctypes.data % 64 == 0

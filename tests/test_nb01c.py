@@ -192,6 +192,22 @@ def test_intensity_and_bandwidth():
     assert matmul_intensity(2, 3, 4) == 2 * 2 * 3 * 4 / (4 * (6 + 12 + 8))
     assert matmul_intensity(2, 3, 4, itemsize=8) == matmul_intensity(2, 3, 4) / 2
     assert bandwidth('cpu', mb=8, repeats=2) > 0.1
+    for bad in [dict(m=0), dict(k=-1), dict(itemsize=0), dict(n=2.5)]:
+        sizes = {**dict(m=2, k=3, n=4), **bad}
+        with pytest.raises(ValueError, match=f"matmul_intensity: {next(iter(bad))} must be an int, at least 1"): matmul_intensity(**sizes)
+    for mb in (0, -1, 2.5):
+        with pytest.raises(ValueError, match='bandwidth: mb must be an int, at least 1'): bandwidth('cpu', mb=mb)
+
+
+def test_flags_sizes_and_precisions_are_checked_by_name():
+    "tf32='no' would count as True, first_configs(-1) would give all but one, and an unknown precision only warns in PyTorch."
+    a,b = operands(3, 4, 5)
+    if triton is not None:
+        with pytest.raises(ValueError, match="tf32 must be True or False, got 'no'"): matmul_triton(a, b, tf32='no')
+    with pytest.raises(ValueError, match='first_configs: n must be an int, at least 1, got -1'): nb_01c.first_configs(-1)
+    assert len(nb_01c.first_configs(3)) == 3
+    with pytest.raises(ValueError, match="'highest' \\(FP32\\), 'high' \\(TF32 allowed\\) or 'medium', not 'bogus'"):
+        with matmul_precision('bogus'): pass
 
 
 def test_a_failing_gpu_package_is_named_with_its_version():

@@ -496,3 +496,24 @@ def test_time_backward_times_autograd_with_and_without_the_input_gradient(monkey
     assert with_input.grad is None and not without.requires_grad
     fns['autograd']()
     assert with_input.grad is not None and with_input.grad.shape == (20, 6)
+
+
+def test_numerical_grad_refuses_a_tensor_whose_elements_share_memory():
+    "A nudge to one element of an expand()ed view moves all its copies: the gradient would come out twice as large."
+    w = torch.randn(3, 1, dtype=f64)
+    with pytest.raises(ValueError, match=r'sharing memory \(an expand\(\)ed view, stride \(1, 0\)\): pass x.clone\(\)'):
+        numerical_grad(lambda: (w.expand(3, 2) ** 2).sum(), w.expand(3, 2))
+    wc = w.expand(3, 2).clone()
+    assert rel_error(numerical_grad(lambda: (wc ** 2).sum(), wc), 2 * wc) < 1e-8
+    one = torch.randn(1, dtype=f64).expand(1)                          # a stride 0 along a size-1 axis shares nothing
+    assert numerical_grad(lambda: (one ** 2).sum(), one).shape == (1,)
+
+
+def test_grad_check_wants_lists_not_a_tensor():
+    w = torch.randn(3, dtype=f64)
+    with pytest.raises(TypeError, match=r'lists of params and of grads: for one tensor w, pass \[w\]'): grad_check(lambda: (w * w).sum(), w, 2 * w)
+    assert grad_check(lambda: (w * w).sum(), [w], [2 * w])[0] < 1e-8
+
+
+def test_rel_error_counts_imaginary_parts():
+    assert rel_error(torch.tensor([5j]), torch.tensor([0j])) == pytest.approx(1.) and rel_error(torch.tensor([1 + 1j]), torch.tensor([1 + 1j])) == 0

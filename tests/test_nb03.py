@@ -678,3 +678,23 @@ def test_fit_takes_soft_targets_for_training_and_classes_for_validation():
     hist = fit(1, model, F.cross_entropy, Optimizer(list(model.parameters()), 0.1), DataLoader(Dataset(x, soft), 4),
                DataLoader(Dataset(x, classes), 6), progress=False)
     assert len(hist['valid_acc']) == 1
+
+
+def test_optimizer_and_dataloader_name_a_tensor_or_a_pair_given_for_a_list_or_a_dataset():
+    "list() would split one tensor into its rows, and len((x, y)) is 2 items: both are refused, with what to pass."
+    w = torch.randn(3, requires_grad=True)
+    with pytest.raises(TypeError, match=r'a list of parameters: for one tensor w, Optimizer\(\[w\], lr\)'): Optimizer(w)
+    x, y = torch.randn(10, 5), torch.arange(10)
+    with pytest.raises(TypeError, match=r'not the pair \(x, y\) itself: wrap it, DataLoader\(Dataset\(x, y\), bs\)'): DataLoader((x, y), 2)
+    assert len(DataLoader([(x[0], y[0]), (x[1], y[1]), (x[2], y[2])], 2)) == 2     # a list of (x, y) items is a dataset
+
+
+def test_fit_and_evaluate_want_a_mean_loss_and_a_true_or_false_progress():
+    x, y = torch.randn(8, 2), torch.arange(8) % 3
+    dl, model = DataLoader(Dataset(x, y), 4), nn.Linear(2, 3)
+    summed = nn.CrossEntropyLoss(reduction='sum')
+    with pytest.raises(ValueError, match=r"the batch's mean \(reduction='mean'\), not reduction='sum'"): evaluate(model, summed, dl)
+    with pytest.raises(ValueError, match=r"not reduction='sum'"): fit(1, model, summed, Optimizer(model.parameters(), 0.1), dl)
+    with pytest.raises(ValueError, match="progress must be True or False, got 'no'"):
+        fit(1, model, cross_entropy, Optimizer(model.parameters(), 0.1), dl, progress='no')
+    assert evaluate(model, nn.CrossEntropyLoss(), dl)[0] == pytest.approx(evaluate(model, cross_entropy, dl)[0])
