@@ -90,7 +90,7 @@ def _check_count(name, n, least):
 
 def _check_flag(name, v):
     "`ValueError` naming `name` unless `v` is True or False (a string such as 'no' would count as True)."
-    if not isinstance(v, bool): raise ValueError(f"{name} must be True or False, got {v!r}")
+    if not isinstance(v, (bool, np.bool_)): raise ValueError(f"{name} must be True or False, got {v!r}")
 
 def _check_min_time(min_time):
     if not (_is_number(min_time) and 0 <= min_time < math.inf):

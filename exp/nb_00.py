@@ -169,9 +169,9 @@ def expect_near(got, expected, what='the result', rtol=1e-3, atol=1e-5):
     w = _widest(got, expected)                       # complex: compared whole, imaginary parts included
     g,e = got.detach().to(w), expected.detach().to(w)
     if torch.isclose(g, e, rtol=rtol, atol=atol).all(): return
-    coarser = (got.is_floating_point() and expected.is_floating_point() and torch.finfo(got.dtype).bits < torch.finfo(expected.dtype).bits)
-    note = (f" (the result is {dtype_name(got)}, the check works in {dtype_name(expected)}: keep the input's dtype)"   # only where the
-            if coarser and torch.isclose(g, e, rtol=1e3 * torch.finfo(got.dtype).eps, atol=atol).all() else '')       # dtype explains it
+    note = (f" (the result is {dtype_name(got)}, the check works in {dtype_name(expected)}: if rounding explains the difference, "
+            "keep the input's dtype)" if got.is_floating_point() and expected.is_floating_point()
+            and torch.finfo(got.dtype).bits < torch.finfo(expected.dtype).bits else '')
     raise Incorrect(f"{what} is {_differ(g, e, rtol, atol)}{note}" if g.ndim == 0 else f"{what}: {_differ(g, e, rtol, atol)}{note}")
 
 def expect_eq(got, expected, what='your answer'):

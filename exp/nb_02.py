@@ -83,14 +83,22 @@ def mse(output, targ):
 # %% ../nbs/02_fully_connected.ipynb #4aaf1e0f
 from .nb_00 import _widest      # float64, or complex128 for complex numbers
 
+def _shares_memory(x):
+    "Do two elements of the strided tensor `x` sit at one place in memory (as in a view made by `expand` or `unfold`)?"
+    if x.numel() < 2: return False
+    end = x.storage_offset() + sum((n - 1) * s for n,s in zip(x.shape, x.stride())) + 1
+    where = torch.arange(end).as_strided(x.shape, x.stride(), x.storage_offset())   # each element's place
+    return where.unique().numel() < x.numel()
+
 def numerical_grad(f, x, eps=1e-6):
     "The gradient of the scalar `f()` with respect to the float64 tensor `x`, by central differences."
     if not isinstance(x, torch.Tensor) or x.dtype != torch.float64:
         raise ValueError(f"numerical_grad needs a float64 tensor (float32 rounds the differences away), "
                          f"got {describe(x)}")
-    if any(s == 0 and n > 1 for s,n in zip(x.stride(), x.shape)):    # expand()ed: a nudge to one number moves all its copies
-        raise ValueError(f"numerical_grad: x, {describe(x)}, has elements sharing memory (an expand()ed view, stride {x.stride()}): "
-                         "pass x.clone()")
+    if x.layout != torch.strided: raise ValueError(f"numerical_grad needs a dense tensor, got one of layout {x.layout}")
+    if _shares_memory(x):                              # a nudge to one number would move all its copies
+        raise ValueError(f"numerical_grad: x, {describe(x)}, has elements sharing memory (a view such as expand() or unfold() "
+                         f"makes, stride {x.stride()}): pass x.clone()")
     _check_positive('eps', eps)
     g,xd = torch.zeros_like(x),x.data                  # xd: x's numbers, changed behind autograd's back, so that a graph
     with torch.no_grad():                              # built on x before this call can still run backward

@@ -200,8 +200,8 @@ def _in_mode(model, training):
     finally: model.train(was)
 
 def _check_reduction(loss_func):
-    "`ValueError` if `loss_func` is a PyTorch loss that does not average over the batch: the course weighs each batch's mean loss by its size."
-    if getattr(loss_func, 'reduction', 'mean') != 'mean':
+    "`ValueError` if `loss_func` is a PyTorch loss that sums over the batch or does not reduce it: the course weighs each batch's mean loss by its size."
+    if getattr(loss_func, 'reduction', None) in ('sum', 'none'):
         raise ValueError(f"the loss must be the batch's mean (reduction='mean'), not reduction={loss_func.reduction!r}: each batch's "
                          "loss is weighed by its size")
 

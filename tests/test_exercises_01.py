@@ -41,8 +41,8 @@ WRONG = {
             (lambda x: torch.cdist(x, x) ** 2, "correct, but torch's cdist computes the distances for you")],
     'ex3': [(lambda x, w, b: torch.einsum('ni,io->no', x, w) + b, 'torch.einsum refuses'),   # rung 4's spec, for w stored (in, out)
             (lambda x, w, b: torch.einsum('ni,io->no', x, w.T) + b, 'correct, but it calls T (on w or on the result)'),
-            (lambda x, w, b: torch.einsum('ni,oi->no', x, w), 'values differ'),
-            (lambda x, w, b: torch.einsum('oi,ni->on', w, x).T + b, 'correct, but it calls T (on w or on the result)'),   # the result transposed                    # the bias forgotten
+            (lambda x, w, b: torch.einsum('ni,oi->no', x, w), 'values differ'),                    # the bias forgotten
+            (lambda x, w, b: torch.einsum('oi,ni->on', w, x).T + b, 'correct, but it calls T (on w or on the result)'),   # the result transposed
             (lambda x, w, b: x @ w.T + b, 'correct, but it does not call `torch.einsum` itself'),
             (lin_with_helper, 'correct, but it calls movedim (on w or on the result)'),          # through a helper of its own
             (lambda x, w, b: torch.einsum('ni,oi->on', x, w) + b, 'the product must be (6, 3)'),   # the bias's error, not einsum's

@@ -501,12 +501,18 @@ def test_time_backward_times_autograd_with_and_without_the_input_gradient(monkey
 def test_numerical_grad_refuses_a_tensor_whose_elements_share_memory():
     "A nudge to one element of an expand()ed view moves all its copies: the gradient would come out twice as large."
     w = torch.randn(3, 1, dtype=f64)
-    with pytest.raises(ValueError, match=r'sharing memory \(an expand\(\)ed view, stride \(1, 0\)\): pass x.clone\(\)'):
+    with pytest.raises(ValueError, match=r'sharing memory \(a view such as expand\(\) or unfold\(\) makes, stride \(1, 0\)\): pass x.clone\(\)'):
         numerical_grad(lambda: (w.expand(3, 2) ** 2).sum(), w.expand(3, 2))
     wc = w.expand(3, 2).clone()
     assert rel_error(numerical_grad(lambda: (wc ** 2).sum(), wc), 2 * wc) < 1e-8
     one = torch.randn(1, dtype=f64).expand(1)                          # a stride 0 along a size-1 axis shares nothing
     assert numerical_grad(lambda: (one ** 2).sum(), one).shape == (1,)
+    windows = torch.randn(4, dtype=f64).unfold(0, 2, 1)                # strides (1, 1): neighbouring windows overlap
+    with pytest.raises(ValueError, match=r'sharing memory .*stride \(1, 1\)'): numerical_grad(lambda: (windows ** 2).sum(), windows)
+    for fine in [torch.randn(4, 3, dtype=f64).t(), torch.randn(6, 4, dtype=f64)[1::2, ::3], torch.randn(0, 3, dtype=f64)]:
+        assert rel_error(numerical_grad(lambda: (fine ** 2).sum(), fine), 2 * fine) < 1e-8    # views that share nothing
+    sparse = torch.eye(2, dtype=f64).to_sparse()
+    with pytest.raises(ValueError, match='a dense tensor, got one of layout torch.sparse_coo'): numerical_grad(lambda: 0., sparse)
 
 
 def test_grad_check_wants_lists_not_a_tensor():

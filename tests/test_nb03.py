@@ -1,6 +1,7 @@
 "Notebook 03's exports as a library: the losses, accuracy, Dataset, DataLoader, Optimizer and fit."
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -698,3 +699,8 @@ def test_fit_and_evaluate_want_a_mean_loss_and_a_true_or_false_progress():
     with pytest.raises(ValueError, match="progress must be True or False, got 'no'"):
         fit(1, model, cross_entropy, Optimizer(model.parameters(), 0.1), dl, progress='no')
     assert evaluate(model, nn.CrossEntropyLoss(), dl)[0] == pytest.approx(evaluate(model, cross_entropy, dl)[0])
+    from exp.nb_03 import _check_reduction
+    for mean in (nn.KLDivLoss(reduction='batchmean'), nn.MSELoss(), cross_entropy): _check_reduction(mean)   # batchmean: a batch mean too
+    with pytest.raises(ValueError, match="not reduction='none'"): _check_reduction(nn.MSELoss(reduction='none'))
+    for ok in (np.True_, np.False_):
+        fit(1, model, cross_entropy, Optimizer(model.parameters(), 0.1), dl, progress=ok)    # a NumPy bool is a bool
