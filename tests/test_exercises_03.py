@@ -48,6 +48,10 @@ class InputsOnly(DataLoader):
     def __iter__(self):
         for idxs in self.sampler: yield self.ds.x[idxs]
 
+class TargetsFirst(DataLoader):
+    def __iter__(self):
+        for idxs in self.sampler: yield self.ds.y[idxs],self.ds.x[idxs]
+
 
 def softmax_first(model, loss_func, opt, batches):      # the bug, left in
     for xb, yb in batches:
@@ -112,7 +116,8 @@ WRONG = {
             (lambda: 'blows up', 'give a list of 4 predictions')],
     'ex5': [(ItemByItem, 'fetches the items one at a time'),
             (IgnoresSampler, 'it ignores the shuffle: take the indices from self.sampler'),
-            (InputsOnly, 'should be a pair (xb, yb), but is a float32 tensor of shape (5, 3)')],
+            (InputsOnly, 'should be a pair (xb, yb), but is a float32 tensor of shape (5, 3)'),
+            (TargetsFirst, 'batch 0 is (yb, xb), the targets first')],
     'ex6': [(softmax_first, 'these are the weights the buggy loop gives: the bug is still there'),
             (no_zero_grad, 'the gradients of earlier batches were not cleared?'),
             (zero_grad_once, 'the gradients of earlier batches were not cleared?'),
