@@ -84,8 +84,7 @@ test-nbs: $(STAMP) $(GPU_EXTRA) data ## Run the notebooks top to bottom, each in
 OUT_NBS = $(or $(NB),$(if $(GPU_EXTRA),$(NBS),$(filter-out nbs/01c_gpu.ipynb,$(wildcard $(NBS)))))
 
 outputs: $(GPU_STAMP) data ## Re-run notebooks and save their outputs (NB=nbs/01_matmul.ipynb for one; 01c only on a GPU unless named), then clean them
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(OUT_NBS)
-	$(BIN)/nbdev_clean
+	$(PY) tools/outputs.py $(OUT_NBS)
 
 docs: $(STAMP) ## Build the course website into _docs/ from the notebooks and their saved outputs (offline)
 	$(PY) tools/docs.py

@@ -614,3 +614,17 @@ def test_a_lesson_named_as_code_links_to_its_page(site):
     for stem in ('00_exports', '00b_measure'):
         assert re.search(rf'<a class="reference internal" href="{stem}\.html"><code[^>]*><span class="pre">{stem}</span>', page), stem
     assert not re.search(r'href="01_matmul\.html"><code', page), "a page links its own name"
+
+
+def test_the_site_replaces_only_an_earlier_site_and_whole(tmp_path, monkeypatch):
+    "`--out .` used to delete the checkout; a stop between removing the old site and copying the new left none."
+    monkeypatch.chdir(ROOT)
+    notes = tmp_path/'notes'; notes.mkdir(); (notes/'mine.txt').write_text('keep me')
+    with pytest.raises(RuntimeError, match=r'is not empty and holds no earlier build of the site'): docs.build(notes)
+    assert (notes/'mine.txt').read_text() == 'keep me'
+    new, out = tmp_path/'html', tmp_path/'site'
+    new.mkdir(); (new/'.buildinfo').write_text('new'); (new/'a.html').write_text('a')
+    out.mkdir(); (out/'.buildinfo').write_text('old'); (out/'gone.html').write_text('a page of a notebook since removed')
+    docs.replace_folder(new, out)
+    assert sorted(p.name for p in out.iterdir()) == ['.buildinfo', 'a.html'] and (out/'.buildinfo').read_text() == 'new'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['html', 'notes', 'site']           # no copy left beside it

@@ -163,3 +163,13 @@ def test_a_solution_after_a_one_line_def_is_outside_a_function():
 
 def test_checked_finds_a_check_on_any_line_of_a_cell():
     assert exercises.checked({'cells': [{'cell_type': 'code', 'source': 'f(1)\nex2.check(f)'}]}) == {'ex2'}
+
+
+@pytest.mark.parametrize('text,says', [('not json', 'is not valid JSON'), ('{}', 'is not a notebook'),
+                                       ('{"cells": [{"cell_type": "code"}]}', 'is not a notebook')])
+def test_a_broken_notebook_is_named_and_no_copy_is_written(tmp_path, text, says):
+    "`make exercises` printed JSON's 'Expecting value: line 1 column 1' without the file, or a KeyError's traceback."
+    bad = tmp_path/'09_broken.ipynb'; bad.write_text(text)
+    with pytest.raises(ValueError, match=f'09_broken.ipynb {says}'): exercises.write_copies([ROOT/'nbs'/'01_matmul.ipynb', bad], tmp_path/'out')
+    assert not (tmp_path/'out').exists() or not any((tmp_path/'out').iterdir())
+    assert exercises.problems([bad]) == ([] if says == 'is not valid JSON' else [f'09_broken.ipynb {says}: no list of cells, each with its type and source'])

@@ -39,7 +39,9 @@ WRONG = {
             (choosing_run_twice, 'counts as the first of the repeats'),
             (no_warmup, 'the warm-up calls come first'),
             (strictly_longer, 'calls_in_all(0.025, repeats=3, min_time=0.05, warmup=0), a call of 25 ms, which time_fn runs 2 at a time, is 18, expected 7'),
-            (no_return, 'is None: does your function `return` it?')],
+            (no_return, 'is None: does your function `return` it?'),
+            (lambda t, repeats=7, min_time=0.05, warmup=1: calls_closed_form(t, repeats, min_time, warmup) * t,
+             'is 0.455: that is the seconds the calls take, where their count is wanted')],
     'ex2': [(lambda ts, fast, slow: ts[slow].median / ts[fast].median, 'the ratio of the medians'),
             (lambda ts, fast, slow: statistics.mean(ts[slow].times) / statistics.mean(ts[fast].times),
              "the ratio of the means, which one interrupted run (14 ms of 'loops') drags"),
@@ -58,6 +60,7 @@ WRONG = {
             (lambda c, b, f, g, d=torch.float32: c * (b // 32) * f * 2 * g, 'as if the numbers were float32; torch.float64 numbers take 64 bits'),
             (lambda c, b, f, g, d=torch.float32: c * b * f * 2 * g, 'counting bits, not lanes: 512 bits hold 16 numbers of torch.float32'),
             (lambda c, b, f, g, d=torch.float32: c * (b // torch.finfo(d).bits) * 2 * g, 'the FMA units left out'),
+            (lambda c, b, f, g, d=torch.float32: (b // torch.finfo(d).bits) * f * 2 * g, 'the cores left out: each of the 6 does as much'),
             (lambda c, b, f, g, d=torch.float32: cpu_peak().gflops, "uses the course's `cpu_peak`"),
             (lambda c, b, f, g, d=torch.float32: None, 'is None')],
 }
@@ -77,7 +80,8 @@ def calls_closed_form(seconds_per_call, repeats=7, min_time=0.05, warmup=1):   #
 
 RIGHT = {'ex1': [calls_closed_form],
          'ex2': [lambda timings, fast, slow: min(timings[slow].times) / min(timings[fast].times)],
-         'ex3': [lambda: [np.prod([2, 5, 784, 10]), 8 * np.prod([2, 5, 784, 10]), torch.tensor(15_000), 8000.0]],
+         'ex3': [lambda: [np.prod([2, 5, 784, 10]), 8 * np.prod([2, 5, 784, 10]), torch.tensor(15_000), 8000.0],
+                 lambda: np.array([78_400, 627_200, 15_000, 8_000]), lambda: torch.tensor([78_400, 627_200, 15_000, 8_000])],
          'ex4': [lambda m, k, n, t, peak: (2 * m * k * n / t.min * 1e-9, 2 * m * k * n / t.min * 1e-9 / peak)]}
 
 

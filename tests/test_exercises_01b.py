@@ -53,6 +53,42 @@ def kij_empty_like(a, b):  # c from empty_like: never set to zero
     return c
 
 
+def kji_hoisted(a, b):     # k-j-i with a column of a read whole first: the order shows in c, not in the reads
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]):
+        ak = a[:, k]
+        for j in range(b.shape[1]):
+            for i in range(a.shape[0]): c[i, j] += ak[i] * b[k, j]
+    return c
+
+def kij_outer(a, b):      # one loop, the rest NumPy's
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]): c += np.outer(a[:, k], b[k])
+    return c
+
+def kij_rows(a, b):       # two loops, a row of c at a time
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]): c[i, :] += a[i, k] * b[k, :]
+    return c
+
+def ijk_sums(a, b):       # each element's whole sum at once: the order i-j-k
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for i in range(a.shape[0]):
+        for j in range(b.shape[1]):
+            s = 0.
+            for k in range(a.shape[1]): s += a[i, k] * b[k, j]
+            c[i, j] = s
+    return c
+
+def kij_chained(a, b):    # right, indexed a[i][k], one index at a time
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i][j] += a[i][k] * b[k][j]
+    return c
+
+
 def kij_with_torch(a, b):  # torch inside a kernel numba compiles
     return (torch.from_numpy(a) @ torch.from_numpy(b)).numpy()
 
@@ -93,7 +129,8 @@ WRONG = {
     'ex1': [(lambda m, k, n, s: (m * k * n, m * k * n / (s * 1e9)), 'you count 392,000,000 FLOPs, where the product'),
             (lambda m, k, n, s: (2 * m * k * n + m * n, (2 * m * k * n + m * n) / s), 'take 5.23 ms, but you say 5.23e+06 s'),
             (lambda m, k, n, s: (2 * m * k * n, 2 * m * k * n / (s * 1e9)), 'is the product alone'),
-            (lambda m, k, n, s: 2 * m * k * n + m * n, 'should return two numbers, (FLOPs, seconds)')],
+            (lambda m, k, n, s: 2 * m * k * n + m * n, 'should return two numbers, (FLOPs, seconds)'),
+            (lambda m, k, n, s: (m * (2 * k - 1) * n + m * n, 2 * m * k * n / (s * 1e9)), 'or you counted k - 1 additions per sum, then the bias')],
     'ex2': [(lambda o, s: (o * s * 1e9) ** (1 / 3), 'n = 79.37 takes 10 µs, not the overhead\'s 5 µs'),
             (lambda o, s: (o * s / 2) ** (1 / 3), 'is 0.063, but at 100 GFLOP/s the arithmetic of an n x n @ n x n product with n = 0.063 takes 5e-06 ns'),
             (lambda o, s: math.sqrt(o * s * 1e9 / 2), 'not the overhead')],
@@ -101,8 +138,12 @@ WRONG = {
             (strides_transposed, 'a[i,k] then a[i,k+1] are 1 element apart'),
             (lambda order, m, k, n: (1, 1, 1), 'b[k,j] then b[k+1,j] are 11 elements apart'),
             (lambda order, m, k, n: None, 'should return three numbers')],
-    'ex4': [(ikj_kernel, 'correct, but k is not the outer loop: kij_kernel reads a[1, 0] after b[3, 1]'),
-            (kji_kernel, 'correct, but the inner loop runs over i, not j: kij_kernel reads a[0, 0] after a[2, 0]'),
+    'ex4': [(ikj_kernel, 'correct, but k is not the outer loop (the loops run in the order i-k-j)'),
+            (kji_kernel, 'correct, but the inner loop runs over i, not j (the order k-j-i'),
+            (kji_hoisted, 'correct, but the inner loop runs over i, not j (the order k-j-i'),
+            (kij_outer, 'correct, but kij_kernel does not add to c one element at a time'),
+            (kij_rows, 'correct, but kij_kernel does not add to c one element at a time'),
+            (ijk_sums, 'each element of c is written once, its whole sum over k done inside'),
             (kij_float64, 'gives float64: make `c` of `a`\'s dtype'),
             (kij_assigns, 'values differ'),
             (kij_with_torch, 'numba cannot compile kij_kernel'),
@@ -149,10 +190,11 @@ def strides_as_array(order, m, k, n):
     s = {'a': {'i': k, 'k': 1}, 'b': {'k': n, 'j': 1}, 'c': {'i': n, 'j': 1}}
     return np.array([s[x].get(order[-1], 0) for x in 'abc'])
 
-RIGHT = {'ex1': [lambda m, k, n, s: (m * n * (2 * k + 1), m * n * (2 * k + 1) / s / 1e9)],
+RIGHT = {'ex1': [lambda m, k, n, s: (m * n * (2 * k + 1), m * n * (2 * k + 1) / s / 1e9),
+                 lambda m, k, n, s: np.array([m * n * (2 * k + 1), m * n * (2 * k + 1) / s / 1e9])],
          'ex2': [lambda overhead, s: (overhead * s * 1e9 / 2) ** (1 / 3)],
-         'ex3': [strides_as_array],
-         'ex4': [kij_compiled],
+         'ex3': [strides_as_array, lambda order, m, k, n: torch.from_numpy(strides_as_array(order, m, k, n))],
+         'ex4': [kij_compiled, kij_chained],
          'ex5': [lambda rows, cols, lanes, along: rows * cols if along == 'k' else rows * math.ceil(cols / lanes)],
          'ex6': [pack_loops, njit(pack_loops)]}
 

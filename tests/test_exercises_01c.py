@@ -33,6 +33,12 @@ def subtracts(a, b, out):
 def add_plain(a, b, out): out[:] = a + b     # no @cuda.jit
 
 @cuda.jit
+def add_float_index(a, b, out):              # one thread per element, its row found with / where // is meant
+    t = cuda.grid(1)
+    i,j = t / out.shape[1],t % out.shape[1]
+    if i < out.shape[0]: out[i,j] = a[i,j] + b[i,j]
+
+@cuda.jit
 def add_with_bounds_first(a, b, out):        # right, written otherwise: the guard as an early return
     x,y = cuda.grid(2)
     if y >= out.shape[0] or x >= out.shape[1]: return
@@ -48,7 +54,8 @@ WRONG = {
             (add_rows_first, 'is your j the x of cuda.grid(2)'),
             (add_one_axis, 'were never written'),
             (subtracts, 'values differ'),
-            (add_plain, 'put @cuda.jit above its def')],
+            (add_plain, 'put @cuda.jit above its def'),
+            (add_float_index, 'indexed with a number that is not whole')],
     'ex3': [(lambda threads, regs, smem: max(2048 // threads, 65536 // (regs * threads)), 'the registers limit allows no more than 2'),
             (lambda threads, regs, smem: min(2048 // threads, 65536 // regs, 32), 'the registers limit allows no more than 2'),
             (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads)), 'the shared memory limit allows no more than 4'),
@@ -56,12 +63,18 @@ WRONG = {
             (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads), 228 * 1024 // smem if smem else 10**6),
              'is 64: the blocks limit allows no more than 32'),
             (lambda threads, regs, smem: min(1024 // threads, 65536 // (regs * threads), 32, 228 * 1024 // smem if smem else 32),
-             'is 4: more fit: no limit is that tight')],
+             'is 4: more fit: no limit is that tight'),
+            (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads), 32, 228 * 1024 // smem), 'divides by zero: smem can be 0'),
+            (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads), 228 * 1024 // smem) if smem else min(2048 // threads, 65536 // (regs * threads), 32),
+             'is 57: the blocks limit allows no more than 32'),                  # the cap forgotten where there is shared memory
+            (lambda threads, regs, smem: min(2048 // threads, 65536 // (regs * threads), 32, 228_000 // smem if smem else 32),
+             'is 2: more fit')],                                                # 228 KB taken as 228,000 bytes
     'ex4': [(lambda k, n: math.inf, 'it does not grow without bound'),
             (lambda k, n: n / 2, 'writing it grows with m too'),
             (lambda k, n: 2 * k * n / (k + n), 'a float32 is 4 bytes'),
             (lambda k, n: k * n / (4 * (k + n)), 'a multiply-add is 2 FLOPs'),
-            (lambda k, n: matmul_intensity(10**9, k, n), 'calls matmul_intensity')],
+            (lambda k, n: matmul_intensity(10**9, k, n), 'calls matmul_intensity'),
+            (lambda k, n, m=1e12: 2 * m * k * n / (4 * (m * k + k * n + m * n)), 'very close, but not the limit')],
 }
 
 RIGHT = {

@@ -6,9 +6,9 @@
 `make test` runs the notebooks this way (`BUSY=2`, with `tools/test_nbs.py`), so a lesson whose timing checks only hold on a quiet machine
 fails there, in CI, rather than on a learner's laptop. The exit status is the command's.
 """
-import subprocess, sys
+import signal, subprocess, sys
 
-SPIN = 'while True: pass'
+SPIN = 'import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass'   # spins until busy.py is gone, however it ended
 
 
 def run_busy(n, cmd):
@@ -23,8 +23,11 @@ def run_busy(n, cmd):
         for p in loops: p.wait()
 
 
+USAGE = "usage: python tools/busy.py N -- COMMAND [ARGS...]   (N busy-loop processes alongside COMMAND)"
+
 if __name__ == '__main__':
     args = sys.argv[1:]
-    if '--' not in args or not args[0].isdigit():
-        sys.exit("usage: python tools/busy.py N -- COMMAND [ARGS...]   (N busy-loop processes alongside COMMAND)")
-    sys.exit(run_busy(int(args[0]), args[args.index('--') + 1:]))
+    if '--' not in args or not args[0].isdigit() or args.index('--') == len(args) - 1: sys.exit(USAGE)
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))   # a kill stops the loops and the command too
+    try: sys.exit(run_busy(int(args[0]), args[args.index('--') + 1:]))
+    except FileNotFoundError as e: sys.exit(f"busy.py: no such command: {e.filename}\n{USAGE}")

@@ -213,12 +213,24 @@ def prepare(src, dest):
     return nbs
 
 
+def replace_folder(src, dest):
+    "Make `dest` a copy of the folder `src`: copied beside it, then renamed into place, so a stop leaves the old site or the new, whole."
+    part,old = dest.with_name(f'.{dest.name}.part'),dest.with_name(f'.{dest.name}.old')
+    for f in (part, old): shutil.rmtree(f, ignore_errors=True)
+    shutil.copytree(src, part)
+    if dest.exists(): dest.rename(old)
+    part.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def build(out=None, work=None, quiet=False):
     """Build the site into `out` (default: `doc_path`); `work` keeps the Sphinx source and cache between builds,
     and Sphinx's warnings in `warnings.txt`."""
     cfg = get_config()
     out = Path(out or cfg.doc_path)
     work = Path(work or cfg.config_path/'_proc'/'docs')
+    if out.exists() and any(out.iterdir()) and not (out/'.buildinfo').exists():   # never wipe a folder that is not a site
+        raise RuntimeError(f"{out} is not empty and holds no earlier build of the site (no .buildinfo): give a new or empty folder")
     start = time.perf_counter()
     nbs = prepare(cfg.nbs_path, work/'src')
     prepared = time.perf_counter()
@@ -226,13 +238,12 @@ def build(out=None, work=None, quiet=False):
     except ImportError: raise RuntimeError("the website needs Sphinx, myst-nb and sphinx-book-theme: the dev tools "
                                            "install them (`dev_requirements` in settings.ini; Python 3.11+)") from None
     args = ['-b', 'html', '-c', str(ROOT/'docs'), '-d', str(work/'doctrees'), '-w', str(work/'warnings.txt')]
-    # myst-nb writes images next to the output folder, so build in `work` and copy the site over
+    # myst-nb writes images next to the output folder, so build in `work` and copy the site over; a fresh folder each
+    # time (Sphinx keeps the page of a notebook removed or renamed), the doctrees kept (only changed pages are read again)
+    shutil.rmtree(work/'html', ignore_errors=True)
     rc = build_main(args + (['-q'] if quiet else []) + [str(work/'src'), str(work/'html')])
     if rc: raise RuntimeError(f"sphinx-build failed (exit status {rc})")
-    for old in (work/'html/api').glob('*.html'):   # Sphinx leaves the pages of modules gone
-        if not (work/'src/api'/f'{old.stem}.rst').exists(): old.unlink()
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(work/'html', out)
+    replace_folder(work/'html', out)
     end = time.perf_counter()
     print(f"Built {len(nbs)} notebook pages into {out}/ in {end-start:.0f} s "
           f"(nbdev processing {prepared-start:.0f} s, Sphinx {end-prepared:.0f} s). Home page: {out/'index.html'}")

@@ -99,17 +99,28 @@ def problems(nbs):
     "Misplaced solution markers in the notebooks `nbs`, one line each."
     found = []
     for path in nbs:
-        try: learner_copy(json.loads(Path(path).read_text(encoding='utf-8')), Path(path).name)
+        try: learner_copy(_load(path), Path(path).name)
+        except NotJSON: pass                 # the export gate names notebooks that are not JSON
         except ValueError as e: found.append(str(e))
-        except json.JSONDecodeError: pass   # the export gate names notebooks that are not JSON
     return found
+
+
+class NotJSON(ValueError): "A notebook file that is not JSON."
+
+def _load(path):
+    "The notebook at `path` as a dict; `ValueError` naming it if it is not a notebook's JSON (`NotJSON` if not JSON at all)."
+    try: nb = json.loads(Path(path).read_text(encoding='utf-8'))
+    except ValueError as e: raise NotJSON(f"{Path(path).name} is not valid JSON ({e})") from None
+    if not (isinstance(nb, dict) and isinstance(nb.get('cells'), list) and all(isinstance(c, dict) and {'cell_type', 'source'} <= c.keys() for c in nb['cells'])):
+        raise ValueError(f"{Path(path).name} is not a notebook: no list of cells, each with its type and source")
+    return nb
 
 
 def write_copies(nbs, out, force=False):
     "Write the learner's copy of each notebook of `nbs` that has exercises into the folder `out`; what was done, one line each."
     copies = {}
     for path in nbs:   # every notebook is checked before anything is written
-        nb, stubs = learner_copy(json.loads(Path(path).read_text(encoding='utf-8')), Path(path).name)
+        nb, stubs = learner_copy(_load(path), Path(path).name)
         if stubs: copies[Path(path).name] = (nb, stubs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -31,12 +31,12 @@ if [[ "${1:-}" == --wheels ]]; then
     set -e
     cache="$(.venv/bin/python -c 'from exp.nb_00 import data_dir; print(data_dir())')"   # where make data put MNIST (DLF_DATA, XDG_CACHE_HOME, ...)
     [ -f "$cache/train-images-idx3-ubyte" ] || { echo "no MNIST in $cache: run make data first"; exit 1; }
-    mkdir -p .whl
-    grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+    rm -rf .whl.part && mkdir .whl.part   # filled beside .whl, then swapped in: never half a set, nor an old wheel beside a new one
     .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 --platform any -d .whl "${WHEELS[@]}"
-    tar czf .whl/mnist.tgz -C "$cache" .
+        --platform manylinux2014_x86_64 --platform any -d .whl.part "${WHEELS[@]}"
+    tar czf .whl.part/mnist.tgz -C "$cache" .
+    rm -rf .whl && mv .whl.part .whl
     du -sh .whl
     exit 0
 fi
@@ -44,11 +44,15 @@ fi
 OUT="${OUT:-gpu-run}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
+failed=()     # the steps that failed: named at the end, and the exit status says so
+finish() { (( ${#failed[@]} )) && { echo "gpu_run.sh: failed: ${failed[*]}"; exit 1; }; exit 0; }
 trap 'sleep 1' EXIT   # on every way out (--notebook and --again end early): let tee write the last lines
+ls .whl/*.whl > /dev/null 2>&1 || { echo "no wheels in .whl/: run tools/gpu_run.sh --wheels where pip works, and carry .whl"; exit 1; }
+[[ "${1:-}" == --scaling ]] || command -v nvidia-smi > /dev/null || { echo "no nvidia-smi here: this run is for a machine with an NVIDIA GPU"; exit 1; }
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 DLF_DATA=/tmp/mnist
-mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA"
-nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv
+mkdir -p "$DLF_DATA" && tar xzf .whl/mnist.tgz -C "$DLF_DATA" || { echo "could not unpack .whl/mnist.tgz into $DLF_DATA"; exit 1; }
+[[ "${1:-}" == --scaling ]] || nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.memory,memory.total --format=csv
 lscpu | grep -E '^(Model name|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|CPU max MHz|L2|L3)'   # the host CPU: are its cores hardware threads?
 echo "AVX-512 flags the OS shows: $(grep -o 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"   # a VM may hide some from LLVM
 [ -d /usr/local/cuda/nvvm ] && export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"   # where numba-cuda finds NVVM when torch's wheels hold only NVRTC
@@ -64,7 +68,7 @@ scaling() {  # scaling THREADS SECONDS: the two best CPU rungs and torch @ at 40
     echo "== bench: micro, outer and torch @ at 4096^3 on $1 thread(s)"
     within "$2" python3 -m exp.bench --wide-vectors --only matmul --threads "$1" --sizes 4096x4096x4096 --rungs micro,outer,torch \
         --peak-sizes 4096 --repeats 3 --max-call 10 --out "/tmp/bench-$1threads" \
-        && cp "/tmp/bench-$1threads/results.json" "$OUT/bench-$1threads.json" || echo "bench or its copy failed: $?"
+        && cp "/tmp/bench-$1threads/results.json" "$OUT/bench-$1threads.json" || { echo "bench or its copy failed: $?"; failed+=("scaling-$1"); }
 }
 CPUS="$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')"   # all the CPUs this process may use (nproc obeys OMP_NUM_THREADS)
 
@@ -72,9 +76,9 @@ if [[ "${1:-}" == --scaling ]]; then    # how the compiled rungs scale with the 
     scaling 1 130
     (( CPUS > 1 )) && scaling "$CPUS" 130
     echo "== rung 12 at 4096^3 on all threads, other blocks of b side by side (tools/outer_blocks.py)"
-    within 100 python3 tools/outer_blocks.py --wide-vectors || echo "tools/outer_blocks.py exited with $?"
+    within 100 python3 tools/outer_blocks.py --wide-vectors || { echo "tools/outer_blocks.py exited with $?"; failed+=(outer_blocks); }
     (( CPUS > 8 )) && scaling 8 130     # are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?
-    exit 0
+    finish
 fi
 # The steps, most needed first, each under its own time limit (within: the last ones may be cut short or skipped,
 # so that the device call's own limit never is what stops the run). At most 8 files come back from $OUT, so the two scaling runs keep only their results.json.
@@ -89,6 +93,7 @@ from exp.nb_01c import gpu_rungs
 rungs,note = gpu_rungs()
 print(note, '\nGPU rungs that work:', ', '.join(rungs) or 'none')
 EOF
+(( $? )) && failed+=(preflight)
 
 echo "== notebook 01c"
 within 220 python3 - "$OUT" <<'EOF'
@@ -102,24 +107,26 @@ CaptureShell(mpl_format='png').run_all(nb, exc_stop=False, postproc=save)   # pl
 errs = [(i, o.get('name') or o.get('ename')) for i,c in enumerate(nb.cells) for o in c.get('outputs', [])
         if o.get('name') == 'stderr' or o.get('output_type') == 'error']
 print(f"notebook 01c: {time.time() - start:.0f} s; stderr or error outputs in cells: {errs or 'none'}")
+sys.exit(any(kind != 'stderr' for _,kind in errs))   # a cell that raised fails the step; a warning on stderr does not
 EOF
+(( $? )) && failed+=(notebook-01c)
 
-[[ "${1:-}" == --notebook ]] && exit 0     # tools/gpu_run.sh --notebook: only the preflight and notebook 01c
+[[ "${1:-}" == --notebook ]] && finish     # tools/gpu_run.sh --notebook: only the preflight and notebook 01c
 
 echo "== the kernels checked against torch @ on this GPU: odd shapes, many blocks (tests/test_nb01c.py; 01c's tuning ran every config)"
 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 within 80 python3 -m pytest -q -p no:cacheprovider tests/test_nb01c.py -k 'not every_triton_config' \
-    || echo "pytest exited with $?"
+    || { echo "pytest exited with $?"; failed+=(pytest); }
 
 if [[ "${1:-}" == --again ]]; then
     echo "== bench: the GPU targets"
     within 150 python3 -m exp.bench --wide-vectors --only matmul --sizes 5x784x10 --peak-sizes 2048 --max-call 2 --repeats 3 --out "$OUT/bench" \
-        || echo "bench exited with $?"
-    exit 0
+        || { echo "bench exited with $?"; failed+=(bench); }
+    finish
 fi
 
 echo "== bench: CPU and GPU rungs, training on both"
 within 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
-    --max-call 2 --repeats 3 --out "$OUT/bench" || echo "bench exited with $?"
+    --max-call 2 --repeats 3 --out "$OUT/bench" || { echo "bench exited with $?"; failed+=(bench); }
 scaling 1 90                              # the two best CPU rungs on one thread, then on eight:
 (( CPUS > 8 )) && scaling 8 40            # are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?
-exit 0
+finish
