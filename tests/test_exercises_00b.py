@@ -1,5 +1,7 @@
 "The checks of notebook 00b's exercises reject typical wrong answers, each with a message that says what is wrong."
-import numpy as np, pytest, statistics, torch
+import math, statistics
+
+import numpy as np, pytest, torch
 
 from exp.measure import check_faster, cpu_peak
 from exercise_checks import accepts, cases, checks, covered, rejects, right_cases
@@ -41,7 +43,8 @@ WRONG = {
             (strictly_longer, 'calls_in_all(0.025, repeats=3, min_time=0.05, warmup=0), a call of 25 ms, which time_fn runs 2 at a time, is 18, expected 7'),
             (no_return, 'is None: does your function `return` it?'),
             (lambda t, repeats=7, min_time=0.05, warmup=1: calls_closed_form(t, repeats, min_time, warmup) * t,
-             'is 0.455: that is the seconds the calls take, where their count is wanted')],
+             'is 0.455: that is the seconds the calls take, where their count is wanted'),
+            (lambda t, repeats=7, min_time=0.05, warmup=1: math.inf, 'is inf, expected 388,889')],
     'ex2': [(lambda ts, fast, slow: ts[slow].median / ts[fast].median, 'the ratio of the medians'),
             (lambda ts, fast, slow: statistics.mean(ts[slow].times) / statistics.mean(ts[fast].times),
              "the ratio of the means, which one interrupted run (14 ms of 'loops') drags"),

@@ -186,6 +186,40 @@ def kij_compiled(a, b):    # compiled by the learner, c made with zeros_like's d
             for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
     return c
 
+def kij_full(a, b):          # right, c made with np.full
+    c = np.full((a.shape[0], b.shape[1]), 0, a.dtype)
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c
+def kij_astype(a, b):        # right, summed in float64, then converted
+    c = np.zeros((a.shape[0], b.shape[1]))
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c.astype(a.dtype)
+def kij_copy(a, b):          # right, a copy of c returned
+    c = np.zeros((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c.copy()
+def kij_empty_slice(a, b):   # right, c zeroed with a slice
+    c = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    c[:] = 0
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c
+def kij_empty_loop(a, b):    # right, c zeroed in loops first
+    c = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    for i in range(a.shape[0]):
+        for j in range(b.shape[1]): c[i, j] = 0
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
+    return c
+
 def strides_as_array(order, m, k, n):
     s = {'a': {'i': k, 'k': 1}, 'b': {'k': n, 'j': 1}, 'c': {'i': n, 'j': 1}}
     return np.array([s[x].get(order[-1], 0) for x in 'abc'])
@@ -194,7 +228,7 @@ RIGHT = {'ex1': [lambda m, k, n, s: (m * n * (2 * k + 1), m * n * (2 * k + 1) / 
                  lambda m, k, n, s: np.array([m * n * (2 * k + 1), m * n * (2 * k + 1) / s / 1e9])],
          'ex2': [lambda overhead, s: (overhead * s * 1e9 / 2) ** (1 / 3)],
          'ex3': [strides_as_array, lambda order, m, k, n: torch.from_numpy(strides_as_array(order, m, k, n))],
-         'ex4': [kij_compiled, kij_chained],
+         'ex4': [kij_compiled, kij_chained, kij_full, kij_astype, kij_copy, kij_empty_slice, kij_empty_loop],
          'ex5': [lambda rows, cols, lanes, along: rows * cols if along == 'k' else rows * math.ceil(cols / lanes)],
          'ex6': [pack_loops, njit(pack_loops)]}
 

@@ -42,3 +42,19 @@ def test_no_notebook_or_a_path_that_is_not_one_is_refused_by_name(tmp_path):
     (tmp_path/'notes.txt').write_text('x')
     with pytest.raises(SystemExit, match='not a notebook: .*notes.txt, .*missing.ipynb'):
         outputs.outputs([tmp_path/'notes.txt', tmp_path/'missing.ipynb'])
+
+
+def test_a_kill_while_running_leaves_no_copy_and_no_notebook_changed(tmp_path):
+    "SIGTERM (a closed terminal, a cancelled job) skipped the cleanup: a copy named .NAME.part.ipynb stayed beside the notebooks."
+    import signal, subprocess, time
+    first, slow = tmp_path/'1_first.ipynb', tmp_path/'2_slow.ipynb'
+    before = {first: notebook(first, "print('ran')"), slow: notebook(slow, "import time; time.sleep(60)")}
+    proc = subprocess.Popen([sys.executable, Path(outputs.__file__), first, slow], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if outputs.part_of(first).exists(): break
+        time.sleep(0.1)
+    assert outputs.part_of(first).exists()                       # the first has run; the second is running
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert {nb: nb.read_text() for nb in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['1_first.ipynb', '2_slow.ipynb']

@@ -6,16 +6,16 @@
 `make test` runs the notebooks this way (`BUSY=2`, with `tools/test_nbs.py`), so a lesson whose timing checks only hold on a quiet machine
 fails there, in CI, rather than on a learner's laptop. The exit status is the command's.
 """
-import signal, subprocess, sys
+import os, signal, subprocess, sys
 
-SPIN = 'import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass'   # spins until busy.py is gone, however it ended
+SPIN = 'import os, sys\nparent = int(sys.argv[1])\nwhile os.getppid() == parent: pass'   # spins until busy.py (its pid given) is gone, however it ended
 
 
 def run_busy(n, cmd):
     "Run `cmd` (a list) with `n` busy-loop processes alongside; stop them afterwards, whatever happens; return its exit status."
     if n < 0: raise ValueError(f"the number of busy loops must be 0 or more, got {n}")
     if not cmd: raise ValueError("no command to run")
-    loops = [subprocess.Popen([sys.executable, '-c', SPIN]) for _ in range(n)]
+    loops = [subprocess.Popen([sys.executable, '-c', SPIN, str(os.getpid())]) for _ in range(n)]
     if n: print(f"busy.py: {n} busy-loop process(es) running alongside: {' '.join(cmd)}", flush=True)
     try: return subprocess.run(cmd).returncode
     finally:

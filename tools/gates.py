@@ -41,7 +41,8 @@ def _config(root):
 
 
 def _notebooks(root):
-    return sorted((Path(root)/_config(root)['nbs_path']).glob('*.ipynb'))
+    "The notebooks of `root`, less those named `_...` or `.…` (drafts, and copies such as `make outputs` writes while it runs)."
+    return sorted(p for p in (Path(root)/_config(root)['nbs_path']).glob('*.ipynb') if not p.name.startswith(('_', '.')))
 
 
 def _directive_lines(src):

@@ -44,8 +44,16 @@ fi
 OUT="${OUT:-gpu-run}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
-failed=()     # the steps that failed: named at the end, and the exit status says so
-finish() { (( ${#failed[@]} )) && { echo "gpu_run.sh: failed: ${failed[*]}"; exit 1; }; exit 0; }
+failed=() skipped=() LAST_SKIPPED=0   # the steps that failed (the exit status says so) and those skipped for time: named at the end
+step_failed() {   # step_failed NAME MESSAGE: unless the last step was skipped for time, which `within` has said already
+    (( LAST_SKIPPED )) && return
+    echo "$2"; failed+=("$1")
+}
+finish() {
+    (( ${#skipped[@]} )) && echo "gpu_run.sh: skipped, out of time: ${skipped[*]}"
+    (( ${#failed[@]} )) && { echo "gpu_run.sh: failed: ${failed[*]}"; exit 1; }
+    exit 0
+}
 trap 'sleep 1' EXIT   # on every way out (--notebook and --again end early): let tee write the last lines
 ls .whl/*.whl > /dev/null 2>&1 || { echo "no wheels in .whl/: run tools/gpu_run.sh --wheels where pip works, and carry .whl"; exit 1; }
 [[ "${1:-}" == --scaling ]] || command -v nvidia-smi > /dev/null || { echo "no nvidia-smi here: this run is for a machine with an NVIDIA GPU"; exit 1; }
@@ -61,14 +69,15 @@ echo "AVX-512 flags the OS shows: $(grep -o 'avx512[a-z0-9_]*' /proc/cpuinfo | s
 DEADLINE="${DEADLINE:-550}"
 within() {   # within SECONDS_WANTED COMMAND...: run it under that limit or what is left, whichever is less
     local want=$1 left=$(( DEADLINE - SECONDS )); shift
-    (( left < 20 )) && { echo "skipped, ${left} s left of ${DEADLINE}: $*"; return 124; }
+    LAST_SKIPPED=0
+    (( left < 20 )) && { echo "skipped, ${left} s left of ${DEADLINE}: $*"; LAST_SKIPPED=1; skipped+=("${*:1:4}"); return 124; }
     timeout -k 10 "$(( want < left ? want : left ))" "$@"
 }
 scaling() {  # scaling THREADS SECONDS: the two best CPU rungs and torch @ at 4096^3 on THREADS threads -> $OUT/bench-Nthreads.json
     echo "== bench: micro, outer and torch @ at 4096^3 on $1 thread(s)"
     within "$2" python3 -m exp.bench --wide-vectors --only matmul --threads "$1" --sizes 4096x4096x4096 --rungs micro,outer,torch \
         --peak-sizes 4096 --repeats 3 --max-call 10 --out "/tmp/bench-$1threads" \
-        && cp "/tmp/bench-$1threads/results.json" "$OUT/bench-$1threads.json" || { echo "bench or its copy failed: $?"; failed+=("scaling-$1"); }
+        && cp "/tmp/bench-$1threads/results.json" "$OUT/bench-$1threads.json" || step_failed "scaling-$1" "bench or its copy failed: $?"
 }
 CPUS="$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')"   # all the CPUs this process may use (nproc obeys OMP_NUM_THREADS)
 
@@ -76,7 +85,7 @@ if [[ "${1:-}" == --scaling ]]; then    # how the compiled rungs scale with the 
     scaling 1 130
     (( CPUS > 1 )) && scaling "$CPUS" 130
     echo "== rung 12 at 4096^3 on all threads, other blocks of b side by side (tools/outer_blocks.py)"
-    within 100 python3 tools/outer_blocks.py --wide-vectors || { echo "tools/outer_blocks.py exited with $?"; failed+=(outer_blocks); }
+    within 100 python3 tools/outer_blocks.py --wide-vectors || step_failed outer_blocks "tools/outer_blocks.py exited with $?"
     (( CPUS > 8 )) && scaling 8 130     # are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?
     finish
 fi
@@ -93,7 +102,7 @@ from exp.nb_01c import gpu_rungs
 rungs,note = gpu_rungs()
 print(note, '\nGPU rungs that work:', ', '.join(rungs) or 'none')
 EOF
-(( $? )) && failed+=(preflight)
+(( $? )) && step_failed preflight "the preflight failed"
 
 echo "== notebook 01c"
 within 220 python3 - "$OUT" <<'EOF'
@@ -109,24 +118,24 @@ errs = [(i, o.get('name') or o.get('ename')) for i,c in enumerate(nb.cells) for 
 print(f"notebook 01c: {time.time() - start:.0f} s; stderr or error outputs in cells: {errs or 'none'}")
 sys.exit(any(kind != 'stderr' for _,kind in errs))   # a cell that raised fails the step; a warning on stderr does not
 EOF
-(( $? )) && failed+=(notebook-01c)
+(( $? )) && step_failed notebook-01c "notebook 01c: a cell raised, or the step failed"
 
 [[ "${1:-}" == --notebook ]] && finish     # tools/gpu_run.sh --notebook: only the preflight and notebook 01c
 
 echo "== the kernels checked against torch @ on this GPU: odd shapes, many blocks (tests/test_nb01c.py; 01c's tuning ran every config)"
 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 within 80 python3 -m pytest -q -p no:cacheprovider tests/test_nb01c.py -k 'not every_triton_config' \
-    || { echo "pytest exited with $?"; failed+=(pytest); }
+    || step_failed pytest "pytest exited with $?"
 
 if [[ "${1:-}" == --again ]]; then
     echo "== bench: the GPU targets"
     within 150 python3 -m exp.bench --wide-vectors --only matmul --sizes 5x784x10 --peak-sizes 2048 --max-call 2 --repeats 3 --out "$OUT/bench" \
-        || { echo "bench exited with $?"; failed+=(bench); }
+        || step_failed bench "bench exited with $?"
     finish
 fi
 
 echo "== bench: CPU and GPU rungs, training on both"
 within 230 python3 -m exp.bench --wide-vectors --only matmul,train --sizes 5x784x10,50000x784x10,1024x1024x1024,4096x4096x4096 \
-    --max-call 2 --repeats 3 --out "$OUT/bench" || { echo "bench exited with $?"; failed+=(bench); }
+    --max-call 2 --repeats 3 --out "$OUT/bench" || step_failed bench "bench exited with $?"
 scaling 1 90                              # the two best CPU rungs on one thread, then on eight:
 (( CPUS > 8 )) && scaling 8 40            # are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?
 finish

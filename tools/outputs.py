@@ -7,7 +7,7 @@ a copy beside it, `.NAME.part.ipynb`, which `nbdev_clean` then cleans. Only when
 copies renamed over the notebooks, one by one; a notebook that fails, or a stop (Ctrl-C), leaves every notebook as it
 was, and no copy behind.
 """
-import os, sys
+import os, signal, sys
 from pathlib import Path
 
 import nbformat
@@ -51,4 +51,5 @@ def outputs(paths):
 
 if __name__ == '__main__':
     if any(a.startswith('-') for a in sys.argv[1:]): raise SystemExit(__doc__)
+    for sig in (signal.SIGTERM, signal.SIGHUP): signal.signal(sig, lambda s, frame: sys.exit(128 + s))   # a kill cleans up too
     outputs([Path(a) for a in sys.argv[1:]])
