@@ -41,7 +41,7 @@ def _config(root):
 
 
 def _notebooks(root):
-    "The notebooks of `root`, less those named `_...` or `.…` (drafts, and copies such as `make outputs` writes while it runs)."
+    "The notebooks of `root`, less those named `_NAME` or `.NAME` (drafts, and the copies `make outputs` writes while it runs)."
     return sorted(p for p in (Path(root)/_config(root)['nbs_path']).glob('*.ipynb') if not p.name.startswith(('_', '.')))
 
 
