@@ -220,6 +220,15 @@ def kij_empty_loop(a, b):    # right, c zeroed in loops first
             for j in range(b.shape[1]): c[i, j] += a[i, k] * b[k, j]
     return c
 
+def kij_zero_first(a, b):    # right, each element zeroed at k == 0, just before its first term
+    c = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    for k in range(a.shape[1]):
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]):
+                if k == 0: c[i, j] = 0
+                c[i, j] += a[i, k] * b[k, j]
+    return c
+
 def strides_as_array(order, m, k, n):
     s = {'a': {'i': k, 'k': 1}, 'b': {'k': n, 'j': 1}, 'c': {'i': n, 'j': 1}}
     return np.array([s[x].get(order[-1], 0) for x in 'abc'])
@@ -228,7 +237,7 @@ RIGHT = {'ex1': [lambda m, k, n, s: (m * n * (2 * k + 1), m * n * (2 * k + 1) / 
                  lambda m, k, n, s: np.array([m * n * (2 * k + 1), m * n * (2 * k + 1) / s / 1e9])],
          'ex2': [lambda overhead, s: (overhead * s * 1e9 / 2) ** (1 / 3)],
          'ex3': [strides_as_array, lambda order, m, k, n: torch.from_numpy(strides_as_array(order, m, k, n))],
-         'ex4': [kij_compiled, kij_chained, kij_full, kij_astype, kij_copy, kij_empty_slice, kij_empty_loop],
+         'ex4': [kij_compiled, kij_chained, kij_full, kij_astype, kij_copy, kij_empty_slice, kij_empty_loop, kij_zero_first],
          'ex5': [lambda rows, cols, lanes, along: rows * cols if along == 'k' else rows * math.ceil(cols / lanes)],
          'ex6': [pack_loops, njit(pack_loops)]}
 

@@ -15,6 +15,7 @@
 #                                  on 1, all and 8 threads (8 where there are more: bench-Nthreads.json each), and rung 12 on all threads with
 #                                  other blocks of b (in log.txt); a few minutes, compiling included
 # Each step's time limit is cut to what is left of DEADLINE (550) seconds since the start: see within(), below.
+# The run ends naming the steps that failed (exit status 1) and those skipped for time (which alone do not fail it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 case "$#:${1:-}" in   # a typo must not start the full run: it would spend the device session's time
@@ -45,8 +46,8 @@ OUT="${OUT:-gpu-run}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
 failed=() skipped=() LAST_SKIPPED=0   # the steps that failed (the exit status says so) and those skipped for time: named at the end
-step_failed() {   # step_failed NAME MESSAGE: unless the last step was skipped for time, which `within` has said already
-    (( LAST_SKIPPED )) && return
+step_failed() {   # step_failed NAME MESSAGE: a failure, unless the last step was skipped for time (`within` has said so): then a skip
+    (( LAST_SKIPPED )) && { skipped+=("$1"); return; }
     echo "$2"; failed+=("$1")
 }
 finish() {
@@ -70,7 +71,7 @@ DEADLINE="${DEADLINE:-550}"
 within() {   # within SECONDS_WANTED COMMAND...: run it under that limit or what is left, whichever is less
     local want=$1 left=$(( DEADLINE - SECONDS )); shift
     LAST_SKIPPED=0
-    (( left < 20 )) && { echo "skipped, ${left} s left of ${DEADLINE}: $*"; LAST_SKIPPED=1; skipped+=("${*:1:4}"); return 124; }
+    (( left < 20 )) && { echo "skipped, ${left} s left of ${DEADLINE}: $*"; LAST_SKIPPED=1; return 124; }
     timeout -k 10 "$(( want < left ? want : left ))" "$@"
 }
 scaling() {  # scaling THREADS SECONDS: the two best CPU rungs and torch @ at 4096^3 on THREADS threads -> $OUT/bench-Nthreads.json
