@@ -167,7 +167,11 @@ def run_matmul(args, machine):
     if gpu and dtype != torch.float32: gpu,note = {},note + f"; GPU rungs skipped: they multiply float32, not {args.dtype}"
     print(f"  {note}", flush=True)
     if not rungs and not gpu: raise SystemExit(f"--rungs {','.join(args.rungs)}: none of them runs here ({note})")
-    practical,practical_n = None,None
+    practical,practical_n,blocks = None,None,None
+    if 'outer' in rungs and any(matmul_flops(*s) >= matmul_flops(1024, 1024, 1024) for s in args.sizes):   # where its block matters
+        blocks = tune_outer(repeats=args.repeats)
+        print("  rung 12's block of b, timed at 2048^3: " + ', '.join(f"{d}x{w} {g:,.0f}" for (d,w),g in blocks.items())
+              + " GFLOP/s; kept {}x{}".format(*max(blocks, key=blocks.get)), flush=True)
     if args.peak_sizes:
         print(f"  practical peak: torch @ on {', '.join(f'{n}x{n}x{n}' for n in args.peak_sizes)} {args.dtype} ...", flush=True)
         practical,n = practical_peak(args.peak_sizes, dtype, repeats=args.repeats)
@@ -189,7 +193,8 @@ def run_matmul(args, machine):
         return again(*pair)
     targets = matmul_targets(rows, again=again_said)
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
-                targets={**targets, **gpu_targets(gpu_rows)}, gpu_seen=torch.cuda.is_available())
+                targets={**targets, **gpu_targets(gpu_rows)}, gpu_seen=torch.cuda.is_available(),
+                outer_blocks=blocks and {f'{d}x{w}': g for (d,w),g in blocks.items()})
 
 # %% ../nbs/99_bench.ipynb #06862b1a
 def matmul_targets(rows, compiled=tuple(COMPILED_RUNGS), again=None):
@@ -343,8 +348,10 @@ def _report(results):
                                                    *ladder_legend('cuda naive', 'torch cuda').splitlines()[1:3]] if gpu else [])   # its own two columns
         lines += ['', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
-                  + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else ''),
-                  '', 'targets:'] + [str(t) for t in mm['targets'].values()]
+                  + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else '')]
+        if ob := mm.get('outer_blocks'):
+            lines.append(f"rung 12's block of b (depth x width), the fastest of {len(ob)} timed at 2048^3: {max(ob, key=ob.get)}")
+        lines += ['', 'targets:'] + [str(t) for t in mm['targets'].values()]
         lines += [f"{k}: not measured: " + ("it needs a compiled rung at a second, larger size" if k == 'large' else "no compiled rung ran")
                   for k in ('small', 'loops', 'large') if k not in mm['targets']]
         lines += [f"{k}: not measured: its rungs or cuBLAS's did not run on the GPU ({mm['gpu']})"

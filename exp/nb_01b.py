@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES', 'MICRO_ROWS', 'DEPTH_BYTES', 'PACK_COLS',
-           'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line', 'matmul_jit',
-           'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits',
+           'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'OUTER_BLOCKS', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line',
+           'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits',
            'matmul_parallel', 'numba_threads', 'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload',
-           'vstore', 'vsplat', 'vfma', 'matmul_outer']
+           'vstore', 'vsplat', 'vfma', 'matmul_outer', 'tune_outer']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -18,7 +18,15 @@ __all__ = nb_01.__all__ + globals().get('__all__', [])   # keep the chain (see 0
 import numba
 from contextlib import contextmanager
 from numba import njit, prange
-from .measure import _check_count   # 00b's check of a whole number
+from .measure import _check_count, _is_whole   # 00b's checks of a whole number
+
+def _start_numba_threads():
+    "Start numba's threads now, keeping PyTorch's thread count: numba's OpenMP layer, starting them, can set OpenMP's count to every CPU, and PyTorch reads that count as its own (a `torch.set_num_threads(1)` made earlier would be undone, and `make bench --threads 1` would time `torch @` on all cores)."
+    n = torch.get_num_threads()
+    numba.get_num_threads()      # starts them, the first time
+    torch.set_num_threads(n)
+
+_start_numba_threads()
 
 # %% ../nbs/01b_inside_the_operator.ipynb #eb6a9c3a
 def _as_arrays(a, b):
@@ -559,6 +567,37 @@ def matmul_outer(a, b):
     x,y = _as_arrays(a, b)
     narrow = len(x) < 6 or y.shape[1] < _tile_width(y.dtype)
     return torch.from_numpy((_micro if narrow else _outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
+
+# %% ../nbs/01b_inside_the_operator.ipynb #fdf334b2
+OUTER_BLOCKS = ((768, 2048), (384, 2048), (384, 1024), (256, 1024))   # (depth, width) blocks of `b` tune_outer times: 6, 3, 1.5 and 1 MB of float32
+
+def _check_blocks(blocks):
+    "`blocks` as a list of `(depth, width)` pairs of whole numbers of at least 1, at least one pair; else `ValueError`."
+    blocks = list(blocks)
+    if not blocks: raise ValueError("tune_outer needs at least one (depth, width) block of b to time")
+    for blk in blocks:
+        if not (isinstance(blk, (tuple, list)) and len(blk) == 2 and all(_is_whole(x) and x >= 1 for x in blk)):
+            raise ValueError(f"each block of b is a pair (depth, width) of whole numbers of at least 1, such as (768, 2048); got {blk!r}")
+    return [(int(d), int(w)) for d,w in blocks]
+
+def tune_outer(size=2048, blocks=OUTER_BLOCKS, repeats=3):
+    "Time rung 12 on all of numba's threads on a random `size`^3 float32 product with each `(depth, width)` block of `b` in `blocks`, side by side, and keep the fastest as `OUTER_DEPTH` and `OUTER_WIDTH`: `{block: GFLOP/s}`, by each block's fastest run."
+    global OUTER_DEPTH, OUTER_WIDTH
+    size,repeats,blocks = _check_count('size', size, 6),_check_count('repeats', repeats, 1),_check_blocks(blocks)
+    g = torch.Generator().manual_seed(0)
+    a,b = (torch.randn(size, size, generator=g).numpy() for _ in range(2))
+    def with_block(depth, width):
+        def run():
+            global OUTER_DEPTH, OUTER_WIDTH
+            OUTER_DEPTH,OUTER_WIDTH = depth,width
+            _outer_kernel_parallel(a, b)
+        return run
+    kept = OUTER_DEPTH,OUTER_WIDTH
+    try: t = time_side_by_side({f'{d}x{w}': with_block(d, w) for d,w in blocks}, repeats, min_time=0)
+    finally: OUTER_DEPTH,OUTER_WIDTH = kept      # stopped half-way, the block it had
+    speeds = {(d,w): gflops(size, size, size, t[f'{d}x{w}'].min) for d,w in blocks}
+    OUTER_DEPTH,OUTER_WIDTH = max(speeds, key=speeds.get)
+    return speeds
 
 # %% ../nbs/01b_inside_the_operator.ipynb #139c51e7
 COMPILED_RUNGS = {'jit': matmul_jit, 'ikj': matmul_ikj, 'fastmath': matmul_fastmath,

@@ -104,6 +104,22 @@ def test_threads_counts_cores_in_the_peak(tmp_path):
     with pytest.raises(SystemExit): bench.parse_args(['--threads', '0'])
 
 
+def test_rung_12s_block_is_tuned_before_it_is_timed_where_the_block_matters(tmp_path, monkeypatch, capsys):
+    "Only with rung 12 among the rungs and a product of 1024^3 or more: the blocks' speeds are printed, the fastest named, all written."
+    calls = []
+    monkeypatch.setattr(bench, 'tune_outer', lambda repeats: calls.append(repeats) or {(768, 2048): 100.0, (384, 1024): 300.0})
+    quick = ['--only', 'matmul', '--peak-sizes', '32', '--repeats', '2', '--min-time', '0.001']
+    bench.main([*quick, '--sizes', '3x5x4,9x7x6', '--rungs', 'outer', '--out', str(tmp_path/'small')])
+    bench.main([*quick, '--sizes', '1024x1024x1024', '--rungs', 'torch', '--out', str(tmp_path/'no-outer')])
+    assert calls == [] and "rung 12's block" not in capsys.readouterr().out
+    res = bench.main([*quick, '--sizes', '3x5x4,1024x1024x1024', '--rungs', 'outer', '--out', str(tmp_path/'tuned')])
+    out = capsys.readouterr().out
+    assert calls == [2] and "768x2048 100, 384x1024 300 GFLOP/s; kept 384x1024" in out
+    assert "rung 12's block of b (depth x width), the fastest of 2 timed at 2048^3: 384x1024" in out      # in the report too
+    assert res['matmul']['outer_blocks'] == {'768x2048': 100.0, '384x1024': 300.0}
+    assert json.loads((tmp_path/'tuned'/'results.json').read_text())['matmul']['outer_blocks'] == {'768x2048': 100.0, '384x1024': 300.0}
+
+
 def test_more_threads_than_numba_can_run_are_refused_by_name(capsys):
     most = numba.config.NUMBA_NUM_THREADS
     assert bench.parse_args(['--threads', str(most)]).threads == most

@@ -1,5 +1,5 @@
 "Tests for exp.nb_01b: every compiled matmul rung and kernel against torch, the argument checks, the peak and the ladder helpers."
-import math, os, subprocess, sys, time
+import math, os, re, subprocess, sys, time
 
 import numpy as np, pytest, torch
 from hypothesis import given, settings, strategies as st
@@ -429,6 +429,20 @@ def test_numba_threads_sets_and_restores_numba_threads():
         with pytest.raises(ValueError, match=match): nb.numba_threads(bad).__enter__()
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="with one CPU, 'every CPU' is the one thread asked for")
+def test_numba_starting_its_threads_keeps_torchs_count():
+    "PyTorch set to one thread before exp.nb_01b is imported stays on one after numba's threads start (numba's OpenMP layer reset it to all: make bench --threads 1 timed torch @ on every core)."
+    code = """if True:
+        import torch
+        torch.set_num_threads(1); torch.get_num_threads()
+        from exp import nb_01b as nb
+        x = torch.rand(300, 300)
+        nb.matmul_outer(x, x); nb.matmul_parallel(x, x)
+        print(torch.get_num_threads())"""
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stdout.split()[-1:] == ['1'], (res.stdout, res.stderr[-2000:])
+
+
 def test_numpy_view_is_c_contiguous_and_copies_only_when_it_must():
     x = torch.randn(6, 4)
     assert nb._numpy(x).ctypes.data == x.data_ptr()                 # contiguous: a view, no copy
@@ -459,3 +473,35 @@ def test_zeros_on_a_line_refuses_a_negative_size():
         with pytest.raises(ValueError, match='zeros_on_a_line: m and n must be 0 or more'): zeros_on_a_line(m, n, like)
     z = zeros_on_a_line(3, 5, like)
     assert z.shape == (3, 5) and not z.any() and z.ctypes.data % 64 == 0
+
+
+def test_tune_outer_times_each_block_and_rung_12_then_packs_the_fastest(monkeypatch):
+    "Real timings on a small product: a speed for each block, in the order given; the fastest is kept, and it is the block that rung 12 then packs."
+    monkeypatch.setattr(nb, 'OUTER_DEPTH', nb.OUTER_DEPTH); monkeypatch.setattr(nb, 'OUTER_WIDTH', nb.OUTER_WIDTH)   # put back after the test
+    speeds = nb.tune_outer(size=96, blocks=[(16, 32), (48, 64), [32, 96]], repeats=1)
+    assert list(speeds) == [(16, 32), (48, 64), (32, 96)] and all(g > 0 for g in speeds.values())
+    assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == max(speeds, key=speeds.get)
+    w = nb._tile_width(np.float32)
+    _,bp = nb._outer_buffers(np.ones((200, 200), np.float32), np.ones((200, 200), np.float32))
+    assert bp.shape == ((nb.OUTER_WIDTH + w - 1) // w, (nb.OUTER_DEPTH + 15) // 16 * 16 * w)
+    x,y = torch.randn(70, 130),torch.randn(130, 150)
+    assert_matmul_close(nb.matmul_outer(x, y), x, y)     # several blocks of depth and of columns with the block kept
+
+
+def test_tune_outer_keeps_the_block_of_the_fastest_run_and_nothing_half_way(monkeypatch):
+    "Chosen by each block's fastest run (not its median); stopped while timing, the block it had stays; bad arguments are named."
+    from types import SimpleNamespace
+    monkeypatch.setattr(nb, 'OUTER_DEPTH', 768); monkeypatch.setattr(nb, 'OUTER_WIDTH', 2048)
+    fake = {'768x2048': SimpleNamespace(min=2.0, median=2.0), '384x1024': SimpleNamespace(min=1.0, median=3.0)}
+    monkeypatch.setattr(nb, 'time_side_by_side', lambda fns, repeats, min_time: {k: fake[k] for k in fns})
+    speeds = nb.tune_outer(size=64, blocks=[(768, 2048), (384, 1024)], repeats=1)
+    assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == (384, 1024) and speeds[(384, 1024)] == pytest.approx(2 * speeds[(768, 2048)])
+    def stopped(fns, repeats, min_time):
+        next(iter(fns.values()))()                       # one block timed, then Ctrl-C
+        raise KeyboardInterrupt
+    monkeypatch.setattr(nb, 'time_side_by_side', stopped)
+    with pytest.raises(KeyboardInterrupt): nb.tune_outer(size=64, blocks=[(256, 1024)], repeats=1)
+    assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == (384, 1024)
+    for bad,says in [(dict(blocks=[]), 'at least one'), (dict(blocks=[(0, 64)]), 'got (0, 64)'), (dict(blocks=[768]), 'got 768'),
+                     (dict(blocks=[(1.5, 64)]), 'whole numbers'), (dict(size=5), 'size must be'), (dict(repeats=0), 'repeats must be')]:
+        with pytest.raises(ValueError, match=re.escape(says)): nb.tune_outer(**bad)

@@ -4,9 +4,10 @@ behind `OUTER_DEPTH` and `OUTER_WIDTH` on this machine.
     .venv/bin/python tools/outer_blocks.py [--size 4096] [--threads N] [--repeats 3] [--wide-vectors] [DEPTHxWIDTH ...]
 
 Each block is DEPTH terms of the sum by WIDTH columns of `b`, packed once and shared by every thread (default: the
-course's, then one that fits in L2 and two in between). The one packed block is read from the cache that holds it
-once for each tile of 6 rows of `a`, so the smaller blocks ask less of the shared L3 and more of each core's L2: on
-many cores that may be what lets the rung scale.
+blocks `tune_outer` chooses from, `OUTER_BLOCKS`, the course's default first). The one packed block is read from the
+cache that holds it once for each tile of 6 rows of `a`, so the smaller blocks ask less of the shared L3 and more of
+each core's L2. `tune_outer` (which `make bench` runs) keeps the fastest at 2048^3; this tool also checks each block's
+product and counts its page faults, at any size and number of threads.
 """
 import argparse, os, resource, sys
 from pathlib import Path
@@ -23,7 +24,7 @@ def _block(spec):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='tools/outer_blocks.py', description=__doc__.split('\n\n')[0])
     p.add_argument('blocks', nargs='*', type=_block, metavar='DEPTHxWIDTH',
-                   help="blocks of b to time (default: 768x2048 384x1024 256x1024 256x512)")
+                   help="blocks of b to time (default: OUTER_BLOCKS of notebook 01b)")
     p.add_argument('--size', type=int, default=4096, help="the square size timed (default 4096)")
     p.add_argument('--threads', type=int, default=0, help="numba's threads (default: all)")
     p.add_argument('--repeats', type=int, default=3, help="timed runs of each block, taking turns (default 3)")
@@ -31,7 +32,6 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.size < 6: p.error(f"--size must be at least 6 (one tile of rows); got {args.size}")
     if args.threads < 0 or args.repeats < 1: p.error("--threads must be 0 (all) or more, --repeats 1 or more")
-    args.blocks = args.blocks or [(768, 2048), (384, 1024), (256, 1024), (256, 512)]
     return args
 
 def main(argv=None):
@@ -46,6 +46,7 @@ def main(argv=None):
     if args.threads > numba.config.NUMBA_NUM_THREADS:
         raise SystemExit(f"--threads {args.threads}: numba runs at most {numba.config.NUMBA_NUM_THREADS} threads here")
     threads = args.threads or numba.config.NUMBA_NUM_THREADS
+    blocks = args.blocks or rung.OUTER_BLOCKS
     numba.set_num_threads(threads)
     kernel = rung._outer_kernel_parallel if threads > 1 else rung._outer_kernel
     rng = np.random.default_rng(0)
@@ -56,7 +57,7 @@ def main(argv=None):
             rung.OUTER_DEPTH,rung.OUTER_WIDTH = d,w   # read by _outer_buffers at each call, so no new compile
             return kernel(a, b)
         return run
-    fns = {f'{d}x{w}': with_block(d, w) for d,w in args.blocks}
+    fns = {f'{d}x{w}': with_block(d, w) for d,w in blocks}
     kernel(a[:64, :64].copy(), b[:64, :64].copy())   # compiled (or loaded from numba's cache) first: that takes page faults too
     faults = {}
     for name,f in fns.items():                    # each block's product counted, then checked, before it is timed
