@@ -17,6 +17,7 @@ import argparse, csv, json, math, os, platform, re, shutil, signal, subprocess, 
 from contextlib import contextmanager
 from dataclasses import asdict
 import numba
+from . import nb_01b   # rung 12's block of b, OUTER_DEPTH x OUTER_WIDTH, read and set where it lives
 from .nb_02 import time_backward, get_data, normalize
 from .nb_02b import time_engine
 from .nb_03 import train_mnist
@@ -168,10 +169,10 @@ def run_matmul(args, machine):
     print(f"  {note}", flush=True)
     if not rungs and not gpu: raise SystemExit(f"--rungs {','.join(args.rungs)}: none of them runs here ({note})")
     practical,practical_n,blocks = None,None,None
-    if 'outer' in rungs and any(matmul_flops(*s) >= matmul_flops(1024, 1024, 1024) for s in args.sizes):   # where its block matters
-        blocks = tune_outer(repeats=args.repeats)
-        print("  rung 12's block of b, timed at 2048^3: " + ', '.join(f"{d}x{w} {g:,.0f}" for (d,w),g in blocks.items())
-              + " GFLOP/s; kept {}x{}".format(*max(blocks, key=blocks.get)), flush=True)
+    if 'outer' in rungs and any(matmul_flops(*s) >= matmul_flops(1024, 1024, 1024) for s in args.sizes):   # a second or two, worth it there
+        blocks = tune_outer(repeats=args.repeats, dtype=dtype)
+        print(f"  rung 12's block of b, timed at 2048^3 {args.dtype}: " + ', '.join(f"{d}x{w} {g:,.0f}" for (d,w),g in blocks.items())
+              + f" GFLOP/s; kept {_outer_block()}", flush=True)
     if args.peak_sizes:
         print(f"  practical peak: torch @ on {', '.join(f'{n}x{n}x{n}' for n in args.peak_sizes)} {args.dtype} ...", flush=True)
         practical,n = practical_peak(args.peak_sizes, dtype, repeats=args.repeats)
@@ -194,7 +195,18 @@ def run_matmul(args, machine):
     targets = matmul_targets(rows, again=again_said)
     return dict(rows=rows + gpu_rows, practical_peak_gflops=practical, practical_peak_size=practical_n, gpu=note,
                 targets={**targets, **gpu_targets(gpu_rows)}, gpu_seen=torch.cuda.is_available(),
-                outer_blocks=blocks and {f'{d}x{w}': g for (d,w),g in blocks.items()})
+                outer_block=_outer_block(), outer_blocks=blocks and {f'{d}x{w}': g for (d,w),g in blocks.items()})
+
+def _outer_block():
+    "Rung 12's block of `b` now, as 'DEPTHxWIDTH'."
+    return f"{nb_01b.OUTER_DEPTH}x{nb_01b.OUTER_WIDTH}"
+
+@contextmanager
+def _outer_block_kept():
+    "Put rung 12's block of `b` back as it was when the block ends: a run that tunes it leaves the program as it found it."
+    kept = nb_01b.OUTER_DEPTH,nb_01b.OUTER_WIDTH
+    try: yield
+    finally: nb_01b.OUTER_DEPTH,nb_01b.OUTER_WIDTH = kept
 
 # %% ../nbs/99_bench.ipynb #06862b1a
 def matmul_targets(rows, compiled=tuple(COMPILED_RUNGS), again=None):
@@ -349,8 +361,10 @@ def _report(results):
         lines += ['', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else '')]
-        if ob := mm.get('outer_blocks'):
-            lines.append(f"rung 12's block of b (depth x width), the fastest of {len(ob)} timed at 2048^3: {max(ob, key=ob.get)}")
+        if 'outer' in {r.rung for r in cpu}:
+            ob = mm.get('outer_blocks')
+            lines.append(f"rung 12's block of b (depth x width): {mm['outer_block']}, "
+                         + (f"the fastest of {len(ob)} timed at 2048^3" if ob else "as it was (tuned for products of 1024^3 or more)"))
         lines += ['', 'targets:'] + [str(t) for t in mm['targets'].values()]
         lines += [f"{k}: not measured: " + ("it needs a compiled rung at a second, larger size" if k == 'large' else "no compiled rung ran")
                   for k in ('small', 'loops', 'large') if k not in mm['targets']]
@@ -404,7 +418,8 @@ def main(argv=None):
     try:
         staging = _staging(out)                      # before the run: refuse an --out that cannot be written
         n = args.threads                             # 0: as they are; else set for the run, and restored after it
-        with torch_threads(n or torch.get_num_threads()), numba_threads(n or numba.get_num_threads()): return _run(args, staging)
+        with torch_threads(n or torch.get_num_threads()), numba_threads(n or numba.get_num_threads()), _outer_block_kept():
+            return _run(args, staging)
     finally:
         if staging: shutil.rmtree(staging, ignore_errors=True)
         for p in made:                               # a run refused or stopped leaves no empty folder it made

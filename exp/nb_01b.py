@@ -569,7 +569,7 @@ def matmul_outer(a, b):
     return torch.from_numpy((_micro if narrow else _outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #fdf334b2
-OUTER_BLOCKS = ((768, 2048), (384, 2048), (384, 1024), (256, 1024))   # (depth, width) blocks of `b` tune_outer times: 6, 3, 1.5 and 1 MB of float32
+OUTER_BLOCKS = ((768, 2048), (384, 2048), (384, 1024), (256, 1024), (256, 512))   # (depth, width) blocks of `b` tune_outer times: 6, 3, 1.5, 1 and 0.5 MB of float32
 
 def _check_blocks(blocks):
     "`blocks` as a list of `(depth, width)` pairs of whole numbers of at least 1, at least one pair; else `ValueError`."
@@ -580,12 +580,15 @@ def _check_blocks(blocks):
             raise ValueError(f"each block of b is a pair (depth, width) of whole numbers of at least 1, such as (768, 2048); got {blk!r}")
     return [(int(d), int(w)) for d,w in blocks]
 
-def tune_outer(size=2048, blocks=OUTER_BLOCKS, repeats=3):
-    "Time rung 12 on all of numba's threads on a random `size`^3 float32 product with each `(depth, width)` block of `b` in `blocks`, side by side, and keep the fastest as `OUTER_DEPTH` and `OUTER_WIDTH`: `{block: GFLOP/s}`, by each block's fastest run."
+def tune_outer(size=2048, blocks=OUTER_BLOCKS, repeats=3, dtype=torch.float32):
+    """Time rung 12 on a random `size`^3 product of `dtype` with each `(depth, width)` block of `b` in `blocks`, side by
+    side on numba's current number of threads, and keep the fastest as this module's `OUTER_DEPTH` and `OUTER_WIDTH`
+    (a copy made by `from exp.nb_01b import *` does not change): `{block: GFLOP/s}`, by each block's fastest run.
+    Blocks larger than the product pack alike: `size` should be at least the largest depth and width."""
     global OUTER_DEPTH, OUTER_WIDTH
     size,repeats,blocks = _check_count('size', size, 6),_check_count('repeats', repeats, 1),_check_blocks(blocks)
     g = torch.Generator().manual_seed(0)
-    a,b = (torch.randn(size, size, generator=g).numpy() for _ in range(2))
+    a,b = (torch.randn(size, size, generator=g, dtype=dtype).numpy() for _ in range(2))
     def with_block(depth, width):
         def run():
             global OUTER_DEPTH, OUTER_WIDTH

@@ -106,18 +106,27 @@ def test_threads_counts_cores_in_the_peak(tmp_path):
 
 def test_rung_12s_block_is_tuned_before_it_is_timed_where_the_block_matters(tmp_path, monkeypatch, capsys):
     "Only with rung 12 among the rungs and a product of 1024^3 or more: the blocks' speeds are printed, the fastest named, all written."
+    import exp.nb_01b as nb01b
     calls = []
-    monkeypatch.setattr(bench, 'tune_outer', lambda repeats: calls.append(repeats) or {(768, 2048): 100.0, (384, 1024): 300.0})
+    def tune(repeats, dtype):                   # as tune_outer: times, then sets the module's block to the fastest
+        calls.append((repeats, dtype))
+        nb01b.OUTER_DEPTH,nb01b.OUTER_WIDTH = 384,1024
+        return {(768, 2048): 100.0, (384, 1024): 300.0}
+    monkeypatch.setattr(bench, 'tune_outer', tune)
+    before = nb01b.OUTER_DEPTH,nb01b.OUTER_WIDTH
     quick = ['--only', 'matmul', '--peak-sizes', '32', '--repeats', '2', '--min-time', '0.001']
-    bench.main([*quick, '--sizes', '3x5x4,9x7x6', '--rungs', 'outer', '--out', str(tmp_path/'small')])
-    bench.main([*quick, '--sizes', '1024x1024x1024', '--rungs', 'torch', '--out', str(tmp_path/'no-outer')])
+    small = bench.main([*quick, '--sizes', '3x5x4,9x7x6', '--rungs', 'outer', '--out', str(tmp_path/'small')])
+    assert "rung 12's block of b (depth x width): {}x{}, as it was (tuned for products of 1024^3 or more)".format(*before) in capsys.readouterr().out
+    no_outer = bench.main([*quick, '--sizes', '1024x1024x1024', '--rungs', 'torch', '--out', str(tmp_path/'no-outer')])
     assert calls == [] and "rung 12's block" not in capsys.readouterr().out
-    res = bench.main([*quick, '--sizes', '3x5x4,1024x1024x1024', '--rungs', 'outer', '--out', str(tmp_path/'tuned')])
+    assert small['matmul']['outer_blocks'] is None and no_outer['matmul']['outer_blocks'] is None
+    res = bench.main([*quick, '--sizes', '3x5x4,1024x1024x1024', '--rungs', 'outer', '--dtype', 'float64', '--out', str(tmp_path/'tuned')])
     out = capsys.readouterr().out
-    assert calls == [2] and "768x2048 100, 384x1024 300 GFLOP/s; kept 384x1024" in out
-    assert "rung 12's block of b (depth x width), the fastest of 2 timed at 2048^3: 384x1024" in out      # in the report too
-    assert res['matmul']['outer_blocks'] == {'768x2048': 100.0, '384x1024': 300.0}
+    assert calls == [(2, torch.float64)] and "timed at 2048^3 float64: 768x2048 100, 384x1024 300 GFLOP/s; kept 384x1024" in out
+    assert "rung 12's block of b (depth x width): 384x1024, the fastest of 2 timed at 2048^3" in out      # in the report too
+    assert res['matmul']['outer_blocks'] == {'768x2048': 100.0, '384x1024': 300.0} and res['matmul']['outer_block'] == '384x1024'
     assert json.loads((tmp_path/'tuned'/'results.json').read_text())['matmul']['outer_blocks'] == {'768x2048': 100.0, '384x1024': 300.0}
+    assert (nb01b.OUTER_DEPTH, nb01b.OUTER_WIDTH) == before      # the run gave the block back, as it gives back the threads
 
 
 def test_more_threads_than_numba_can_run_are_refused_by_name(capsys):

@@ -478,8 +478,15 @@ def test_zeros_on_a_line_refuses_a_negative_size():
 def test_tune_outer_times_each_block_and_rung_12_then_packs_the_fastest(monkeypatch):
     "Real timings on a small product: a speed for each block, in the order given; the fastest is kept, and it is the block that rung 12 then packs."
     monkeypatch.setattr(nb, 'OUTER_DEPTH', nb.OUTER_DEPTH); monkeypatch.setattr(nb, 'OUTER_WIDTH', nb.OUTER_WIDTH)   # put back after the test
-    speeds = nb.tune_outer(size=96, blocks=[(16, 32), (48, 64), [32, 96]], repeats=1)
+    seen,real = [],nb._outer_kernel_parallel
+    def kernel(a, b):
+        seen.append((nb.OUTER_DEPTH, nb.OUTER_WIDTH, a.dtype))   # the block each product is timed with
+        return real(a, b)
+    monkeypatch.setattr(nb, '_outer_kernel_parallel', kernel)
+    speeds = nb.tune_outer(size=96, blocks=[(16, 32), (48, 64), [32, 96]], repeats=1, dtype=torch.float64)
     assert list(speeds) == [(16, 32), (48, 64), (32, 96)] and all(g > 0 for g in speeds.values())
+    assert {s[:2] for s in seen} == set(speeds) and {s[2] for s in seen} == {np.dtype(np.float64)}
+    monkeypatch.setattr(nb, '_outer_kernel_parallel', real)
     assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == max(speeds, key=speeds.get)
     w = nb._tile_width(np.float32)
     _,bp = nb._outer_buffers(np.ones((200, 200), np.float32), np.ones((200, 200), np.float32))
@@ -498,6 +505,7 @@ def test_tune_outer_keeps_the_block_of_the_fastest_run_and_nothing_half_way(monk
     assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == (384, 1024) and speeds[(384, 1024)] == pytest.approx(2 * speeds[(768, 2048)])
     def stopped(fns, repeats, min_time):
         next(iter(fns.values()))()                       # one block timed, then Ctrl-C
+        assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == (256, 1024)   # the block being timed is the one rung 12 packs
         raise KeyboardInterrupt
     monkeypatch.setattr(nb, 'time_side_by_side', stopped)
     with pytest.raises(KeyboardInterrupt): nb.tune_outer(size=64, blocks=[(256, 1024)], repeats=1)

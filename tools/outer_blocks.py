@@ -6,8 +6,8 @@ behind `OUTER_DEPTH` and `OUTER_WIDTH` on this machine.
 Each block is DEPTH terms of the sum by WIDTH columns of `b`, packed once and shared by every thread (default: the
 blocks `tune_outer` chooses from, `OUTER_BLOCKS`, the course's default first). The one packed block is read from the
 cache that holds it once for each tile of 6 rows of `a`, so the smaller blocks ask less of the shared L3 and more of
-each core's L2. `tune_outer` (which `make bench` runs) keeps the fastest at 2048^3; this tool also checks each block's
-product and counts its page faults, at any size and number of threads.
+each core's L2. `tune_outer` (which `make bench` runs) times the same kernel and keeps the fastest at 2048^3; this
+tool also checks each block's product and counts its page faults, at any size and number of threads.
 """
 import argparse, os, resource, sys
 from pathlib import Path
@@ -48,7 +48,7 @@ def main(argv=None):
     threads = args.threads or numba.config.NUMBA_NUM_THREADS
     blocks = args.blocks or rung.OUTER_BLOCKS
     numba.set_num_threads(threads)
-    kernel = rung._outer_kernel_parallel if threads > 1 else rung._outer_kernel
+    kernel = rung._outer_kernel_parallel    # what matmul_outer runs on a large product, on any number of threads, and what tune_outer times
     rng = np.random.default_rng(0)
     a,b = (rng.standard_normal((args.size, args.size), dtype=np.float32) for _ in range(2))
     want = a.astype(np.float64) @ b.astype(np.float64)
