@@ -169,7 +169,7 @@ def run_matmul(args, machine):
     print(f"  {note}", flush=True)
     if not rungs and not gpu: raise SystemExit(f"--rungs {','.join(args.rungs)}: none of them runs here ({note})")
     practical,practical_n,blocks = None,None,None
-    if 'outer' in rungs and any(matmul_flops(*s) >= matmul_flops(1024, 1024, 1024) for s in args.sizes):   # a second or two, worth it there
+    if 'outer' in rungs and any(matmul_flops(*s) >= matmul_flops(1024, 1024, 1024) for s in args.sizes):   # 5 blocks x (repeats + 2) products of 2048^3: seconds
         blocks = tune_outer(repeats=args.repeats, dtype=dtype)
         print(f"  rung 12's block of b, timed at 2048^3 {args.dtype}: " + ', '.join(f"{d}x{w} {g:,.0f}" for (d,w),g in blocks.items())
               + f" GFLOP/s; kept {_outer_block()}", flush=True)
@@ -364,7 +364,7 @@ def _report(results):
         if 'outer' in {r.rung for r in cpu}:
             ob = mm.get('outer_blocks')
             lines.append(f"rung 12's block of b (depth x width): {mm['outer_block']}, "
-                         + (f"the fastest of {len(ob)} timed at 2048^3" if ob else "as it was (tuned for products of 1024^3 or more)"))
+                         + (f"the fastest of {len(ob)} timed at 2048^3" if ob else "not tuned in this run (make bench tunes it when --sizes has a product of 1024^3 or more)"))
         lines += ['', 'targets:'] + [str(t) for t in mm['targets'].values()]
         lines += [f"{k}: not measured: " + ("it needs a compiled rung at a second, larger size" if k == 'large' else "no compiled rung ran")
                   for k in ('small', 'loops', 'large') if k not in mm['targets']]

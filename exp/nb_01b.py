@@ -587,6 +587,7 @@ def tune_outer(size=2048, blocks=OUTER_BLOCKS, repeats=3, dtype=torch.float32):
     Blocks larger than the product pack alike: `size` should be at least the largest depth and width."""
     global OUTER_DEPTH, OUTER_WIDTH
     size,repeats,blocks = _check_count('size', size, 6),_check_count('repeats', repeats, 1),_check_blocks(blocks)
+    if dtype not in (torch.float32, torch.float64): raise ValueError(f"tune_outer times rung 12 on float32 or float64 products, not {dtype}")
     g = torch.Generator().manual_seed(0)
     a,b = (torch.randn(size, size, generator=g, dtype=dtype).numpy() for _ in range(2))
     def with_block(depth, width):

@@ -511,5 +511,6 @@ def test_tune_outer_keeps_the_block_of_the_fastest_run_and_nothing_half_way(monk
     with pytest.raises(KeyboardInterrupt): nb.tune_outer(size=64, blocks=[(256, 1024)], repeats=1)
     assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == (384, 1024)
     for bad,says in [(dict(blocks=[]), 'at least one'), (dict(blocks=[(0, 64)]), 'got (0, 64)'), (dict(blocks=[768]), 'got 768'),
-                     (dict(blocks=[(1.5, 64)]), 'whole numbers'), (dict(size=5), 'size must be'), (dict(repeats=0), 'repeats must be')]:
+                     (dict(blocks=[(1.5, 64)]), 'whole numbers'), (dict(size=5), 'size must be'), (dict(repeats=0), 'repeats must be'),
+                     (dict(dtype=torch.bfloat16), 'float32 or float64 products, not torch.bfloat16')]:
         with pytest.raises(ValueError, match=re.escape(says)): nb.tune_outer(**bad)
