@@ -543,11 +543,11 @@ def _tile_width(dtype):
     "Columns of `c` in one tile of rung 12: 2 of numba's vectors of `dtype`."
     return 2 * simd_bits() // (8 * np.dtype(dtype).itemsize)
 
-def _outer_buffers(a, b):
-    "`c`, zeroed, and room for one block of `b`: `OUTER_WIDTH` columns (whole panels of 2 vectors) by `OUTER_DEPTH` terms, or fewer if the product has fewer (but at least one panel of 16 terms), the depth rounded up to 16 so that each panel starts on a cache line. NumPy arrays, for their 2 MB pages."
-    w = _tile_width(b.dtype)
-    depth = (max(1, min(a.shape[1], OUTER_DEPTH)) + 15) // 16 * 16
-    bp = _empty_on_a_line.py_func(1, (max(1, min(b.shape[1], OUTER_WIDTH)) + w - 1) // w, depth * w, b)[0]   # run by NumPy, not compiled
+def _outer_buffers(a, b, block=None):
+    "`c`, zeroed, and room for one block of `b`, `block` = (depth, width), by default (`OUTER_DEPTH`, `OUTER_WIDTH`): `width` columns (whole panels of 2 vectors) by `depth` terms, or fewer if the product has fewer (but at least one panel of 16 terms), the depth rounded up to 16 so that each panel starts on a cache line. NumPy arrays, for their 2 MB pages."
+    (depth,width),w = block or (OUTER_DEPTH, OUTER_WIDTH),_tile_width(b.dtype)
+    depth = (max(1, min(a.shape[1], depth)) + 15) // 16 * 16
+    bp = _empty_on_a_line.py_func(1, (max(1, min(b.shape[1], width)) + w - 1) // w, depth * w, b)[0]   # run by NumPy, not compiled
     return np.zeros((len(a), b.shape[1]), a.dtype),bp
 
 def _outer_kernel(a, b):
@@ -556,9 +556,9 @@ def _outer_kernel(a, b):
     _outer_blocks(c, a, b, bp)
     return c
 
-def _outer_kernel_parallel(a, b):
-    "`a @ b` on all cores (numba's threads), on NumPy arrays: `_outer_blocks_parallel` into new buffers."
-    c,bp = _outer_buffers(a, b)
+def _outer_kernel_parallel(a, b, block=None):
+    "`a @ b` on all cores (numba's threads), on NumPy arrays: `_outer_blocks_parallel` into new buffers (for blocks of `b` of `block` = (depth, width), by default `OUTER_DEPTH` x `OUTER_WIDTH`)."
+    c,bp = _outer_buffers(a, b, block)
     _outer_blocks_parallel(c, a, b, bp, numba.get_num_threads())
     return c
 
@@ -590,15 +590,7 @@ def tune_outer(size=2048, blocks=OUTER_BLOCKS, repeats=3, dtype=torch.float32):
     if dtype not in (torch.float32, torch.float64): raise ValueError(f"tune_outer times rung 12 on float32 or float64 products, not {dtype}")
     g = torch.Generator().manual_seed(0)
     a,b = (torch.randn(size, size, generator=g, dtype=dtype).numpy() for _ in range(2))
-    def with_block(depth, width):
-        def run():
-            global OUTER_DEPTH, OUTER_WIDTH
-            OUTER_DEPTH,OUTER_WIDTH = depth,width
-            _outer_kernel_parallel(a, b)
-        return run
-    kept = OUTER_DEPTH,OUTER_WIDTH
-    try: t = time_side_by_side({f'{d}x{w}': with_block(d, w) for d,w in blocks}, repeats, min_time=0)
-    finally: OUTER_DEPTH,OUTER_WIDTH = kept      # stopped half-way, the block it had
+    t = time_side_by_side({f'{d}x{w}': lambda blk=(d, w): _outer_kernel_parallel(a, b, blk) for d,w in blocks}, repeats, min_time=0)
     speeds = {(d,w): gflops(size, size, size, t[f'{d}x{w}'].min) for d,w in blocks}
     OUTER_DEPTH,OUTER_WIDTH = max(speeds, key=speeds.get)
     return speeds

@@ -338,13 +338,15 @@ def test_outer_on_several_blocks_of_depth_and_tasks(dtype):
 
 def test_outer_buffers_start_panels_on_a_cache_line_and_fit_the_product():
     w = 2 * nb.simd_bits() // 32
-    for m,k,n in ((3, 4, 1), (7, 5, 45), (7, 17, 45), (7, 20, 45), (13, 800, 200), (1, 3, 5000), (0, 0, 0)):
-        c,bp = nb._outer_buffers(np.ones((m, k), np.float32), np.ones((k, n), np.float32))
-        assert (c == 0).all() and c.shape == (m, n)
-        assert bp.ctypes.data % 64 == 0 and bp.strides[0] % 64 == 0, (m, k, n)
-        assert len(bp) == (max(1, min(n, nb.OUTER_WIDTH)) + w - 1) // w         # one block of columns, not all of b
-        assert max(1, min(k, nb.OUTER_DEPTH)) * w <= bp.shape[1] < (max(1, min(k, nb.OUTER_DEPTH)) + 16) * w   # as deep as the product needs
-        assert bp.shape[1] % (16 * w) == 0, (m, k, n)                              # in whole panels of 16 terms
+    for block in (None, (40, 70)):                                                 # the default block, or one given
+        depth,width = block or (nb.OUTER_DEPTH, nb.OUTER_WIDTH)
+        for m,k,n in ((3, 4, 1), (7, 5, 45), (7, 17, 45), (7, 20, 45), (13, 800, 200), (1, 3, 5000), (0, 0, 0)):
+            c,bp = nb._outer_buffers(np.ones((m, k), np.float32), np.ones((k, n), np.float32), block)
+            assert (c == 0).all() and c.shape == (m, n)
+            assert bp.ctypes.data % 64 == 0 and bp.strides[0] % 64 == 0, (m, k, n)
+            assert len(bp) == (max(1, min(n, width)) + w - 1) // w                 # one block of columns, not all of b
+            assert max(1, min(k, depth)) * w <= bp.shape[1] < (max(1, min(k, depth)) + 16) * w   # as deep as the product needs
+            assert bp.shape[1] % (16 * w) == 0, (m, k, n)                          # in whole panels of 16 terms
 
 @pytest.mark.parametrize('shape', [(0, 1, 0), (0, 0, 0), (3, 0, 40), (0, 5, 40), (7, 5, 0), (7, 0, 0)])
 def test_outer_kernels_on_empty_products(shape):
@@ -479,9 +481,9 @@ def test_tune_outer_times_each_block_and_rung_12_then_packs_the_fastest(monkeypa
     "Real timings on a small product: a speed for each block, in the order given; the fastest is kept, and it is the block that rung 12 then packs."
     monkeypatch.setattr(nb, 'OUTER_DEPTH', nb.OUTER_DEPTH); monkeypatch.setattr(nb, 'OUTER_WIDTH', nb.OUTER_WIDTH)   # put back after the test
     seen,real = [],nb._outer_kernel_parallel
-    def kernel(a, b):
-        seen.append((nb.OUTER_DEPTH, nb.OUTER_WIDTH, a.dtype))   # the block each product is timed with
-        return real(a, b)
+    def kernel(a, b, block=None):
+        seen.append((*block, a.dtype))                       # the block each product is timed with
+        return real(a, b, block)
     monkeypatch.setattr(nb, '_outer_kernel_parallel', kernel)
     speeds = nb.tune_outer(size=96, blocks=[(16, 32), (48, 64), [32, 96]], repeats=1, dtype=torch.float64)
     assert list(speeds) == [(16, 32), (48, 64), (32, 96)] and all(g > 0 for g in speeds.values())
@@ -505,7 +507,6 @@ def test_tune_outer_keeps_the_block_of_the_fastest_run_and_nothing_half_way(monk
     assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == (384, 1024) and speeds[(384, 1024)] == pytest.approx(2 * speeds[(768, 2048)])
     def stopped(fns, repeats, min_time):
         next(iter(fns.values()))()                       # one block timed, then Ctrl-C
-        assert (nb.OUTER_DEPTH, nb.OUTER_WIDTH) == (256, 1024)   # the block being timed is the one rung 12 packs
         raise KeyboardInterrupt
     monkeypatch.setattr(nb, 'time_side_by_side', stopped)
     with pytest.raises(KeyboardInterrupt): nb.tune_outer(size=64, blocks=[(256, 1024)], repeats=1)
