@@ -7,7 +7,7 @@ __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES
            'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'OUTER_BLOCKS', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line',
            'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits',
            'matmul_parallel', 'numba_threads', 'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload',
-           'vstore', 'vsplat', 'vfma', 'matmul_outer', 'tune_outer']
+           'vstore', 'vsplat', 'vfma', 'matmul_outer', 'tune_outer', 'fma_ceiling']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -450,7 +450,7 @@ def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
 OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's 6 packed rows of `a` are 18 KB of float32 (36 KB of float64)
 OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB (12 MB of float64), meant to stay in L3
-OUTER_TASK = 48      # rows of `a` per task: 8 tiles of 6 rows, which the task packs for itself (144 KB of float32)
+OUTER_TASK = 24      # rows of `a` per task: 4 tiles of 6 rows, which the task packs for itself (72 KB of float32)
 
 @njit(cache=True, fastmath=True)
 def _tile_6x2(c, i, j, ap, bp, kd):
@@ -492,6 +492,17 @@ def _pack_rows(dst, a, i0, k0, kd):
         for i in range(len(src)): dst[6*k + i] = src[i,k]
         for i in range(len(src), 6): dst[6*k + i] = 0
 
+# %% ../nbs/01b_inside_the_operator.ipynb #6a124aab
+@intrinsic
+def _next_task(typingctx, counter):
+    "Add 1 to `counter[0]` in one indivisible step (an atomic add: LLVM's `atomicrmw`) and return the number it held before: each call, on whichever thread, gets a number of its own."
+    if not (isinstance(counter, types.Array) and counter.ndim == 1 and counter.dtype == types.int64 and counter.mutable): return None
+    def codegen(context, builder, sig, args):
+        first = context.make_array(sig.args[0])(context, builder, args[0]).data      # the address of counter[0]
+        return builder.atomic_rmw('add', first, ir.Constant(ir.IntType(64), 1), 'monotonic')
+    return types.int64(counter), codegen
+
+
 # %% ../nbs/01b_inside_the_operator.ipynb #c08793f1
 @njit(cache=True, fastmath=True)
 def _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd):
@@ -524,19 +535,22 @@ def _outer_blocks(c, a, b, bp):
             for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, k0, kd)
 
 @njit(cache=True, parallel=True)
-def _outer_blocks_parallel(c, a, b, bp, shares):
-    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and the rows of `c` cut into `shares` parts (one per thread), equal to within a tile, each done `OUTER_TASK` rows at a time."
+def _outer_blocks_parallel(c, a, b, bp, threads):
+    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and the tasks of `OUTER_TASK` rows taken one at a time from a shared counter by `threads` threads, so that a thread slowed by other work does fewer."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w
+    tasks,counter = (m + OUTER_TASK - 1) // OUTER_TASK,np.zeros(1, np.int64)
     for k0 in range(0, k, depth):
         kd = min(depth, k - k0)
         for j0 in range(0, n, width):
             nq = (min(width, n - j0) + w - 1) // w
             for q in prange(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
-            tiles = (m + 5) // 6
-            for t in prange(shares):                 # (numba.get_num_threads() in here would stop numba caching the function)
-                i0,i1 = 6 * (t * tiles // shares),min(m, 6 * ((t + 1) * tiles // shares))
-                for r in range(i0, i1, OUTER_TASK): _outer_task(c, a, bp, nq, r, min(r + OUTER_TASK, i1), j0, k0, kd)
+            counter[0] = 0
+            for t in prange(threads):               # (numba.get_num_threads() in here would stop numba caching the function)
+                while True:
+                    x = _next_task(counter)         # a task no other thread has taken
+                    if x >= tasks: break
+                    _outer_task(c, a, bp, nq, x * OUTER_TASK, min((x + 1) * OUTER_TASK, m), j0, k0, kd)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
 def _tile_width(dtype):
@@ -600,3 +614,40 @@ COMPILED_RUNGS = {'jit': matmul_jit, 'ikj': matmul_ikj, 'fastmath': matmul_fastm
                   'parallel': matmul_parallel, 'tiled': matmul_tiled, 'micro': matmul_micro,
                   'outer': matmul_outer}
 LADDER = {**RUNGS, **COMPILED_RUNGS}
+
+# %% ../nbs/01b_inside_the_operator.ipynb #656cc8f5
+@njit(cache=True, parallel=True, fastmath=True)
+def _fma_chains(out, parts, steps, counter):
+    "On each of `len(out)` threads at once: take parts from `counter` until `parts` are taken, each `steps` steps of 12 independent chains `s = s * x + y` of vector FMAs on registers (`s` from `out[t, :12]`, `x` and `y` from `out[t, 12:14]`, so the compiler cannot merge the chains); the 12 chains' sums go into `out[t]`, so it cannot drop the work either."
+    for t in prange(len(out)):
+        row = out[t]
+        x,y = vsplat(row[12]),vsplat(row[13])
+        s0,s1,s2,s3,s4,s5 = vsplat(row[0]),vsplat(row[1]),vsplat(row[2]),vsplat(row[3]),vsplat(row[4]),vsplat(row[5])
+        s6,s7,s8,s9,s10,s11 = vsplat(row[6]),vsplat(row[7]),vsplat(row[8]),vsplat(row[9]),vsplat(row[10]),vsplat(row[11])
+        while _next_task(counter) < parts:
+            for _ in range(steps):
+                s0 = vfma(s0, x, y); s1 = vfma(s1, x, y); s2 = vfma(s2, x, y); s3 = vfma(s3, x, y)
+                s4 = vfma(s4, x, y); s5 = vfma(s5, x, y); s6 = vfma(s6, x, y); s7 = vfma(s7, x, y)
+                s8 = vfma(s8, x, y); s9 = vfma(s9, x, y); s10 = vfma(s10, x, y); s11 = vfma(s11, x, y)
+        one = vsplat(row.dtype.type(1))
+        s0 = vfma(s0, one, s1); s2 = vfma(s2, one, s3); s4 = vfma(s4, one, s5); s6 = vfma(s6, one, s7)
+        s8 = vfma(s8, one, s9); s10 = vfma(s10, one, s11); s0 = vfma(s0, one, s2); s4 = vfma(s4, one, s6)
+        s8 = vfma(s8, one, s10); s0 = vfma(s0, one, s4); s0 = vfma(s0, one, s8)
+        vstore(row, 0, s0)
+
+def fma_ceiling(threads=None, seconds=0.05, repeats=5):
+    "The float32 GFLOP/s that `threads` threads (default: numba's current number) finish all at once running only vector FMAs at numba's vector width, by the fastest of `repeats` runs of about `seconds` each: what these cores deliver when all of them are busy."
+    threads = numba.get_num_threads() if threads is None else _check_count("fma_ceiling's threads", threads, 1)
+    _check_count('repeats', repeats, 1)
+    if not (isinstance(seconds, (int, float)) and seconds > 0): raise ValueError(f"fma_ceiling's seconds must be a positive number; got {seconds!r}")
+    out = np.zeros((threads, 64), np.float32)
+    out[:, :12],out[:, 12],out[:, 13] = 1,1 - 1e-6,1e-6       # the sums stay near 1
+    parts = 8 * threads                                         # 8 parts a thread, if every core is as fast
+    run = lambda steps: _fma_chains(out, parts, steps, np.zeros(1, np.int64))
+    with numba_threads(threads):
+        run(1)                                                  # compiled (or loaded from numba's cache); threads started
+        steps = 1000
+        while (t := time_fn(run, steps, repeats=1, min_time=0, warmup=0).min) < seconds / 4: steps *= 4
+        steps = max(1000, int(steps * seconds / t))
+        best = time_fn(run, steps, repeats=repeats, min_time=0, warmup=0).min
+    return parts * steps * 12 * 2 * (simd_bits() // 32) / best / 1e9

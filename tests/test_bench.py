@@ -104,6 +104,15 @@ def test_threads_counts_cores_in_the_peak(tmp_path):
     with pytest.raises(SystemExit): bench.parse_args(['--threads', '0'])
 
 
+def test_the_fma_ceiling_is_measured_on_the_runs_threads(tmp_path, monkeypatch, capsys):
+    "Measured once, inside the run's thread count, recorded and printed beside the theoretical peak."
+    seen = []
+    monkeypatch.setattr(bench, 'fma_ceiling', lambda: seen.append(numba.get_num_threads()) or 123.0)
+    res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--out', str(tmp_path)])
+    assert seen == [1] and res['machine']['fma_ceiling_gflops'] == 123.0
+    assert 'FMA ceiling (measured, 1 thread(s) at once' in capsys.readouterr().out
+
+
 def test_rung_12s_block_is_tuned_before_it_is_timed_where_the_block_matters(tmp_path, monkeypatch, capsys):
     "Only with rung 12 among the rungs and a product of 1024^3 or more: the blocks' speeds are printed, the fastest named, all written."
     import exp.nb_01b as nb01b

@@ -1,7 +1,7 @@
 "Tests for exp.nb_01b: every compiled matmul rung and kernel against torch, the argument checks, the peak and the ladder helpers."
 import math, os, re, subprocess, sys, time
 
-import numpy as np, pytest, torch
+import numba, numpy as np, pytest, torch
 from hypothesis import given, settings, strategies as st
 
 from strategies import matmul_pair
@@ -370,14 +370,52 @@ def test_outer_blocks_take_their_size_from_the_buffer(dtype):
         assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
         assert np.isnan(room[2 * 32 * w:]).all()
 
-@pytest.mark.parametrize('shares', [1, 2, 5, 40])
-def test_outer_shares_the_rows_out_in_any_number_of_parts(shares):
-    "Rows cut into equal shares (to within a tile): more shares than tiles leave some empty."
+@pytest.mark.parametrize('threads', [1, 2, 5, 40])
+def test_outer_tasks_come_out_right_on_any_number_of_threads(threads):
+    "Tasks taken from the counter by any number of threads, more than there are tasks too (those find none left); on several blocks, so the counter starts again at 0 for each."
     rng = np.random.default_rng(4)
-    a,b = rng.standard_normal((6 * 7 + 5, 30)).astype(np.float32),rng.standard_normal((30, 70)).astype(np.float32)
-    c,bp = nb._outer_buffers(a, b)
-    nb._outer_blocks_parallel(c, a, b, bp, shares)
+    a,b = rng.standard_normal((nb.OUTER_TASK * 3 + 5, 70)).astype(np.float32),rng.standard_normal((70, 70)).astype(np.float32)
+    c,bp = nb._outer_buffers(a, b, (32, 32))
+    nb._outer_blocks_parallel(c, a, b, bp, threads)
     assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
+
+@numba.njit
+def _one(counter): return nb._next_task(counter)
+
+@numba.njit(parallel=True)
+def _take_all(counter, takes, threads, tasks):
+    for t in numba.prange(threads):
+        while True:
+            x = nb._next_task(counter)
+            if x >= tasks: break
+            takes[x] += 1
+
+def test_next_task_hands_each_number_out_once_across_threads():
+    "Threads racing for the counter: every task taken exactly once (a plain read-add-write would hand some out twice)."
+    counter = np.zeros(1, np.int64)
+    assert [_one(counter) for _ in range(3)] == [0, 1, 2]
+    for _ in range(20):
+        counter[0],takes = 0,np.zeros(100_000, np.int64)
+        _take_all(counter, takes, numba.get_num_threads(), len(takes))
+        assert (takes == 1).all(), np.bincount(takes)
+        assert counter[0] >= len(takes)                    # each thread's last take, past the end, counts too
+
+@pytest.mark.parametrize('threads', [1, 3])
+def test_fma_chains_do_every_part_once(threads):
+    "s = s * 0.5 + 1 from 1 reaches 2 in a few dozen steps: a thread that took a part ends with 12 chains x 2 in every lane, one that took none with 12 x 1; the counter has handed out every part, and one number past the end to each thread."
+    out = np.zeros((threads, 64), np.float32)
+    out[:, :12],out[:, 12],out[:, 13] = 1,0.5,1
+    counter,lanes = np.zeros(1, np.int64),nb.simd_bits() // 32
+    nb._fma_chains(out, 7, 100, counter)
+    assert counter[0] == 7 + threads
+    assert set(out[:, :lanes].ravel().tolist()) <= {12.0, 24.0} and (out[:, :lanes] == 24).any()
+    assert (out[:, :lanes] == out[:, :1]).all() and (out[:, lanes:12] == 1).all()   # one vector stored a row; the rest as it was
+
+def test_fma_ceiling_measures_and_refuses_bad_arguments():
+    g = nb.fma_ceiling(1, seconds=0.01, repeats=1)
+    assert math.isfinite(g) and g > 0
+    for kw,msg in (dict(threads=0), 'threads'), (dict(seconds=0), 'seconds'), (dict(repeats=0), 'repeats'), (dict(threads=numba.config.NUMBA_NUM_THREADS + 1), 'at most'):
+        with pytest.raises(ValueError, match=msg): nb.fma_ceiling(**kw)
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_outer_on_several_blocks_of_columns(dtype):
