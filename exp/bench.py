@@ -146,7 +146,7 @@ def machine_info(dtype=torch.float32, threads=None):
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), blas=blas.group(1) if blas else None,
                 python=platform.python_version(), torch=torch.__version__, numba=numba.__version__,
                 theoretical_peak=repr(peak), theoretical_peak_gflops=peak.gflops, os_ghz=os_ghz(), measured_ghz=measured_ghz(),
-                fma_ceiling_gflops=fma_ceiling(),    # numba's threads, as the run set them
+                fma_ceiling_gflops=fma_ceiling(dtype=dtype),    # on numba's threads, as the run set them
                 numba_cpu_features=os.environ.get('NUMBA_CPU_FEATURES'), numba_vector_bits=numba_vector_bits(),
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                 gpu_peak=repr(gpu) if gpu else None, gpu_peak_gflops=gpu.gflops if gpu else None,
@@ -361,7 +361,7 @@ def _report(results):
                                                    *ladder_legend('cuda naive', 'torch cuda').splitlines()[1:3]] if gpu else [])   # its own two columns
         lines += ['', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
-                  + (f"; FMA ceiling (measured, {results['machine']['numba_threads']} thread(s) at once, {results['machine']['numba_vector_bits']}-bit vectors): "
+                  + (f"; FMA ceiling (measured, {results['machine']['numba_threads']} thread(s) at once, {results['machine']['numba_vector_bits']}-bit vectors of {results['options']['dtype']}): "
                      f"{results['machine']['fma_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('fma_ceiling_gflops') else '')
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else '')]
         if 'outer' in {r.rung for r in cpu}:

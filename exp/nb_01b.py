@@ -18,7 +18,7 @@ __all__ = nb_01.__all__ + globals().get('__all__', [])   # keep the chain (see 0
 import numba
 from contextlib import contextmanager
 from numba import njit, prange
-from .measure import _check_count, _is_whole   # 00b's checks of a whole number
+from .measure import _check_count, _is_number, _is_whole   # 00b's checks of a number and of a whole number
 
 def _start_numba_threads():
     "Start numba's threads now, keeping PyTorch's thread count: numba's OpenMP layer, starting them, can set OpenMP's count to every CPU, and PyTorch reads that count as its own (a `torch.set_num_threads(1)` made earlier would be undone, and `make bench --threads 1` would time `torch @` on all cores)."
@@ -536,21 +536,22 @@ def _outer_blocks(c, a, b, bp):
 
 @njit(cache=True, parallel=True)
 def _outer_blocks_parallel(c, a, b, bp, threads):
-    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and the tasks of `OUTER_TASK` rows taken one at a time from a shared counter by `threads` threads, so that a thread slowed by other work does fewer."
+    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and tasks of rows (`OUTER_TASK`, or fewer so that each of the `threads` threads has 4 or more) taken one at a time from a shared counter, so that a thread slowed by other work does fewer."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w
-    tasks,counter = (m + OUTER_TASK - 1) // OUTER_TASK,np.zeros(1, np.int64)
+    rows = 6 * max(1, min(OUTER_TASK // 6, (m + 5) // 6 // (4 * threads)))    # whole tiles; smaller tasks even out the threads' last ones
+    tasks,counter = (m + rows - 1) // rows,np.zeros(1, np.int64)
     for k0 in range(0, k, depth):
         kd = min(depth, k - k0)
         for j0 in range(0, n, width):
             nq = (min(width, n - j0) + w - 1) // w
             for q in prange(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
             counter[0] = 0
-            for t in prange(threads):               # (numba.get_num_threads() in here would stop numba caching the function)
+            for t in prange(threads):               # one turn each: prange fixes each thread's turns before they start
                 while True:
                     x = _next_task(counter)         # a task no other thread has taken
                     if x >= tasks: break
-                    _outer_task(c, a, bp, nq, x * OUTER_TASK, min((x + 1) * OUTER_TASK, m), j0, k0, kd)
+                    _outer_task(c, a, bp, nq, x * rows, min((x + 1) * rows, m), j0, k0, kd)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
 def _tile_width(dtype):
@@ -635,12 +636,14 @@ def _fma_chains(out, parts, steps, counter):
         s8 = vfma(s8, one, s10); s0 = vfma(s0, one, s4); s0 = vfma(s0, one, s8)
         vstore(row, 0, s0)
 
-def fma_ceiling(threads=None, seconds=0.05, repeats=5):
-    "The float32 GFLOP/s that `threads` threads (default: numba's current number) finish all at once running only vector FMAs at numba's vector width, by the fastest of `repeats` runs of about `seconds` each: what these cores deliver when all of them are busy."
+def fma_ceiling(threads=None, dtype=torch.float32, seconds=0.05, repeats=5):
+    "The GFLOP/s of `dtype` (float32 or float64) that `threads` threads (default: numba's current number) finish all at once running only vector FMAs at numba's vector width, by the fastest of `repeats` runs of about `seconds` each: what these cores deliver when all of them are busy."
     threads = numba.get_num_threads() if threads is None else _check_count("fma_ceiling's threads", threads, 1)
     _check_count('repeats', repeats, 1)
-    if not (isinstance(seconds, (int, float)) and seconds > 0): raise ValueError(f"fma_ceiling's seconds must be a positive number; got {seconds!r}")
-    out = np.zeros((threads, 64), np.float32)
+    if dtype not in (torch.float32, torch.float64): raise ValueError(f"fma_ceiling measures float32 or float64 FMAs, not {dtype!r}")
+    if not (_is_number(seconds) and seconds > 0 and np.isfinite(seconds)): raise ValueError(f"fma_ceiling's seconds must be a positive number; got {seconds!r}")
+    bits = torch.finfo(dtype).bits
+    out = np.zeros((threads, 64), np.float32 if bits == 32 else np.float64)
     out[:, :12],out[:, 12],out[:, 13] = 1,1 - 1e-6,1e-6       # the sums stay near 1
     parts = 8 * threads                                         # 8 parts a thread, if every core is as fast
     run = lambda steps: _fma_chains(out, parts, steps, np.zeros(1, np.int64))
@@ -650,4 +653,4 @@ def fma_ceiling(threads=None, seconds=0.05, repeats=5):
         while (t := time_fn(run, steps, repeats=1, min_time=0, warmup=0).min) < seconds / 4: steps *= 4
         steps = max(1000, int(steps * seconds / t))
         best = time_fn(run, steps, repeats=repeats, min_time=0, warmup=0).min
-    return parts * steps * 12 * 2 * (simd_bits() // 32) / best / 1e9
+    return parts * steps * 12 * 2 * (simd_bits() // bits) / best / 1e9

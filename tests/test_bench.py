@@ -9,6 +9,12 @@ import exp.bench as bench
 from exp import nb_01c
 from exp.nb_03 import TrainResult
 
+
+@pytest.fixture(autouse=True)
+def _no_fma_ceiling(monkeypatch):
+    "The FMA ceiling spins every core for a third of a second: measured once per run, it would be measured in ~30 tests here, beside other tests' timings. Its own tests are in test_nb01b; its place in the run, below."
+    monkeypatch.setattr(bench, 'fma_ceiling', lambda dtype=torch.float32: 1.0)
+
 TINY = ['--only', 'matmul', '--sizes', '3x5x4,9x7x6', '--rungs', 'loops,torch,fastmath,micro',
         '--peak-sizes', '32', '--repeats', '2', '--min-time', '0.001']
 
@@ -105,12 +111,12 @@ def test_threads_counts_cores_in_the_peak(tmp_path):
 
 
 def test_the_fma_ceiling_is_measured_on_the_runs_threads(tmp_path, monkeypatch, capsys):
-    "Measured once, inside the run's thread count, recorded and printed beside the theoretical peak."
+    "Measured once, inside the run's thread count and in its dtype, recorded and printed beside the theoretical peak."
     seen = []
-    monkeypatch.setattr(bench, 'fma_ceiling', lambda: seen.append(numba.get_num_threads()) or 123.0)
-    res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--out', str(tmp_path)])
-    assert seen == [1] and res['machine']['fma_ceiling_gflops'] == 123.0
-    assert 'FMA ceiling (measured, 1 thread(s) at once' in capsys.readouterr().out
+    monkeypatch.setattr(bench, 'fma_ceiling', lambda dtype: seen.append((numba.get_num_threads(), dtype)) or 123.0)
+    res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--dtype', 'float64', '--out', str(tmp_path)])
+    assert seen == [(1, torch.float64)] and res['machine']['fma_ceiling_gflops'] == 123.0
+    assert 'FMA ceiling (measured, 1 thread(s) at once, ' in (out := capsys.readouterr().out) and 'vectors of float64): 123 GFLOP/s' in out
 
 
 def test_rung_12s_block_is_tuned_before_it_is_timed_where_the_block_matters(tmp_path, monkeypatch, capsys):
