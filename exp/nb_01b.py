@@ -547,7 +547,7 @@ def _outer_blocks_parallel(c, a, b, bp, threads):
             nq = (min(width, n - j0) + w - 1) // w
             for q in prange(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
             counter[0] = 0
-            for t in prange(threads):               # one turn each: prange fixes each thread's turns before they start
+            for t in prange(threads):               # one turn a thread (`threads` passed in: numba.get_num_threads() here would stop numba caching the function)
                 while True:
                     x = _next_task(counter)         # a task no other thread has taken
                     if x >= tasks: break
