@@ -499,7 +499,9 @@ def _next_task(typingctx, counter):
     if not (isinstance(counter, types.Array) and counter.ndim == 1 and counter.dtype == types.int64 and counter.mutable): return None
     def codegen(context, builder, sig, args):
         first = context.make_array(sig.args[0])(context, builder, args[0]).data      # the address of counter[0]
-        return builder.atomic_rmw('add', first, ir.Constant(ir.IntType(64), 1), 'monotonic')
+        return builder.atomic_rmw('add', first, ir.Constant(ir.IntType(64), 1), 'monotonic')   # lock xadd on x86
+        # ('monotonic': the add itself is indivisible, nothing more is promised about other memory; enough here, since
+        #  the tasks write to different rows of c, and the end of each prange waits for every thread)
     return types.int64(counter), codegen
 
 
@@ -539,7 +541,8 @@ def _outer_blocks_parallel(c, a, b, bp, threads):
     "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and tasks of rows (`OUTER_TASK`, or fewer so that each of the `threads` threads has 4 or more) taken one at a time from a shared counter, so that a thread slowed by other work does fewer."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w
-    rows = 6 * max(1, min(OUTER_TASK // 6, (m + 5) // 6 // (4 * threads)))    # whole tiles; smaller tasks even out the threads' last ones
+    tiles = (m + 5) // 6                                                      # tiles of 6 rows in c
+    rows = 6 * max(1, min(OUTER_TASK // 6, tiles // (4 * threads)))          # rows a task: at most OUTER_TASK, at least 4 tasks a thread
     tasks,counter = (m + rows - 1) // rows,np.zeros(1, np.int64)
     for k0 in range(0, k, depth):
         kd = min(depth, k - k0)
