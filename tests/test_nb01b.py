@@ -371,10 +371,11 @@ def test_outer_blocks_take_their_size_from_the_buffer(dtype):
         assert np.isnan(room[2 * 32 * w:]).all()
 
 @pytest.mark.parametrize('threads', [1, 2, 5, 40])
-def test_outer_tasks_come_out_right_on_any_number_of_threads(threads):
-    "Tasks taken from the counter by any number of threads, more than there are tasks too (those find none left); on several blocks, so the counter starts again at 0 for each."
+@pytest.mark.parametrize('m', [nb.OUTER_TASK * 3 + 5, nb.OUTER_TASK * 16 + 11])
+def test_outer_tasks_come_out_right_on_any_number_of_threads(threads, m):
+    "Tasks taken from the counter by any number of threads, more than there are tasks too (those find none left); tasks of one tile up to OUTER_TASK rows (the larger m on one thread); on several blocks, so the counter starts again at 0 for each."
     rng = np.random.default_rng(4)
-    a,b = rng.standard_normal((nb.OUTER_TASK * 3 + 5, 70)).astype(np.float32),rng.standard_normal((70, 70)).astype(np.float32)
+    a,b = rng.standard_normal((m, 70)).astype(np.float32),rng.standard_normal((70, 70)).astype(np.float32)
     c,bp = nb._outer_buffers(a, b, (32, 32))
     nb._outer_blocks_parallel(c, a, b, bp, threads)
     assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
