@@ -137,7 +137,7 @@ def run_info():
                 numpy=numpy.__version__, llvmlite=llvmlite.__version__, load_at_start=os.getloadavg())
 
 def machine_info(dtype=torch.float32, threads=None):
-    "What a benchmark ran on: CPU, cores, threads, SIMD (torch's, and numba's vector width), library versions, BLAS and the theoretical peaks (CPU on the cores `threads` threads can use, GPU) and the measured FMA ceiling of numba's threads."
+    "What a benchmark ran on: CPU, cores, threads, SIMD (torch's, and numba's vector width), library versions, BLAS and the theoretical peaks (CPU on the cores `threads` threads can use, GPU) and the measured FMA ceiling and rung 12's micro-kernel alone (`tile_ceiling`) on numba's threads."
     cores = min(threads, cpu_cores()) if threads else None     # more threads than cores share the cores' FMA units
     peak,gpu,tf32 = cpu_peak(dtype, cores=cores),gpu_peak(),gpu_peak(tf32=True)
     blas = re.search(r'BLAS_INFO=(\w+)', torch.__config__.show())
@@ -147,6 +147,7 @@ def machine_info(dtype=torch.float32, threads=None):
                 python=platform.python_version(), torch=torch.__version__, numba=numba.__version__,
                 theoretical_peak=repr(peak), theoretical_peak_gflops=peak.gflops, os_ghz=os_ghz(), measured_ghz=measured_ghz(),
                 fma_ceiling_gflops=fma_ceiling(dtype=dtype),    # on numba's threads, as the run set them
+                tile_ceiling_gflops=tile_ceiling(dtype=dtype),  # rung 12's micro-kernel alone, on data in L1, on the same threads
                 numba_cpu_features=os.environ.get('NUMBA_CPU_FEATURES'), numba_vector_bits=numba_vector_bits(),
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                 gpu_peak=repr(gpu) if gpu else None, gpu_peak_gflops=gpu.gflops if gpu else None,
@@ -363,6 +364,7 @@ def _report(results):
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
                   + (f"; FMA ceiling (measured, {results['machine']['numba_threads']} thread(s) at once, {results['machine']['numba_vector_bits']}-bit vectors of {results['options']['dtype']}): "
                      f"{results['machine']['fma_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('fma_ceiling_gflops') else '')
+                  + (f"; rung 12's micro-kernel alone (data in L1, the same threads): {results['machine']['tile_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('tile_ceiling_gflops') else '')
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else '')]
         if 'outer' in {r.rung for r in cpu}:
             ob = mm.get('outer_blocks')

@@ -7,7 +7,7 @@ __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES
            'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'OUTER_BLOCKS', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line',
            'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits',
            'matmul_parallel', 'numba_threads', 'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload',
-           'vstore', 'vsplat', 'vfma', 'matmul_outer', 'tune_outer', 'fma_ceiling']
+           'vstore', 'vsplat', 'vfma', 'matmul_outer', 'tune_outer', 'fma_ceiling', 'tile_ceiling']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -639,21 +639,55 @@ def _fma_chains(out, parts, steps, counter):
         s8 = vfma(s8, one, s10); s0 = vfma(s0, one, s4); s0 = vfma(s0, one, s8)
         vstore(row, 0, s0)
 
+def _check_ceiling(name, threads, dtype, seconds, repeats):
+    "The checks `fma_ceiling` and `tile_ceiling` share; returns the thread count (default: numba's current number)."
+    threads = numba.get_num_threads() if threads is None else _check_count(f"{name}'s threads", threads, 1)
+    if threads > numba.config.NUMBA_NUM_THREADS: raise ValueError(f"numba runs at most {numba.config.NUMBA_NUM_THREADS} threads here (NUMBA_NUM_THREADS), not {threads}")
+    _check_count('repeats', repeats, 1)
+    if dtype not in (torch.float32, torch.float64): raise ValueError(f"{name} measures float32 or float64 arithmetic, not {dtype!r}")
+    if not (_is_number(seconds) and seconds > 0 and np.isfinite(seconds)): raise ValueError(f"{name}'s seconds must be a positive number; got {seconds!r}")
+    return threads
+
+def _ceiling(run, threads, flops_a_step, seconds, repeats):
+    "The GFLOP/s of `run(parts, steps)` on `threads` threads (`parts` = 8 a thread, `steps` steps a part, `flops_a_step` FLOPs a step), by the fastest of `repeats` runs, with `steps` grown until a run lasts about `seconds`."
+    parts = 8 * threads                                         # 8 parts a thread, if every core is as fast
+    with numba_threads(threads):
+        run(parts, 1)                                           # compiled (or loaded from numba's cache); threads started
+        steps = 100
+        while (t := time_fn(run, parts, steps, repeats=1, min_time=0, warmup=0).min) < seconds / 4: steps *= 4
+        steps = max(100, int(steps * seconds / t))
+        best = time_fn(run, parts, steps, repeats=repeats, min_time=0, warmup=0).min
+    return parts * steps * flops_a_step / best / 1e9
+
 def fma_ceiling(threads=None, dtype=torch.float32, seconds=0.05, repeats=5):
     "The GFLOP/s of `dtype` (float32 or float64) that `threads` threads (default: numba's current number) finish all at once running only vector FMAs at numba's vector width, by the fastest of `repeats` runs of about `seconds` each: what these cores deliver when all of them are busy."
-    threads = numba.get_num_threads() if threads is None else _check_count("fma_ceiling's threads", threads, 1)
-    _check_count('repeats', repeats, 1)
-    if dtype not in (torch.float32, torch.float64): raise ValueError(f"fma_ceiling measures float32 or float64 FMAs, not {dtype!r}")
-    if not (_is_number(seconds) and seconds > 0 and np.isfinite(seconds)): raise ValueError(f"fma_ceiling's seconds must be a positive number; got {seconds!r}")
+    threads = _check_ceiling('fma_ceiling', threads, dtype, seconds, repeats)
     bits = torch.finfo(dtype).bits
     out = np.zeros((threads, 64), np.float32 if bits == 32 else np.float64)
     out[:, :12],out[:, 12],out[:, 13] = 1,1 - 1e-6,1e-6       # the sums stay near 1
-    parts = 8 * threads                                         # 8 parts a thread, if every core is as fast
-    run = lambda steps: _fma_chains(out, parts, steps, np.zeros(1, np.int64))
-    with numba_threads(threads):
-        run(1)                                                  # compiled (or loaded from numba's cache); threads started
-        steps = 1000
-        while (t := time_fn(run, steps, repeats=1, min_time=0, warmup=0).min) < seconds / 4: steps *= 4
-        steps = max(1000, int(steps * seconds / t))
-        best = time_fn(run, steps, repeats=repeats, min_time=0, warmup=0).min
-    return parts * steps * 12 * 2 * (simd_bits() // bits) / best / 1e9
+    run = lambda parts, steps: _fma_chains(out, parts, steps, np.zeros(1, np.int64))
+    return _ceiling(run, threads, 12 * 2 * (simd_bits() // bits), seconds, repeats)
+
+# %% ../nbs/01b_inside_the_operator.ipynb #6327228d
+@njit(cache=True, parallel=True, fastmath=True)
+def _tile_repeats(c, ap, bp, kd, parts, steps, counter):
+    "On each of `len(c)` threads at once: take parts from `counter` until `parts` are taken, each `steps` calls of `_tile_6x2`, `kd` terms deep, on the thread's own block of `c` (`c[t]`, 6 rows), packed rows of `a` (`ap[t]`) and panel of `b` (`bp[t]`)."
+    for t in prange(len(c)):
+        ct,at,bt = c[t],ap[t],bp[t]          # views taken once, before the loop: each view made adds 1 to its array's reference count, shared by every thread
+        while _next_task(counter) < parts:
+            for _ in range(steps): _tile_6x2(ct, 0, 0, at, bt, kd)
+
+def _tile_buffers(threads, dtype, depth):
+    "For each of `threads` threads, its block of `c` (6 x 2 vectors, zeroed), rows of `a` and panel of `b` (`depth` terms, filled with 1): NumPy arrays `(c, ap, bp)`, each thread's part starting on a 64-byte cache line of its own (rows padded to whole lines)."
+    w,like,line = _tile_width(dtype),np.empty(0, dtype),64 // np.dtype(dtype).itemsize
+    c,ap,bp = (_empty_on_a_line.py_func(1, threads, (size + line - 1) // line * line, like)[0] for size in (6 * w, 6 * depth, w * depth))
+    c[:] = 0; ap[:] = 1; bp[:] = 1
+    return c[:, :6 * w].reshape(threads, 6, w),ap,bp
+
+def tile_ceiling(threads=None, dtype=torch.float32, depth=128, seconds=0.05, repeats=5):
+    "The GFLOP/s of `dtype` (float32 or float64) that `threads` threads (default: numba's current number) finish all at once running rung 12's micro-kernel, `_tile_6x2`, `depth` terms deep on data that stay in L1 (at 128: 20 KB a thread of float32 with 512-bit vectors), by the fastest of `repeats` runs of about `seconds` each: how fast rung 12 could go if memory never held it up."
+    threads = _check_ceiling('tile_ceiling', threads, dtype, seconds, repeats)
+    depth = _check_count("tile_ceiling's depth", depth, 1)
+    c,ap,bp = _tile_buffers(threads, np.float32 if dtype == torch.float32 else np.float64, depth)
+    run = lambda parts, steps: _tile_repeats(c, ap, bp, depth, parts, steps, np.zeros(1, np.int64))
+    return _ceiling(run, threads, 2 * 6 * c.shape[2] * depth, seconds, repeats)

@@ -11,9 +11,10 @@ from exp.nb_03 import TrainResult
 
 
 @pytest.fixture(autouse=True)
-def _no_fma_ceiling(monkeypatch):
-    "The FMA ceiling spins every core for a third of a second: measured once per run, it would be measured in ~30 tests here, beside other tests' timings. Its own tests are in test_nb01b; its place in the run, below."
+def _no_ceilings(monkeypatch):
+    "The FMA ceiling and rung 12's micro-kernel alone spin every core for a third of a second each: measured once per run, they would be measured in ~30 tests here, beside other tests' timings. Their own tests are in test_nb01b; their place in the run, below."
     monkeypatch.setattr(bench, 'fma_ceiling', lambda dtype=torch.float32: 1.0)
+    monkeypatch.setattr(bench, 'tile_ceiling', lambda dtype=torch.float32: 1.0)
 
 TINY = ['--only', 'matmul', '--sizes', '3x5x4,9x7x6', '--rungs', 'loops,torch,fastmath,micro',
         '--peak-sizes', '32', '--repeats', '2', '--min-time', '0.001']
@@ -110,13 +111,17 @@ def test_threads_counts_cores_in_the_peak(tmp_path):
     with pytest.raises(SystemExit): bench.parse_args(['--threads', '0'])
 
 
-def test_the_fma_ceiling_is_measured_on_the_runs_threads(tmp_path, monkeypatch, capsys):
-    "Measured once, inside the run's thread count and in its dtype, recorded and printed beside the theoretical peak."
+def test_the_ceilings_are_measured_on_the_runs_threads(tmp_path, monkeypatch, capsys):
+    "Each measured once, inside the run's thread count and in its dtype, recorded and printed beside the theoretical peak."
     seen = []
-    monkeypatch.setattr(bench, 'fma_ceiling', lambda dtype: seen.append((numba.get_num_threads(), dtype)) or 123.0)
+    monkeypatch.setattr(bench, 'fma_ceiling', lambda dtype: seen.append(('fma', numba.get_num_threads(), dtype)) or 123.0)
+    monkeypatch.setattr(bench, 'tile_ceiling', lambda dtype: seen.append(('tile', numba.get_num_threads(), dtype)) or 45.0)
     res = bench.main(['--threads', '1', *TINY, '--rungs', 'torch', '--dtype', 'float64', '--out', str(tmp_path)])
-    assert seen == [(1, torch.float64)] and res['machine']['fma_ceiling_gflops'] == 123.0
-    assert 'FMA ceiling (measured, 1 thread(s) at once, ' in (out := capsys.readouterr().out) and 'vectors of float64): 123 GFLOP/s' in out
+    assert seen == [('fma', 1, torch.float64), ('tile', 1, torch.float64)]
+    assert res['machine']['fma_ceiling_gflops'] == 123.0 and res['machine']['tile_ceiling_gflops'] == 45.0
+    out = capsys.readouterr().out
+    assert 'FMA ceiling (measured, 1 thread(s) at once, ' in out and 'vectors of float64): 123 GFLOP/s' in out
+    assert "rung 12's micro-kernel alone (data in L1, the same threads): 45 GFLOP/s" in out
 
 
 def test_rung_12s_block_is_tuned_before_it_is_timed_where_the_block_matters(tmp_path, monkeypatch, capsys):

@@ -413,13 +413,32 @@ def test_fma_chains_do_every_part_once(threads, dtype):
     assert (out[:, :lanes] == out[:, :1]).all()                        # every lane alike: one vector stored a row
     assert out[:, 0].sum() == 12 * 7 * 100
 
-def test_fma_ceiling_measures_and_refuses_bad_arguments():
+@pytest.mark.parametrize('threads', [1, 3])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('depth', [16, 5])
+def test_tile_repeats_calls_the_tile_once_a_step(threads, dtype, depth):
+    "With every number of a and b 1, each call of the tile adds `depth` to every number of its thread's block of c: across the threads the blocks add up to parts x steps x depth, and each thread wrote only its own block; each thread's arrays start on a line of their own, at an odd depth too."
+    c,ap,bp = nb._tile_buffers(threads, dtype, depth)
+    w = nb._tile_width(dtype)
+    assert c.shape == (threads, 6, w) and ap.shape[0] == bp.shape[0] == threads and ap.shape[1] >= 6 * depth and bp.shape[1] >= w * depth
+    assert all(x[t].ctypes.data % 64 == 0 for x in (c, ap, bp) for t in range(threads))   # no two threads share a line
+    counter = np.zeros(1, np.int64)
+    nb._tile_repeats(c, ap, bp, depth, 7, 5, counter)
+    assert counter[0] == 7 + threads
+    assert (c == c[:, :1, :1]).all()                        # every number of a thread's block alike
+    assert c[:, 0, 0].sum() == 7 * 5 * depth and (c[:, 0, 0] % (5 * depth) == 0).all()   # whole parts, 5 calls of `depth` terms each
+
+@pytest.mark.parametrize('ceiling', ['fma_ceiling', 'tile_ceiling'])
+def test_ceilings_measure_and_refuse_bad_arguments(ceiling):
+    f = getattr(nb, ceiling)
     for dtype in (torch.float32, torch.float64):
-        g = nb.fma_ceiling(1, dtype, seconds=0.01, repeats=1)
+        g = f(1, dtype, seconds=0.01, repeats=1)
         assert math.isfinite(g) and g > 0
-    for kw,msg in ((dict(threads=0), 'threads'), (dict(seconds=0), 'seconds'), (dict(seconds=math.inf), 'seconds'), (dict(repeats=0), 'repeats'),
-                   (dict(threads=numba.config.NUMBA_NUM_THREADS + 1), 'at most'), (dict(dtype=torch.float16), 'float16')):
-        with pytest.raises(ValueError, match=msg): nb.fma_ceiling(**kw)
+    bad = [(dict(threads=0), 'threads'), (dict(seconds=0), 'seconds'), (dict(seconds=math.inf), 'seconds'), (dict(repeats=0), 'repeats'),
+           (dict(threads=numba.config.NUMBA_NUM_THREADS + 1), 'at most'), (dict(dtype=torch.float16), 'float16')]
+    if ceiling == 'tile_ceiling': bad.append((dict(depth=0), 'depth'))
+    for kw,msg in bad:
+        with pytest.raises(ValueError, match=msg): f(**kw)
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_outer_on_several_blocks_of_columns(dtype):
