@@ -536,14 +536,22 @@ def _outer_blocks(c, a, b, bp):
             for q in range(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
             for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, k0, kd)
 
+@njit(cache=True)
+def _task_rows(x, m, rows, split):
+    "Rows `i0:i1` of `c` in task `x`, for `m` rows: tasks of `rows` rows up to row `split`, then tasks of one tile (6 rows)."
+    big = split // rows                              # tasks of `rows` rows
+    i0 = x * rows if x < big else split + 6 * (x - big)
+    return i0,min(i0 + (rows if x < big else 6), m)
+
 @njit(cache=True, parallel=True)
 def _outer_blocks_parallel(c, a, b, bp, threads):
-    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and tasks of rows (`OUTER_TASK`, or fewer so that each of the `threads` threads has 4 or more) taken one at a time from a shared counter, so that a thread slowed by other work does fewer."
+    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and tasks of rows (`OUTER_TASK`, or fewer so that each of the `threads` threads has 4 or more; the last task's worth a thread, one tile each) taken one at a time from a shared counter, so that a thread slowed by other work does fewer and the threads finish together."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w
     tiles = (m + 5) // 6                                                      # tiles of 6 rows in c
     rows = 6 * max(1, min(OUTER_TASK // 6, tiles // (4 * threads)))          # rows a task: at most OUTER_TASK, at least 4 tasks a thread
-    tasks,counter = (m + rows - 1) // rows,np.zeros(1, np.int64)
+    split = max(0, m - threads * rows) // rows * rows                        # past it, the last `rows` rows a thread go out one tile at a time
+    tasks,counter = split // rows + (m - split + 5) // 6,np.zeros(1, np.int64)
     for k0 in range(0, k, depth):
         kd = min(depth, k - k0)
         for j0 in range(0, n, width):
@@ -554,7 +562,8 @@ def _outer_blocks_parallel(c, a, b, bp, threads):
                 while True:
                     x = _next_task(counter)         # a task no other thread has taken
                     if x >= tasks: break
-                    _outer_task(c, a, bp, nq, x * rows, min((x + 1) * rows, m), j0, k0, kd)
+                    i0,i1 = _task_rows(x, m, rows, split)
+                    _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
 def _tile_width(dtype):

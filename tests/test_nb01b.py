@@ -373,12 +373,26 @@ def test_outer_blocks_take_their_size_from_the_buffer(dtype):
 @pytest.mark.parametrize('threads', [1, 2, 5, 40])
 @pytest.mark.parametrize('m', [nb.OUTER_TASK * 3 + 5, nb.OUTER_TASK * 16 + 11])
 def test_outer_tasks_come_out_right_on_any_number_of_threads(threads, m):
-    "Tasks taken from the counter by any number of threads, more than there are tasks too (those find none left); tasks of one tile up to OUTER_TASK rows (the larger m on one thread); on several blocks, so the counter starts again at 0 for each."
+    "Tasks taken from the counter by any number of threads, more than there are tasks too (those find none left); tasks of one tile up to OUTER_TASK rows (the larger m on one thread), the last ones a tile each; on several blocks, so the counter starts again at 0 for each."
     rng = np.random.default_rng(4)
     a,b = rng.standard_normal((m, 70)).astype(np.float32),rng.standard_normal((70, 70)).astype(np.float32)
     c,bp = nb._outer_buffers(a, b, (32, 32))
     nb._outer_blocks_parallel(c, a, b, bp, threads)
     assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
+
+@pytest.mark.parametrize('m', [1, 5, 6, 100, 395, 4096, 4099])
+@pytest.mark.parametrize('threads', [1, 2, 16])
+def test_task_rows_cover_every_row_once_the_last_ones_a_tile_at_a_time(m, threads):
+    "As _outer_blocks_parallel cuts them: tasks of `rows` rows up to `split`, then of 6 rows (the last may be fewer), in order and without a gap; past `split`, a task's worth of rows a thread."
+    tiles = (m + 5) // 6
+    rows = 6 * max(1, min(nb.OUTER_TASK // 6, tiles // (4 * threads)))
+    split = max(0, m - threads * rows) // rows * rows
+    tasks = split // rows + (m - split + 5) // 6
+    spans = [nb._task_rows(x, m, rows, split) for x in range(tasks)]
+    assert spans[0][0] == 0 and spans[-1][1] == m and all(s[1] == t[0] for s,t in zip(spans, spans[1:]))
+    sizes = [i1 - i0 for i0,i1 in spans]
+    assert all(x == rows for x in sizes[:split // rows]) and all(1 <= x <= 6 for x in sizes[split // rows:])
+    assert m - split <= max(threads * rows, rows) + rows and (m <= threads * rows or m - split >= threads * rows)
 
 @numba.njit
 def _one(counter): return nb._next_task(counter)
