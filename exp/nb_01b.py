@@ -450,7 +450,7 @@ def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
 OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's 6 packed rows of `a` are 18 KB of float32 (36 KB of float64)
 OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB (12 MB of float64), meant to stay in L3
-OUTER_TASK = 24      # rows of `a` per task: 4 tiles of 6 rows, which the task packs for itself (72 KB of float32)
+OUTER_TASK = 24      # rows of `a` per task (at most; the last tasks of a block on many threads are one tile): 4 tiles of 6 rows, which the task packs for itself (72 KB of float32)
 
 @njit(cache=True, fastmath=True)
 def _tile_6x2(c, i, j, ap, bp, kd):
@@ -537,6 +537,13 @@ def _outer_blocks(c, a, b, bp):
             for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, k0, kd)
 
 @njit(cache=True)
+def _task_plan(m, threads):
+    "How `_outer_blocks_parallel` cuts `m` rows of `c` into tasks for `threads` threads: `(rows, split, tasks)`, tasks of `rows` rows (at most `OUTER_TASK`, fewer so that each thread has 4 or more) up to row `split`, then the last rows, a task's worth for each thread, one tile (6 rows) each; `tasks` in all."
+    rows = 6 * max(1, min(OUTER_TASK // 6, (m + 5) // 6 // (4 * threads)))
+    split = max(0, m - threads * rows) // rows * rows
+    return rows,split,split // rows + (m - split + 5) // 6
+
+@njit(cache=True)
 def _task_rows(x, m, rows, split):
     "Rows `i0:i1` of `c` in task `x`, for `m` rows: tasks of `rows` rows up to row `split`, then tasks of one tile (6 rows)."
     big = split // rows                              # tasks of `rows` rows
@@ -545,13 +552,11 @@ def _task_rows(x, m, rows, split):
 
 @njit(cache=True, parallel=True)
 def _outer_blocks_parallel(c, a, b, bp, threads):
-    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and tasks of rows (`OUTER_TASK`, or fewer so that each of the `threads` threads has 4 or more; the last task's worth a thread, one tile each) taken one at a time from a shared counter, so that a thread slowed by other work does fewer and the threads finish together."
+    "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and tasks of rows (`_task_plan`: `OUTER_TASK`, or fewer so that each of the `threads` threads has 4 or more; the last rows, a task's worth per thread, one tile each) taken one at a time from a shared counter, so that a thread slowed by other work does fewer and the threads finish together."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w
-    tiles = (m + 5) // 6                                                      # tiles of 6 rows in c
-    rows = 6 * max(1, min(OUTER_TASK // 6, tiles // (4 * threads)))          # rows a task: at most OUTER_TASK, at least 4 tasks a thread
-    split = max(0, m - threads * rows) // rows * rows                        # past it, the last `rows` rows a thread go out one tile at a time
-    tasks,counter = split // rows + (m - split + 5) // 6,np.zeros(1, np.int64)
+    rows,split,tasks = _task_plan(m, threads)
+    counter = np.zeros(1, np.int64)
     for k0 in range(0, k, depth):
         kd = min(depth, k - k0)
         for j0 in range(0, n, width):

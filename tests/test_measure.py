@@ -323,8 +323,19 @@ def test_measure_ladder_measures_a_fast_rung_a_tiny_first_size_makes_look_slow()
     "A call's fixed cost at 1x1x1, scaled by the FLOPs of 1024^3, guessed ~1,000 s and skipped torch.mm without measuring."
     def fixed_cost(a, b):                  # 2 ms per call, whatever the size: a call's overhead, not its work
         time.sleep(2e-3); return a @ b
-    rows = ms.measure_ladder({'mm': fixed_cost}, [(1, 1, 1), (256, 256, 256)], repeats=1, min_time=0.0, max_call=0.05)
+    rows = ms.measure_ladder({'mm': fixed_cost}, [(1, 1, 1), (256, 256, 256)], repeats=1, min_time=0.0, max_call=0.1)
     assert rows[1].measured, rows[1].skipped    # the guess, 2 ms x 16.7 million, was 9 hours: 100x over max_call or more
+
+
+def test_measure_ladder_is_not_fooled_by_one_delayed_probe_call():
+    "A call that another program delayed (here: a sleep, once), scaled up by the corner's share of the product, would skip a fast rung: the probe times that corner again and keeps the faster call."
+    calls = [0]
+    def hiccup(a, b):
+        calls[0] += 1
+        if calls[0] == 2: time.sleep(0.05)         # the probe's first timed call, on a corner of 1 x 16 of 256 x 256
+        return a @ b
+    rows = ms.measure_ladder({'mm': hiccup}, [(256, 256, 256)], repeats=1, min_time=0.0, max_call=0.2)
+    assert rows[0].measured, rows[0].skipped       # without the second call: 0.05 s x 4,096 = 205 s, skipped
 
 
 def test_measure_ladder_stops_after_two_surprisingly_slow_calls():

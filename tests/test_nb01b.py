@@ -383,11 +383,10 @@ def test_outer_tasks_come_out_right_on_any_number_of_threads(threads, m):
 @pytest.mark.parametrize('m', [1, 5, 6, 100, 395, 4096, 4099])
 @pytest.mark.parametrize('threads', [1, 2, 16])
 def test_task_rows_cover_every_row_once_the_last_ones_a_tile_at_a_time(m, threads):
-    "As _outer_blocks_parallel cuts them: tasks of `rows` rows up to `split`, then of 6 rows (the last may be fewer), in order and without a gap; past `split`, a task's worth of rows a thread."
-    tiles = (m + 5) // 6
-    rows = 6 * max(1, min(nb.OUTER_TASK // 6, tiles // (4 * threads)))
-    split = max(0, m - threads * rows) // rows * rows
-    tasks = split // rows + (m - split + 5) // 6
+    "As _task_plan and _task_rows cut them for _outer_blocks_parallel: tasks of `rows` rows up to `split`, then of 6 rows (the last may be fewer), in order and without a gap; past `split`, a task's worth of rows a thread."
+    rows,split,tasks = nb._task_plan(m, threads)
+    assert rows % 6 == 0 and 6 <= rows <= nb.OUTER_TASK and split % rows == 0
+    assert rows == 6 or (m + 5) // 6 // (rows // 6) >= 4 * threads      # tasks of more than a tile only where each thread gets 4 or more
     spans = [nb._task_rows(x, m, rows, split) for x in range(tasks)]
     assert spans[0][0] == 0 and spans[-1][1] == m and all(s[1] == t[0] for s,t in zip(spans, spans[1:]))
     sizes = [i1 - i0 for i0,i1 in spans]
