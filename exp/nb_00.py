@@ -47,6 +47,7 @@ def test(a, b, cmp, cname=None):
     "Check `cmp(a, b)`; if it fails, say which comparison failed and show both sides."
     cname = cname or getattr(cmp, '__name__', repr(cmp))
     if not cmp(a, b): raise AssertionError(f"{cname} failed:\n  {_show(a)}\n  {_show(b)}")
+test.__test__ = False   # for pytest: a helper to call, not a test to collect (a test file of yours that imports it would run it)
 
 # %% ../nbs/00_exports.ipynb #0bb6d0cd
 def _is_whole(n):
@@ -93,6 +94,7 @@ def test_eq(a, b):
 def test_ne(a, b):
     "Check that `a != b`."
     test(a, b, lambda a,b: not equals(a, b), '!=')
+test_eq.__test__ = test_ne.__test__ = False   # helpers, not tests (see `test`)
 
 # %% ../nbs/00_exports.ipynb #023e1f22
 def near(a, b, rtol=1e-3, atol=1e-5):
@@ -111,6 +113,7 @@ def _differ(g, e, rtol=1e-3, atol=1e-5):
     at = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), gap.shape))
     digits = 6 if f"{g[at].item():.6g}" != f"{e[at].item():.6g}" else 12    # enough to tell them apart
     worst = f"{g[at].item():.{digits}g} where {e[at].item():.{digits}g} was expected"
+    if g[at].isnan() and e[at].isnan(): worst += " (NaN is near nothing, not even NaN)"
     return worst if not at else f"{int(bad.sum())} of {bad.numel()} values differ; the worst, at {list(at)}, is {worst}"
 
 def test_near(a, b):
@@ -131,6 +134,7 @@ def _all_small(a, tol):
 def test_near_zero(a, tol=1e-3):
     "Check that every element of `a` is within `tol` of zero."
     test(a, tol, _all_small, f'|a| < {tol:g}')
+test_near.__test__ = test_near_zero.__test__ = False
 
 # %% ../nbs/00_exports.ipynb #011fdb61
 def test_fail(f, msg='', contains=''):
@@ -144,6 +148,7 @@ def test_fail(f, msg='', contains=''):
             raise AssertionError(f"expected an error containing {contains!r}, got {type(e).__name__}: {e}") from e
         return
     raise AssertionError(f"expected an exception{f' containing {contains!r}' if contains else ''}, but none was raised. {msg}".strip())
+test_fail.__test__ = False
 
 # %% ../nbs/00_exports.ipynb #0042bb46
 class Incorrect(AssertionError):

@@ -86,7 +86,7 @@ def test_product(c, a, b, rtol=None):
     i,j = divmod(off.argmax().item(), off.shape[1])
     raise AssertionError(f"c[{i}, {j}] is {c[i, j].item():.6g}, the product {ab[i, j].item():.6g}: off by {off[i, j].item():.1e} "
                          f"of the size of its terms, more than rounding (rtol={rtol:g})")
-
+test_product.__test__ = False   # for pytest: a helper, not a test (see 00)
 
 # %% ../nbs/01_matmul.ipynb #696025f3
 def matmul_broadcast(a, b):

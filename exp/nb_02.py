@@ -231,6 +231,8 @@ def _autograd_loss(x, y, w1, b1, w2, b2):
 def time_backward(x, y, nh=50, repeats=5, seed=0):
     "Time the backward pass of `Model` (hand-written) and of the same network with autograd, side by side, after one untimed forward pass, on inputs `x` (N, features) and targets `y` (N,), with `nh` hidden units and weights seeded by `seed`, `repeats` runs each: `{version: Timing}`."
     _check_float('time_backward: x', x, ndim=2)          # its dtype is the weights' dtype
+    if not isinstance(y, torch.Tensor): raise ValueError(f"time_backward: y must be a tensor of targets, got {describe(y)}")
+    if y.is_floating_point(): y = y.to(x.dtype)          # Mse wants targets of the output's dtype (or integers)
     with seeded(seed): params = init_params(x.shape[1], nh, dtype=x.dtype)
     model,xh = Model(*params),x.detach()           # xh: x without its `.g` attached to the caller's tensor
     model(xh, y)                                   # `backward` recomputes every `.g` from what this pass stored

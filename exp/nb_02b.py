@@ -34,10 +34,11 @@ _recording = True      # False inside `no_grad()`: operations then record nothin
 
 @contextmanager
 def no_grad():
-    "A `with` block whose operations record nothing, so their results need no gradient: for updates and evaluation."
+    "A `with` block whose operations record nothing, so their results need no gradient: for updates and evaluation; torch's autograd records nothing there either, as under `torch.no_grad()`, whose name `import *` replaces with this one."
     global _recording
     old,_recording = _recording,False
-    try: yield
+    try:
+        with torch.no_grad(): yield        # so that torch tensors, too, are not tracked in a `with no_grad():` block
     finally: _recording = old
 
 def _make(data, op, parents, vjps):
@@ -197,6 +198,8 @@ def mlp_mse(x, y, w1, b1, w2, b2):
     if len(x.shape) != 2: raise ValueError(f"mlp_mse needs x of shape (N, inputs), one row per example; got shape {tuple(x.shape)}")
     if tuple(y.shape) != tuple(x.shape[:1]):      # (N, 1) targets would broadcast against (N,) outputs to (N, N)
         raise ValueError(f"mlp_mse needs one target per row of x, shape ({x.shape[0]},); got shape {tuple(y.shape)}")
+    if len(w2.shape) != 2 or w2.shape[1] != 1:    # more outputs would be averaged against one target each
+        raise ValueError(f"mlp_mse's network has one output: w2 must be of shape (hidden, 1); got shape {tuple(w2.shape)}")
     out = (x @ w1 + b1).relu() @ w2 + b2
     return ((out.reshape(-1) - y) ** 2).mean()
 

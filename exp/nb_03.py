@@ -109,7 +109,8 @@ def _grad(p):
     "The gradient of `p`: `.grad` if autograd filled it, else the hand-written `.g`."
     if p.grad is not None: return p.grad
     if getattr(p, 'g', None) is None:
-        raise RuntimeError(f"a parameter of shape {tuple(p.shape)} has no gradient: call backward before step")
+        raise RuntimeError(f"a parameter of shape {tuple(p.shape)} has no gradient: call backward before step, on the model whose "
+                           "parameters this optimizer holds (a model made again after its optimizer has new ones)")
     return p.g
 
 class Optimizer:
@@ -177,7 +178,7 @@ class DataLoader:
         self.sampler = Sampler(len(ds), bs, shuffle)
         self.bs = self.sampler.bs
     def __iter__(self):
-        for idxs in self.sampler: yield self.collate_fn([self.ds[i] for i in idxs])
+        for idxs in self.sampler: yield self.collate_fn([self.ds[i] for i in idxs.tolist()])   # ints, as PyTorch's loader gives: a dataset may use them as keys
     def __len__(self): return len(self.sampler)
     def __repr__(self): return f"DataLoader({len(self.ds)} items, bs={self.bs}, shuffle={self.sampler.shuffle}, {len(self)} batches)"
 

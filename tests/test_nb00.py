@@ -312,3 +312,20 @@ def test_expect_near_names_a_coarser_dtype_as_a_possible_cause_only():
         expect_near(T([1., 2.]), T([1., 2.5], dtype=torch.float64))
     with pytest.raises(Incorrect) as err: expect_near(T([1., 2.], dtype=torch.float64), T([1., 2.5], dtype=torch.float64))
     assert 'rounding' not in str(err.value)                                                   # one dtype: no note
+
+
+def test_near_says_nan_is_near_nothing_where_both_sides_have_one():
+    msg = fails(lambda: test_near(T([1., float('nan')]), T([1., float('nan')])))
+    assert 'at [1], is nan where nan was expected (NaN is near nothing, not even NaN)' in msg
+    assert 'near nothing' not in fails(lambda: test_near(T([1., float('nan')]), T([1., 2.])))   # only where both are NaN
+
+
+def test_the_helpers_are_not_collected_by_pytest_in_a_project_that_imports_them(tmp_path):
+    "A test file of a practitioner's own, star-importing the course: pytest runs its test, not `test_eq` and friends."
+    import subprocess, sys
+    from pathlib import Path
+    (tmp_path / 'test_mine.py').write_text("from exp.nb_01 import *\n\ndef test_mine(): test_eq(1 + 1, 2); test_near(0.1 + 0.2, 0.3)\n")
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', str(tmp_path / 'test_mine.py')],
+                       cwd=tmp_path, capture_output=True, text=True, env={**__import__('os').environ, 'PYTHONPATH': str(root)})
+    assert r.returncode == 0 and '1 passed' in r.stdout and 'error' not in r.stdout.lower(), r.stdout[-2000:]

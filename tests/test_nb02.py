@@ -442,6 +442,12 @@ def test_time_backward_names_an_x_it_cannot_time(x):
     with pytest.raises(ValueError, match='time_backward: x must be'): time_backward(x, torch.randn(2), repeats=1)
 
 
+def test_time_backward_takes_float32_targets_for_float64_inputs_as_time_engine_does():
+    res = time_backward(torch.randn(6, 3, dtype=torch.float64), torch.randn(6), nh=4, repeats=1)
+    assert set(res) == {'hand-written', 'autograd', 'autograd, no input grad'}
+    with pytest.raises(ValueError, match='time_backward: y must be a tensor'): time_backward(torch.randn(6, 3), [0.] * 6, repeats=1)
+
+
 def test_sizes_may_be_numpy_integers():
     import numpy as np
     assert kaiming_normal(np.int64(10), np.int32(3)).shape == (10, 3)

@@ -139,6 +139,18 @@ def test_no_grad_records_nothing_and_restores():
     assert (w * 2).requires_grad                            # restored after an exception too
 
 
+def test_no_grad_stops_torch_autograd_too_since_import_star_gives_it_torchs_name():
+    w = torch.ones(3, requires_grad=True)
+    with no_grad(): y = w * 2
+    assert not y.requires_grad and torch.is_grad_enabled() and (w * 2).requires_grad   # and restored after
+
+
+def test_mlp_mse_refuses_a_network_with_more_than_one_output():
+    x,y = torch.randn(1, 3),torch.randn(1)
+    with pytest.raises(ValueError, match=r'w2 must be of shape \(hidden, 1\); got shape \(4, 2\)'):
+        mlp_mse(x, y, torch.randn(3, 4), torch.zeros(4), torch.randn(4, 2), torch.zeros(2))   # at N = 1 it broadcast silently
+
+
 def test_constants_get_no_gradient():
     w, c = Tensor(torch.ones(2), requires_grad=True), Tensor(torch.ones(2))
     (w * c).sum().backward()

@@ -234,6 +234,23 @@ def test_dataloader_yields_every_item_once_in_batches(n, bs, shuffle):
     if not shuffle: assert torch.equal(ys, y)
 
 
+def test_dataloader_gives_the_dataset_python_ints_as_pytorchs_loader_does():
+    "A dataset that looks items up by key (a dict, file names) needs ints, not 0-d tensors."
+    class Keyed:
+        def __init__(self): self.items = {i: (torch.full((2,), float(i)), i) for i in range(5)}
+        def __len__(self): return len(self.items)
+        def __getitem__(self, i): return self.items[i]          # a KeyError for tensor(0)
+    batches = list(DataLoader(Keyed(), 2, shuffle=True))
+    assert sorted(torch.cat([yb for _, yb in batches]).tolist()) == list(range(5))
+
+
+def test_optimizer_of_another_model_says_so():
+    opt = Optimizer(hand_mlp(3, 4, 2).parameters(), 0.1)
+    model = hand_mlp(3, 4, 2)                                   # made again after its optimizer
+    ce = CrossEntropy(); ce(model(torch.randn(5, 3)), torch.tensor([0, 1, 0, 1, 1])); ce.backward(); model.backward()
+    with pytest.raises(RuntimeError, match='on the model whose parameters this optimizer holds'): opt.step()
+
+
 def test_dataloader_batch_size_larger_than_data():
     dl = DataLoader(Dataset(torch.randn(5, 3), torch.arange(5)), bs=64, shuffle=True)
     assert len(dl) == 1
