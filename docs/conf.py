@@ -29,7 +29,8 @@ exclude_patterns = ['README.md', '**.ipynb_checkpoints', '_notebooks', '_api_mod
 nb_execution_mode = 'off'
 nb_render_markdown_format = 'myst'      # `show_doc` output is Markdown: render it, math included
 nb_merge_streams = True
-myst_enable_extensions = ['dollarmath', 'amsmath', 'attrs_inline', 'colon_fence', 'deflist']
+myst_enable_extensions = ['dollarmath', 'amsmath', 'attrs_inline', 'colon_fence', 'deflist', 'linkify']
+myst_linkify_fuzzy_links = False   # only addresses with their https://: README.md or exp.nb_01 stay text
 myst_heading_anchors = 3
 
 autosummary_generate = ['_api_modules.rst']
@@ -89,13 +90,19 @@ def mark_tables(app, doctree, docname):
         if 'output' in block.get('classes', []) and is_table(block.astext()): block['classes'].append('table-like')
 
 
+def _about_2019(node):
+    "Is `node` in a section about the 2019 lessons, whose notebooks have this course's names (`01_matmul`)?"
+    return any(isinstance(p, nodes.section) and len(p) and isinstance(p[0], nodes.title) and '2019' in p[0].astext() for p in _ancestors(node))
+
+
 def link_lessons(app, doctree, docname):
-    "A notebook named as code in the text (`00b_measure`) links to its page, as the functions named beside it do."
+    "A notebook named as code in the text (`00b_measure`) links to its page, as the functions named beside it do; not in a section about the 2019 lessons, where the name is 2019's notebook."
     if app.builder.format != 'html': return
     lessons = {d for d in app.env.found_docs if re.fullmatch(r'\d\w*', d)}
     for lit in list(doctree.findall(nodes.literal)):
         name = lit.astext()
         if name not in lessons or name == docname or any(isinstance(p, nodes.reference) for p in _ancestors(lit)): continue
+        if _about_2019(lit): continue
         ref = nodes.reference('', '', internal=True, refuri=app.builder.get_relative_uri(docname, name))
         lit.replace_self(ref)
         ref.append(lit)

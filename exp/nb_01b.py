@@ -613,7 +613,7 @@ def _check_blocks(blocks):
     return [(int(d), int(w)) for d,w in blocks]
 
 def tune_outer(size=2048, blocks=OUTER_BLOCKS, repeats=3, dtype=torch.float32):
-    """Time rung 12 on a random `size`^3 product of `dtype` with each `(depth, width)` block of `b` in `blocks`, side by
+    """Time rung 12 on a random `size`³ product of `dtype` with each `(depth, width)` block of `b` in `blocks`, side by
     side on numba's current number of threads, and keep the fastest as this module's `OUTER_DEPTH` and `OUTER_WIDTH`
     (a copy made by `from exp.nb_01b import *` does not change): `{block: GFLOP/s}`, by each block's fastest run.
     Blocks larger than the product pack alike: `size` should be at least the largest depth and width."""

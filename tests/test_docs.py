@@ -100,6 +100,18 @@ def title(nb):
             return m.group(1).strip()
 
 
+def prepared(tmp_path, cells):
+    "The cells of a one-notebook course of `cells` (nbformat cells), as `prepare` writes it for Sphinx."
+    import nbformat
+    (tmp_path/'nbs').mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path/'nbs/07_demo.ipynb')
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try: docs.prepare(tmp_path/'nbs', tmp_path/'src')
+    finally: os.chdir(cwd)
+    return json.loads((tmp_path/'src/07_demo.ipynb').read_text())['cells']
+
+
 def test_nbdev_processing_hides_cells_and_leaves_no_directive(tmp_path):
     "A small notebook through `prepare`: nbdev hides and documents, `for_myst` turns Quarto's options into tags."
     import nbformat
@@ -112,13 +124,7 @@ def test_nbdev_processing_hides_cells_and_leaves_no_directive(tmp_path):
              nbformat.v4.new_code_cell('#|notest\n#| eval: false\nslow_benchmark()'),
              nbformat.v4.new_code_cell('#| code-fold: true\nex1 = Exercise("ex1", check, "a hint")'),
              nbformat.v4.new_code_cell('def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION')]
-    (tmp_path/'nbs').mkdir()
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path/'nbs/07_demo.ipynb')
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try: docs.prepare(tmp_path/'nbs', tmp_path/'src')
-    finally: os.chdir(cwd)
-    out = json.loads((tmp_path/'src/07_demo.ipynb').read_text())['cells']
+    out = prepared(tmp_path, cells)
     src = [''.join(c['source']) for c in out]
     assert src[0] == '# 07 · A demo\n\nOne line that sums it up.'          # front matter back to a title
     assert not any(l.lstrip().startswith('#|') for s in src for l in s.splitlines())
@@ -131,6 +137,28 @@ def test_nbdev_processing_hides_cells_and_leaves_no_directive(tmp_path):
     assert echo['metadata']['tags'] == ['remove-input']
     for code in 'ex1 = Exercise', 'def answer':   # the checks and the answers: behind a click
         assert next(c for c in out if ''.join(c['source']).startswith(code))['metadata']['tags'] == ['hide-input']
+
+
+def test_each_cells_docs_sit_above_its_code_in_order_and_saved_outputs_stay(tmp_path):
+    """nbdev's mv_exports moved one show_doc of a cell above it, left the rest below in reverse order, and gave a cell
+    of imports the next cell's; nbdev runs every cell with an import again, and its output replaced the saved one
+    (01c's page said 'no CUDA GPU here' above the H200's figures)."""
+    import nbformat
+    saved = nbformat.v4.new_code_cell('import os\nprint(os.environ.get("DLF_NOT_SET", "this machine"))')
+    saved.outputs = [nbformat.v4.new_output('stream', name='stdout', text='the machine that ran it\n')]
+    cells = [nbformat.v4.new_markdown_cell('# 07 · A demo'), nbformat.v4.new_code_cell('#|default_exp nb_07'),
+             nbformat.v4.new_code_cell('#|export\nimport math'),
+             nbformat.v4.new_code_cell('#|export\ndef one():\n    "One."\n    return 1\n\ndef two():\n    "Two."\n    return 2\n\n'
+                                       'def three():\n    "Three."\n    return 3'),
+             saved, nbformat.v4.new_code_cell('import math; 2 * 21')]
+    out = prepared(tmp_path, cells)
+    src = [''.join(c['source']) for c in out]
+    order = [s for s in src if s.startswith(('import math', 'show_doc', 'def one'))]
+    assert order == ['import math', 'show_doc(one)', 'show_doc(two)', 'show_doc(three)', 'def one():\n    "One."\n    return 1\n\n'
+                     'def two():\n    "Two."\n    return 2\n\ndef three():\n    "Three."\n    return 3', 'import math; 2 * 21'], order
+    ran = next(c for c in out if 'DLF_NOT_SET' in ''.join(c['source']))
+    assert ''.join(ran['outputs'][0]['text']) == 'the machine that ran it\n'
+    assert next(c for c in out if ''.join(c['source']) == 'import math; 2 * 21')['outputs'] == []   # saved without output: none
 
 
 def test_only_export_cells_become_exports():
@@ -292,7 +320,7 @@ def test_exercise_answers_and_checks_are_behind_a_click(site):
 
 
 def test_source_links_go_to_the_code_shipped_with_the_site(site):
-    """show_doc's and the API's "source" links open the module's code in the site; no link is made from `git_url`."""
+    """show_doc's and the API's "source" links open the module's code in the site; none goes to the code at `git_url`."""
     from nbdev.config import get_config
     git_url, remote, n = get_config().git_url.rstrip('/'), [], 0
     for p,pg in pages(site).items():
@@ -303,7 +331,7 @@ def test_source_links_go_to_the_code_shipped_with_the_site(site):
             target = (p.parent/unquote(parts.path)).resolve()
             assert not is_external(url) and target.is_file() and target.relative_to(site/'_modules'), f"{p.name}: {url}"
             assert not parts.fragment or parts.fragment in parse(target).ids, f"{p.name}: {url} (no such anchor)"
-        remote += [f"{p.relative_to(site)}: {u}" for u in pg.links if u.startswith(git_url)]
+        remote += [f"{p.relative_to(site)}: {u}" for u in pg.links if u.startswith(git_url + '/blob/')]   # code on the forge (its issues page is fine)
     assert n >= len(NOTEBOOKS), f"only {n} source links"
     assert not remote, "links made from git_url:\n" + '\n'.join(remote)
 
@@ -628,3 +656,36 @@ def test_the_site_replaces_only_an_earlier_site_and_whole(tmp_path, monkeypatch)
     docs.replace_folder(new, out)
     assert sorted(p.name for p in out.iterdir()) == ['.buildinfo', 'a.html'] and (out/'.buildinfo').read_text() == 'new'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['html', 'notes', 'site']           # no copy left beside it
+
+
+def _main(page):
+    "A page's article, not the sidebar that links every page."
+    return page[page.index('role="main"'):]
+
+
+def test_the_2019_guide_does_not_link_2019s_notebook_names_to_this_courses_pages(site):
+    "`01_matmul` in the 2019 table is fast.ai's 2019 notebook, not this course's page of that name."
+    assert not re.search(r'href="\d\w*\.html"><code', _main((site/'following-2019.html').read_text(encoding='utf-8')))
+    home = _main((site/'index.html').read_text(encoding='utf-8'))
+    section = home[home.index('id="following-the-2019-lessons"'):]
+    section = section[:section.index('<section', 1)] if '<section' in section[1:] else section
+    assert 'href="01_matmul.html"><code' not in section
+    assert 'href="01_matmul.html"><code' in home          # elsewhere on the home page, the course's own lesson links
+
+
+def test_web_addresses_in_the_prose_are_links_and_file_names_are_not(site):
+    page = _main((site/'01_matmul.html').read_text(encoding='utf-8'))
+    assert 'class="reference external" href="https://numpy.org/doc/stable/user/basics.broadcasting.html"' in page
+    for p in pages(site).values(): assert not any(re.match(r'https?://[\w-]+\.(md|py|ipynb)\b', l) for l in p.links), p.path
+
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_page_shows_the_outputs_its_notebook_was_saved_with(site, nb):
+    "nbdev runs the cells with an import again for show_doc; their saved output (01c's: the GPU it ran on) must stay."
+    page = html.unescape((site/f'{nb.stem}.html').read_text(encoding='utf-8'))
+    for cell in json.loads(nb.read_text(encoding='utf-8'))['cells']:
+        for out in cell.get('outputs', []):
+            if out.get('name') != 'stdout': continue
+            first = next((l.strip() for l in ''.join(out['text']).splitlines() if l.strip()), None)
+            if first and not re.search(r'\x1b|%|\[', first):   # ANSI escapes, progress bars: rendered otherwise
+                assert first in page, f"{nb.stem}: the saved output line {first!r} is not on the page"

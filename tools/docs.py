@@ -5,8 +5,11 @@
 
 1. nbdev's own processors prepare every notebook in nbs/ as `nbdev_docs` would: `#|hide` cells are dropped,
    the title becomes front matter, a `show_doc` is added and run for each exported name, names in backticks
-   link to their documentation. One change: a course shows the code it exports, so `#|export` cells are
-   treated as `#|exports` (nbdev's directive for "export, and show the code under the `show_doc`").
+   link to their documentation. Changes: a course shows the code it exports, so `#|export` cells are
+   treated as `#|exports` (nbdev's directive for "export, and show the code under the `show_doc`"), each with
+   all its `show_doc`s above it, in the order it defines the names (`docs_above_code`); and every cell keeps the
+   outputs the notebook was saved with (nbdev runs the cells with an import again, here, for `show_doc`: a page
+   would show this machine's output, not that of the run it was saved from, on a GPU say).
 2. `for_myst` turns what nbdev leaves for Quarto into what myst-nb reads: the front matter into a title,
    Quarto's `#| echo: false`-style cell options into myst-nb cell tags, links to the published site into
    links between pages. Exercise answers (cells with a solution region) are hidden behind a click.
@@ -25,7 +28,7 @@ import yaml
 from execnb.nbio import read_nb, write_nb
 from nbdev.config import get_config
 from nbdev.doclinks import _nbpath2html
-from nbdev.processors import FilterDefaults
+from nbdev.processors import FilterDefaults, mv_exports
 
 import exercises
 
@@ -55,6 +58,31 @@ def show_exported_code(nb):
             lines[i] = _export.sub('#|exports', line)
         cell.source = ''.join(lines)
     return nb
+
+
+class DocProcessors(FilterDefaults):
+    "nbdev's processors for a page, but for `mv_exports`: `docs_above_code`, run after them, places the `show_doc`s."
+    def base_procs(self): return [p for p in super().base_procs() if p is not mv_exports]
+
+
+def docs_above_code(nb):
+    """Each exported cell's `show_doc` cells above its code, in the order the cell defines the names. (nbdev's
+    `add_show_docs` puts them after the cell, the last name first; its `mv_exports` moves only the first of them
+    above, and an exported cell that defines no name, one of imports, takes the next cell's.)"""
+    cells,at = [],None
+    for cell in nb.cells:
+        if cell.get('has_sd') and at is not None: cells.insert(at, cell)   # before its cell and the docs of the names after
+        else: at = len(cells); cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def process(nb):
+    "`nb` (read from nbs/) as its page shows it: nbdev's processing, the `show_doc`s above their code, every cell's saved outputs."
+    saved = [(c, c.outputs) for c in nb.cells if c.cell_type == 'code']   # nbdev gives a cell it runs a new list
+    DocProcessors()(nb)
+    for c,outputs in saved: c.outputs = outputs
+    return docs_above_code(nb)
 
 
 def nbdev_page(path):
@@ -184,7 +212,7 @@ def prepare(src, dest):
         warnings.simplefilter('ignore')   # nbdev's advice about cells mixing imports and code
         processed = {path.stem: show_exported_code(read_nb(path)) for path in nbs}
         for stem,nb in processed.items():
-            try: FilterDefaults()(nb)
+            try: process(nb)
             except Exception as e:
                 raise RuntimeError(f"nbs/{stem}.ipynb: {e}\n{HINT}") from e
     anchors = {stem: documented(nb) for stem,nb in processed.items()}
