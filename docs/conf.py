@@ -30,7 +30,7 @@ nb_execution_mode = 'off'
 nb_render_markdown_format = 'myst'      # `show_doc` output is Markdown: render it, math included
 nb_merge_streams = True
 myst_enable_extensions = ['dollarmath', 'amsmath', 'attrs_inline', 'colon_fence', 'deflist', 'linkify']
-myst_linkify_fuzzy_links = False   # only addresses with their https://: README.md or exp.nb_01 stay text
+myst_linkify_fuzzy_links = False   # only addresses with their scheme (https://...): README.md or exp.nb_01 stay text
 myst_heading_anchors = 3
 
 autosummary_generate = ['_api_modules.rst']

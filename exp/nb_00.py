@@ -106,6 +106,8 @@ def near(a, b, rtol=1e-3, atol=1e-5):
     except (TypeError, RuntimeError, ValueError): return False     # `None`, a string: not numbers
     return a.shape == b.shape and torch.allclose(a.to(_widest(a, b)), b.to(_widest(a, b)), rtol=rtol, atol=atol)
 
+_NAN_NEAR = "NaN is near nothing, not even NaN"   # as torch.allclose has it
+
 def _differ(g, e, rtol=1e-3, atol=1e-5):
     "Where the float64 tensors `g` and `e`, of one shape, are not close: how many values differ, and the worst, as words."
     bad = ~torch.isclose(g, e, rtol=rtol, atol=atol)
@@ -113,7 +115,7 @@ def _differ(g, e, rtol=1e-3, atol=1e-5):
     at = tuple(int(i) for i in np.unravel_index(int(gap.argmax()), gap.shape))
     digits = 6 if f"{g[at].item():.6g}" != f"{e[at].item():.6g}" else 12    # enough to tell them apart
     worst = f"{g[at].item():.{digits}g} where {e[at].item():.{digits}g} was expected"
-    if g[at].isnan() and e[at].isnan(): worst += " (NaN is near nothing, not even NaN)"
+    if g[at].isnan() and e[at].isnan(): worst += f" ({_NAN_NEAR})"
     return worst if not at else f"{int(bad.sum())} of {bad.numel()} values differ; the worst, at {list(at)}, is {worst}"
 
 def test_near(a, b):
@@ -124,7 +126,8 @@ def test_near(a, b):
     if ta is not None: ta,tb = (None,None) if ta.is_complex() or tb.is_complex() else (ta.double(),tb.double())   # complex: both shown whole
     if ta is not None and ta.shape == tb.shape and ta.numel() > 1:
         raise AssertionError(f"near failed: {_differ(ta, tb)}\n  {_show(a)}\n  {_show(b)}")
-    test(a, b, near, 'near')
+    both_nan = ta is not None and ta.shape == tb.shape and bool((ta.isnan() & tb.isnan()).any())
+    test(a, b, near, f'near ({_NAN_NEAR})' if both_nan else 'near')
 
 def _all_small(a, tol):
     "Is every element of `a`, a tensor or numbers, within `tol` of zero? False for anything else (`None`, a string)."

@@ -228,11 +228,15 @@ def _autograd_loss(x, y, w1, b1, w2, b2):
     out = (x @ w1 + b1).clamp_min(0.) @ w2 + b2
     return (out.squeeze(-1) - y).pow(2).mean()
 
+def _timing_data(what, x, y):
+    "The inputs `x` (N, features: float, the weights' dtype) and targets `y` (a tensor, made `x`'s dtype) that `what` times the network on; else `ValueError`."
+    _check_float(f'{what}: x', x, ndim=2)
+    if not isinstance(y, torch.Tensor): raise ValueError(f"{what}: y must be a tensor of targets, got {describe(y)}")
+    return x,y.to(x.dtype)
+
 def time_backward(x, y, nh=50, repeats=5, seed=0):
     "Time the backward pass of `Model` (hand-written) and of the same network with autograd, side by side, after one untimed forward pass, on inputs `x` (N, features) and targets `y` (N,), with `nh` hidden units and weights seeded by `seed`, `repeats` runs each: `{version: Timing}`."
-    _check_float('time_backward: x', x, ndim=2)          # its dtype is the weights' dtype
-    if not isinstance(y, torch.Tensor): raise ValueError(f"time_backward: y must be a tensor of targets, got {describe(y)}")
-    if y.is_floating_point(): y = y.to(x.dtype)          # Mse wants targets of the output's dtype (or integers)
+    x,y = _timing_data('time_backward', x, y)
     with seeded(seed): params = init_params(x.shape[1], nh, dtype=x.dtype)
     model,xh = Model(*params),x.detach()           # xh: x without its `.g` attached to the caller's tensor
     model(xh, y)                                   # `backward` recomputes every `.g` from what this pass stored

@@ -14,7 +14,7 @@ __all__ = nb_02.__all__ + globals().get('__all__', [])   # keep the chain (see 0
 from contextlib import contextmanager
 from fastcore.basics import patch
 from .nb_00 import _is_whole, _is_number   # an int or a NumPy integer; a real number (neither a bool)
-from .nb_02 import _check_float            # a float tensor, named if not
+from .nb_02 import _timing_data           # the inputs and targets of a timing, checked
 
 # %% ../nbs/02b_autograd.ipynb #65e382cb
 def unbroadcast(g, shape):
@@ -198,18 +198,17 @@ def mlp_mse(x, y, w1, b1, w2, b2):
     if len(x.shape) != 2: raise ValueError(f"mlp_mse needs x of shape (N, inputs), one row per example; got shape {tuple(x.shape)}")
     if tuple(y.shape) != tuple(x.shape[:1]):      # (N, 1) targets would broadcast against (N,) outputs to (N, N)
         raise ValueError(f"mlp_mse needs one target per row of x, shape ({x.shape[0]},); got shape {tuple(y.shape)}")
-    if len(w2.shape) != 2 or w2.shape[1] != 1:    # more outputs would be averaged against one target each
-        raise ValueError(f"mlp_mse's network has one output: w2 must be of shape (hidden, 1); got shape {tuple(w2.shape)}")
     out = (x @ w1 + b1).relu() @ w2 + b2
+    if tuple(out.shape) not in ((x.shape[0], 1), (x.shape[0],)):   # more outputs (from w2 or b2) would be averaged against one target each
+        raise ValueError(f"mlp_mse's network has one output per row: w2 of shape (hidden, 1) and b2 of shape (1,); got outputs of "
+                         f"shape {tuple(out.shape)}, from w2 of shape {tuple(w2.shape)} and b2 of shape {tuple(b2.shape)}")
     return ((out.reshape(-1) - y) ** 2).mean()
 
 # %% ../nbs/02b_autograd.ipynb #ee18d851
 def time_engine(x, y, nh=50, repeats=5, seed=0):
     "Time forward + backward of `mlp_mse` with `Tensor` and with torch.autograd, side by side, on inputs `x` (N, features) and targets `y` (N,), with `nh` hidden units and weights seeded by `seed`, `repeats` runs each: `{'engine': Timing, 'autograd': Timing}`."
-    _check_float('time_engine: x', x, ndim=2)            # its dtype is the weights' dtype
-    if not isinstance(y, torch.Tensor): raise ValueError(f"time_engine: y must be a tensor of targets, got {describe(y)}")
+    x,y = _timing_data('time_engine', x, y)              # x's dtype is the weights' dtype, and y's
     with seeded(seed): params = init_params(x.shape[1], nh, dtype=x.dtype)
-    y = y.to(x.dtype)
     ours,theirs = [Tensor(p, requires_grad=True) for p in params],[p.clone().requires_grad_() for p in params]
     xt = Tensor(x)
     def engine():

@@ -178,7 +178,7 @@ class DataLoader:
         self.sampler = Sampler(len(ds), bs, shuffle)
         self.bs = self.sampler.bs
     def __iter__(self):
-        for idxs in self.sampler: yield self.collate_fn([self.ds[i] for i in idxs.tolist()])   # ints, as PyTorch's loader gives: a dataset may use them as keys
+        for idxs in self.sampler: yield self.collate_fn([self.ds[int(i)] for i in idxs])   # ints, as PyTorch's loader gives: a dataset may use them as keys
     def __len__(self): return len(self.sampler)
     def __repr__(self): return f"DataLoader({len(self.ds)} items, bs={self.bs}, shuffle={self.sampler.shuffle}, {len(self)} batches)"
 

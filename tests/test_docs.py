@@ -150,15 +150,17 @@ def test_each_cells_docs_sit_above_its_code_in_order_and_saved_outputs_stay(tmp_
              nbformat.v4.new_code_cell('#|export\nimport math'),
              nbformat.v4.new_code_cell('#|export\ndef one():\n    "One."\n    return 1\n\ndef two():\n    "Two."\n    return 2\n\n'
                                        'def three():\n    "Three."\n    return 3'),
-             saved, nbformat.v4.new_code_cell('import math; 2 * 21')]
+             saved, nbformat.v4.new_code_cell('import math; 2 * 21'),
+             nbformat.v4.new_markdown_cell('Prose.'), nbformat.v4.new_code_cell('#|export nb_08\ndef four():\n    "Four."\n    return 4')]
     out = prepared(tmp_path, cells)
     src = [''.join(c['source']) for c in out]
-    order = [s for s in src if s.startswith(('import math', 'show_doc', 'def one'))]
+    order = [s for s in src if s.startswith(('import math', 'show_doc', 'def one')) and s != 'show_doc(four)']
     assert order == ['import math', 'show_doc(one)', 'show_doc(two)', 'show_doc(three)', 'def one():\n    "One."\n    return 1\n\n'
                      'def two():\n    "Two."\n    return 2\n\ndef three():\n    "Three."\n    return 3', 'import math; 2 * 21'], order
     ran = next(c for c in out if 'DLF_NOT_SET' in ''.join(c['source']))
     assert ''.join(ran['outputs'][0]['text']) == 'the machine that ran it\n'
     assert next(c for c in out if ''.join(c['source']) == 'import math; 2 * 21')['outputs'] == []   # saved without output: none
+    assert src[-2:] == ['Prose.', 'show_doc(four)']     # nbdev drops a cell exported elsewhere: its card stays after the prose
 
 
 def test_only_export_cells_become_exports():
@@ -676,7 +678,9 @@ def test_the_2019_guide_does_not_link_2019s_notebook_names_to_this_courses_pages
 def test_web_addresses_in_the_prose_are_links_and_file_names_are_not(site):
     page = _main((site/'01_matmul.html').read_text(encoding='utf-8'))
     assert 'class="reference external" href="https://numpy.org/doc/stable/user/basics.broadcasting.html"' in page
-    for p in pages(site).values(): assert not any(re.match(r'https?://[\w-]+\.(md|py|ipynb)\b', l) for l in p.links), p.path
+    for p in pages(site).values():
+        assert not any(re.match(r'https?://[\w-]+\.(md|py|ipynb)\b', l) for l in p.links), p.path     # no file name as a site
+        assert not [l for l in p.links if is_external(l) and l[-1] in ':;,.'], p.path                 # prose's punctuation left out
 
 
 @pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.stem)

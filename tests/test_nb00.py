@@ -318,6 +318,18 @@ def test_near_says_nan_is_near_nothing_where_both_sides_have_one():
     msg = fails(lambda: test_near(T([1., float('nan')]), T([1., float('nan')])))
     assert 'at [1], is nan where nan was expected (NaN is near nothing, not even NaN)' in msg
     assert 'near nothing' not in fails(lambda: test_near(T([1., float('nan')]), T([1., 2.])))   # only where both are NaN
+    for nan in float('nan'), T(float('nan')), T([float('nan')]):                                # a NaN loss, say
+        assert 'NaN is near nothing, not even NaN' in fails(lambda: test_near(nan, nan))
+    assert 'near nothing' not in fails(lambda: test_near(float('nan'), 1.))
+
+
+def test_every_exported_helper_named_like_a_test_is_marked_not_a_test():
+    "pytest collects a `test*` function a test file imports: each one exp exports says it is a helper (`__test__ = False`)."
+    import importlib, inspect, pkgutil, exp
+    names = [m.name for m in pkgutil.iter_modules(exp.__path__) if not m.name.startswith('_')]
+    helpers = {f'{name}.{k}': f for name in names for k,f in vars(importlib.import_module(f'exp.{name}')).items()
+               if k.startswith('test') and inspect.isfunction(f) and f.__module__.startswith('exp.')}
+    assert len(helpers) >= 7 and not [k for k,f in helpers.items() if getattr(f, '__test__', True) is not False], helpers
 
 
 def test_the_helpers_are_not_collected_by_pytest_in_a_project_that_imports_them(tmp_path):

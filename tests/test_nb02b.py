@@ -145,10 +145,17 @@ def test_no_grad_stops_torch_autograd_too_since_import_star_gives_it_torchs_name
     assert not y.requires_grad and torch.is_grad_enabled() and (w * 2).requires_grad   # and restored after
 
 
-def test_mlp_mse_refuses_a_network_with_more_than_one_output():
-    x,y = torch.randn(1, 3),torch.randn(1)
-    with pytest.raises(ValueError, match=r'w2 must be of shape \(hidden, 1\); got shape \(4, 2\)'):
-        mlp_mse(x, y, torch.randn(3, 4), torch.zeros(4), torch.randn(4, 2), torch.zeros(2))   # at N = 1 it broadcast silently
+@pytest.mark.parametrize('w2,b2', [(torch.randn(4, 2), torch.zeros(2)), (torch.randn(4, 1), torch.zeros(3))])
+def test_mlp_mse_refuses_a_network_with_more_than_one_output(w2, b2):
+    x,y = torch.randn(1, 3),torch.randn(1)                     # at N = 1 the outputs were averaged against the one target
+    with pytest.raises(ValueError, match=r'one output per row.*got outputs of shape \(1, [23]\)'):
+        mlp_mse(x, y, torch.randn(3, 4), torch.zeros(4), w2, b2)
+    with pytest.raises(ValueError, match='one output per row'): mlp_mse(Tensor(x), y, *map(Tensor, (torch.randn(3, 4), torch.zeros(4), w2, b2)))
+
+
+def test_mlp_mse_takes_a_w2_of_one_dimension():
+    x,y,w1,b1,w2 = torch.randn(5, 3),torch.randn(5),torch.randn(3, 4),torch.zeros(4),torch.randn(4)
+    torch.testing.assert_close(mlp_mse(x, y, w1, b1, w2, torch.zeros(())), mlp_mse(x, y, w1, b1, w2[:, None], torch.zeros(1)))
 
 
 def test_constants_get_no_gradient():

@@ -72,7 +72,9 @@ def docs_above_code(nb):
     cells,at = [],None
     for cell in nb.cells:
         if cell.get('has_sd') and at is not None: cells.insert(at, cell)   # before its cell and the docs of the names after
-        else: at = len(cells); cells.append(cell)
+        else:
+            at = len(cells) if 'exports' in (cell.get('directives_') or {}) else None   # docs after another cell stay put
+            cells.append(cell)
     nb.cells = cells
     return nb
 
