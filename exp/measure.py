@@ -31,6 +31,8 @@ def fmt_time(seconds, unit=None):
     "`seconds` as a short string in ns, µs, ms or s, e.g. `'1.23 ms'` (in `unit` if given)."
     if isinstance(seconds, (str, bytes)): raise TypeError(f"fmt_time takes a number of seconds, not the text {seconds!r}")
     if hasattr(seconds, 'times'): raise TypeError("fmt_time takes a number of seconds: give it timing.median or timing.min, or print the Timing itself")   # a Timing (defined below)
+    if isinstance(seconds, torch.Tensor) and seconds.numel() == 1: seconds = seconds.item()   # a tensor of one number
+    if not _is_number(seconds): raise TypeError(f"fmt_time takes a number of seconds; got {describe(seconds)}")
     if unit == 'us': unit = 'µs'                 # as it is typed without a µ key
     if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
     u,s = _unit(float(f'{seconds:.3g}')) if unit is None else (unit, dict(_UNITS)[unit])   # rounded first: 0.9996 s is '1 s', not '1e+03 ms'
@@ -117,11 +119,11 @@ def time_side_by_side(fns, repeats=5, min_time=0.05):
     return {k: Timing(runs[k], numbers[k]) for k in fns}
 
 # %% ../nbs/00b_measure.ipynb #f3cd390c
-def _base(timings, base):
-    "The name of the base timing: `base`, or the first; a clear error for an empty dict or an unknown name."
+def _base(timings, base, what='base'):
+    "The name of the base timing: `base`, or the first; a clear error for an empty dict or an unknown name (the argument `what`)."
     if not timings: raise ValueError("no timings to compare: the dict is empty")
     if base is None: return next(iter(timings))
-    if base not in timings: raise ValueError(f"base {base!r} is not one of the timings: {', '.join(map(repr, timings))}")
+    if base not in timings: raise ValueError(f"{what} {base!r} is not one of the timings: {', '.join(map(repr, timings))}")
     return base
 
 def speedups(timings, base=None):
@@ -151,7 +153,8 @@ def plot_timings(timings, base=None, ax=None, title=None):
     if ax is None: _,ax = plt.subplots(figsize=(7, 0.45*len(names) + 1))
     med,q = [t.median for t in ts],[t.quartiles for t in ts]
     err = [[m - q1 for m,(q1,_) in zip(med, q)], [q3 - m for m,(_,q3) in zip(med, q)]]
-    ax.barh(names, med, xerr=err, color='tab:blue', alpha=0.8, capsize=3)
+    ax.barh(range(len(names)), med, xerr=err, color='tab:blue', alpha=0.8, capsize=3)
+    ax.set_yticks(range(len(names)), [str(n) for n in names])   # names that are numbers (threads, sizes) are labels, not places
     ax.set_xscale('log'); ax.invert_yaxis()
     ax.set_xlabel('seconds per call (median, log scale; whiskers: quartiles)')
     for i,(m,(_,q3),name) in enumerate(zip(med, q, names)):
@@ -205,22 +208,22 @@ def cores_busy(n):
 _BUSY_HINT = ("This usually means the machine was busy with other work while the cell ran (another program, or another "
               "notebook): re-run the cell. If it fails again on a quiet machine, the claim itself is wrong.")
 
-def _pair_mins(timings, a, b, what, factor):
-    "The fastest runs of `timings[a]` and `timings[b]`; clear errors for an unknown name or a factor below 1."
-    for k in (a, b): _base(timings, k)
+def _pair_mins(timings, a, b, what, factor, names):
+    "The fastest runs of `timings[a]` and `timings[b]`; clear errors for an unknown name (the arguments `names`) or a factor below 1."
+    for k,name in zip((a, b), names): _base(timings, k, name)
     if not (_is_number(factor) and factor >= 1): raise ValueError(f"{what} must be a factor of at least 1; got {factor!r}")
     return timings[a].min,timings[b].min
 
 def check_faster(timings, fast, slow, by=10):
     "Check that `timings[fast]` is at least `by` times faster than `timings[slow]`, comparing their fastest runs; return the ratio."
-    f,s = _pair_mins(timings, fast, slow, 'by', by)
+    f,s = _pair_mins(timings, fast, slow, 'by', by, ('fast', 'slow'))
     if s >= by * f: return s / f
     raise AssertionError(f"expected {fast!r} to be at least {by:g}x faster than {slow!r}, but its fastest run took "
                          f"{fmt_time(f)} against {fmt_time(s)} (only {s/f:.3g}x). {_BUSY_HINT}")
 
 def check_similar(timings, a, b, within=2.0):
     "Check that `timings[a]` and `timings[b]` are within a factor `within` of each other, by their fastest runs; return the ratio a/b."
-    ta,tb = _pair_mins(timings, a, b, 'within', within)
+    ta,tb = _pair_mins(timings, a, b, 'within', within, ('a', 'b'))
     if max(ta, tb) <= within * min(ta, tb): return ta / tb
     raise AssertionError(f"expected {a!r} and {b!r} to take about the same time (within {within:g}x), but their fastest "
                          f"runs took {fmt_time(ta)} and {fmt_time(tb)} ({max(ta, tb) / min(ta, tb):.3g}x apart). {_BUSY_HINT}")
@@ -234,7 +237,7 @@ def matmul_flops(m, k, n):
 def gflops(m, k, n, seconds):
     "Speed of an `(m, k) @ (k, n)` product that took `seconds`, in billions of FLOPs per second."
     if isinstance(seconds, Timing): raise TypeError("gflops needs seconds, a number: give it timing.min or timing.median")
-    if not seconds > 0: raise ValueError(f"gflops needs the time a product took, a positive number of seconds; got {seconds!r}")
+    if not (_is_number(seconds) and seconds > 0): raise ValueError(f"gflops needs the time a product took, a positive number of seconds; got {seconds!r}")
     return matmul_flops(m, k, n) / seconds / 1e9
 
 # %% ../nbs/00b_measure.ipynb #175b023f
@@ -358,7 +361,8 @@ def gpu_peak(props=None, mhz=None, tf32=False):
 
 # %% ../nbs/00b_measure.ipynb #519104a4
 def practical_peak(sizes=(2048, 4096), dtype=torch.float32, repeats=3):
-    "The best GFLOP/s of `torch @` (each size by its median run, as the ladder) on square products of the given sizes, and the size that reached it."
+    "The best GFLOP/s of `torch @` (each size by its median run, as the ladder) on square products of the given sizes (or one size), and the size that reached it."
+    if _is_whole(sizes): sizes = (sizes,)                # one size
     sizes = [_check_count('practical_peak: each size', n, 1) for n in sizes]
     best = (0.0, None)
     for n in sizes:
@@ -435,10 +439,13 @@ def ladder_threads(size):
 def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, max_call=2.0, seed=0, progress=None):
     """Time each rung of the dict `rungs` (name: function of `a, b`) on random `dtype` products of each `(m, k, n)` in `sizes`
     (small ones on one thread), `repeats` runs of at least `min_time` s each, seeded by `seed`: a list of `LadderRow`, smallest
-    first. A rung whose call is estimated (from its speed at the size before) or found to take over `max_call` s is skipped or
-    timed once; `progress(done, total, row)`, if given, is called after each row."""
+    first. A rung whose call is estimated (from its speed at the size before, or a call on a corner of the product) to take
+    over `max_call` s is skipped; one whose first call takes over twice `max_call` (slower than estimated) is timed by that
+    call alone; `progress(done, total, row)`, if given, is called after each row."""
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"measure_ladder times products of random floating-point matrices: dtype must be a float dtype, got {dtype_name(dtype)}")
+    if not (isinstance(rungs, dict) and all(callable(f) for f in rungs.values())):
+        raise ValueError(f"rungs must be a dict {{name: function of a, b}}, such as {{'torch': torch.matmul}}; got {describe(rungs)}")
     if not (_is_number(max_call) and 0 < max_call < math.inf): raise ValueError(f"max_call must be a positive, finite number of seconds, got {max_call!r}")
     bad = [s for s in sizes if not (isinstance(s, (tuple, list)) and len(s) == 3 and all(_is_whole(d) and d >= 0 for d in s))] \
           if isinstance(sizes, (list, tuple)) else [sizes]
@@ -474,7 +481,7 @@ def _speeds_vs(rows, rung):
     return [by[r.size].median / r.median if r.measured and r.size in by else None for r in rows]
 
 def add_ratios(rows, base='loops', ref='torch', peaks=None):
-    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[row.device]`, GFLOP/s or a `Peak`, or of `peaks['cuda tf32']` for a TF32 row on `'cuda'`; none where that peak is None), replacing what an earlier call filled in."
+    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[f'{row.device} {row.dtype}']` where given, such as `'cpu float64'` or `'cuda tf32'`, else of `peaks[row.device]`, the float32 peak as `cpu_peak()` gives it; GFLOP/s or a `Peak`; none where that peak is None, and for a TF32 row without its own), replacing what an earlier call filled in."
     peaks = {k: p.gflops if isinstance(p, Peak) else p for k,p in (peaks or {}).items()}
     for r,x,v in zip(rows, _speeds_vs(rows, base), _speeds_vs(rows, ref)):
         r.x_base,r.vs_ref,r.pct_peak = x,v,None
@@ -502,7 +509,7 @@ def ladder_table(rows, base='loops', ref='torch', legend=True):
         size = 'x'.join(map(str, r.size))
         if not r.measured: lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  skipped: {r.skipped}"); continue
         lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  {fmt_time(r.median):>10}  {fmt_time(r.iqr):>10}  "
-                     f"{fmt(x_base, ',.0f'):>12}  {fmt(vs_ref, '.2f' if vs_ref is None or vs_ref >= 0.01 else '.1g'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
+                     f"{fmt(x_base, ',.0f' if x_base is None or x_base >= 10 else '.2g'):>12}  {fmt(vs_ref, '.2f' if vs_ref is None or vs_ref >= 0.01 else '.1g'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
     return '\n'.join(lines + (['', ladder_legend(base, ref)] if legend else []))
 
 # %% ../nbs/00b_measure.ipynb #4ca1c8a4

@@ -662,14 +662,20 @@ def _check_ceiling(name, threads, dtype, seconds, repeats):
     if not (_is_number(seconds) and seconds > 0 and np.isfinite(seconds)): raise ValueError(f"{name}'s seconds must be a positive number; got {seconds!r}")
     return threads
 
+def _steps_for(once, seconds):
+    "How many steps a run needs to last about `seconds`, from `once(steps)`, one run's seconds: grown 4 times at a time until a run lasts `seconds / 4` and over twice the run before (so the work, not waking the threads, is most of it: on a busy machine the wake-up alone can take longer than `seconds / 4`)."
+    steps,before,t = 100,None,once(100)
+    for _ in range(12):
+        if t >= seconds / 4 and before is not None and t > 2 * before: break
+        steps,before,t = 4 * steps,t,once(4 * steps)
+    return max(steps, int(steps * seconds / t))
+
 def _ceiling(run, threads, flops_a_step, seconds, repeats):
-    "The GFLOP/s of `run(parts, steps)` on `threads` threads (`parts` = 8 a thread, `steps` steps a part, `flops_a_step` FLOPs a step), by the fastest of `repeats` runs, with `steps` grown until a run lasts about `seconds`."
+    "The GFLOP/s of `run(parts, steps)` on `threads` threads (`parts` = 8 a thread, `steps` steps a part, `flops_a_step` FLOPs a step), by the fastest of `repeats` runs, with `steps` grown until a run lasts about `seconds` (`_steps_for`)."
     parts = 8 * threads                                         # 8 parts a thread, if every core is as fast
     with numba_threads(threads):
         run(parts, 1)                                           # compiled (or loaded from numba's cache); threads started
-        steps = 100
-        while (t := time_fn(run, parts, steps, repeats=1, min_time=0, warmup=0).min) < seconds / 4: steps *= 4
-        steps = max(100, int(steps * seconds / t))
+        steps = _steps_for(lambda steps: time_fn(run, parts, steps, repeats=1, min_time=0, warmup=0).min, seconds)
         best = time_fn(run, parts, steps, repeats=repeats, min_time=0, warmup=0).min
     return parts * steps * flops_a_step / best / 1e9
 

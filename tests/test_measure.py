@@ -137,6 +137,10 @@ def test_plot_timings():
     ts = {'a': ms.Timing([1e-3, 2e-3]), 'b': ms.Timing([1e-5])}
     ax = ms.plot_timings(ts, title='t')
     assert ax.get_xscale() == 'log' and [t.get_text() for t in ax.get_yticklabels()] == ['a', 'b']
+    ax = ms.plot_timings({1: ms.Timing([4e-3]), 2: ms.Timing([2e-3]), 4: ms.Timing([1e-3])})   # keyed by threads: labels, not places
+    assert [t.get_text() for t in ax.get_yticklabels()] == ['1', '2', '4']
+    assert [p.get_y() + p.get_height() / 2 for p in ax.patches] == [t.get_position()[1] for t in ax.texts] == [0, 1, 2]
+    assert [t.get_text() for t in ax.texts] == [' 4 ms  (1x)', ' 2 ms  (2x)', ' 1 ms  (4x)']
     ms.plt.close('all')
 
 
@@ -146,6 +150,20 @@ def test_check_faster_uses_the_fastest_runs():
     with pytest.raises(AssertionError) as e: ms.check_faster(ts, 'fast', 'slow', by=50)
     msg = str(e.value)
     assert "'fast'" in msg and "'slow'" in msg and '50 ms' in msg and '1 s' in msg and 'busy' in msg and 're-run the cell' in msg
+
+
+def test_check_faster_and_similar_name_the_argument_whose_timing_is_missing():
+    ts = {'slow': ms.Timing([1.0]), 'fast': ms.Timing([0.01])}
+    with pytest.raises(ValueError, match="slow 'slowx' is not one of the timings"): ms.check_faster(ts, 'fast', 'slowx')
+    with pytest.raises(ValueError, match="a 'fats' is not one of the timings"): ms.check_similar(ts, 'fats', 'slow')
+
+
+def test_the_helpers_name_a_missing_number_or_a_list_of_rungs():
+    "A skipped row's median is None; a list of functions is not a dict of rungs."
+    with pytest.raises(ValueError, match='positive number of seconds; got None'): ms.gflops(8, 8, 8, None)
+    with pytest.raises(TypeError, match='a number of seconds; got None'): ms.fmt_time(None)
+    assert ms.fmt_time(torch.tensor(2e-3)) == '2 ms'
+    with pytest.raises(ValueError, match=r'rungs must be a dict \{name: function of a, b\}'): ms.measure_ladder([torch.matmul], [(8, 8, 8)])
 
 
 def test_check_similar():
@@ -487,7 +505,7 @@ def test_ladder_tables_ratio_columns_are_to_the_rungs_they_name():
     body = ms.ladder_table(rows, base='numba', ref='loops', legend=False).splitlines()
     assert 'x numba' in body[0] and 'vs loops' in body[0]
     cols = {line.split()[1]: line.split()[7:9] for line in body[1:]}   # rung: [x base, vs ref] (median and IQR are 2 words each)
-    assert cols['torch'] == ['10', '1000.00'] and cols['loops'] == ['0', '1.00'] and cols['numba'] == ['1', '100.00'], body
+    assert cols['torch'] == ['10', '1000.00'] and cols['loops'] == ['0.01', '1.00'] and cols['numba'] == ['1', '100.00'], body   # a slow-down is not '0'
 
 
 def test_add_ratios_replaces_what_an_earlier_call_filled_in_and_reads_a_peak():
@@ -561,6 +579,7 @@ def test_practical_peak_is_the_best_size(monkeypatch):
     monkeypatch.setattr(ms, 'time_fn', lambda f, a, b, **kw: ms.Timing([1e-3 if len(a) == 16 else 1.0]))
     assert ms.practical_peak((16, 32), repeats=1) == (pytest.approx(ms.gflops(16, 16, 16, 1e-3)), 16)
     assert ms.practical_peak((32, 16), repeats=1)[1] == 16
+    assert ms.practical_peak(16, repeats=1)[1] == 16          # one size, not in a tuple
 
 
 def test_the_measured_clock_is_fmas_per_second_over_two(monkeypatch):

@@ -453,6 +453,17 @@ def test_ceilings_measure_and_refuse_bad_arguments(ceiling):
     for kw,msg in bad:
         with pytest.raises(ValueError, match=msg): f(**kw)
 
+def test_a_ceiling_is_not_the_threads_wake_up_on_a_busy_machine():
+    "A run whose threads take 5 ms to start: 100 steps already lasted seconds / 4, and the ceiling read 1% of the work's speed."
+    runs = []
+    def run(parts, steps):                                   # 5 ms to start, then 0.2 us a step
+        runs.append(steps); time.sleep(0.005 + 2e-7 * steps)
+    g = nb._ceiling(run, 1, 1e9, seconds=0.01, repeats=2)    # 1e9 FLOPs a step: GFLOP/s = parts * steps / seconds
+    true = 8 / 2e-7                                          # 8 parts, 0.2 us a step
+    assert 0.5 * true < g < true, (g, true, runs)
+    assert nb._steps_for(lambda steps: 1e-6 * steps, 0.01) in range(10_000, 10_500)   # no wake-up: about `seconds` a run
+
+
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_outer_on_several_blocks_of_columns(dtype):
     "Wider than OUTER_WIDTH: the panels of b are packed again for each block of columns, the last one part-filled."
