@@ -436,6 +436,13 @@ def ladder_threads(size):
     "The PyTorch threads a product of `size` = (m, k, n) is timed with: one for a small product, else all."
     return 1 if math.prod(size) < SMALL_WORK else torch.get_num_threads()
 
+def _check_ladder_sizes(sizes):
+    "`sizes`, a list of `(m, k, n)` products of whole numbers (0 or more), as tuples of ints (NumPy sizes too); else `ValueError`."
+    bad = [s for s in sizes if not (isinstance(s, (tuple, list)) and len(s) == 3 and all(_is_whole(d) and d >= 0 for d in s))] \
+          if isinstance(sizes, (list, tuple)) else [sizes]
+    if bad: raise ValueError(f"sizes must be a list of (m, k, n) products, such as [(5, 784, 10)]; got {bad[0]!r}")
+    return [tuple(map(int, s)) for s in sizes]
+
 def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, max_call=2.0, seed=0, progress=None):
     """Time each rung of the dict `rungs` (name: function of `a, b`) on random `dtype` products of each `(m, k, n)` in `sizes`
     (small ones on one thread), `repeats` runs of at least `min_time` s each, seeded by `seed`: a list of `LadderRow`, smallest
@@ -447,11 +454,8 @@ def measure_ladder(rungs, sizes, dtype=torch.float32, repeats=5, min_time=0.05, 
     if not (isinstance(rungs, dict) and all(callable(f) for f in rungs.values())):
         raise ValueError(f"rungs must be a dict {{name: function of a, b}}, such as {{'torch': torch.matmul}}; got {describe(rungs)}")
     if not (_is_number(max_call) and 0 < max_call < math.inf): raise ValueError(f"max_call must be a positive, finite number of seconds, got {max_call!r}")
-    bad = [s for s in sizes if not (isinstance(s, (tuple, list)) and len(s) == 3 and all(_is_whole(d) and d >= 0 for d in s))] \
-          if isinstance(sizes, (list, tuple)) else [sizes]
-    if bad: raise ValueError(f"sizes must be a list of (m, k, n) products, such as [(5, 784, 10)]; got {bad[0]!r}")
     rows,per_flop = [],{}
-    sizes = sorted((tuple(map(int, s)) for s in sizes), key=lambda s: matmul_flops(*s))   # NumPy sizes as ints
+    sizes = sorted(_check_ladder_sizes(sizes), key=lambda s: matmul_flops(*s))
     total = len(sizes) * len(rungs)
     for size in sizes:
         g = torch.Generator().manual_seed(seed)

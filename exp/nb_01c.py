@@ -20,7 +20,11 @@ SIMULATED = not torch.cuda.is_available()   # no GPU: kernels run on the CPU, nu
 os.environ.setdefault('NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS', '0')   # our small launches are checks, not meant to fill a GPU
 if SIMULATED:
     if os.environ.get('TRITON_INTERPRET') != '1':   # Triton reads it as it is imported, and PyTorch may have imported it
-        for name in [m for m in sys.modules if m.split('.')[0] == 'triton' and not m.startswith('triton._C')]: del sys.modules[name]   # already: import it anew (its compiled core stays)
+        stale = [m for m in sys.modules if m.split('.')[0] == 'triton' and not m.startswith('triton._C')]
+        if stale: warnings.warn("Triton was imported before exp.nb_01c (by your code, or by a part of PyTorch such as its FLOP "
+                                "counter), so it is imported again, to run in its interpreter: a `triton` your code imported earlier "
+                                "no longer launches kernels; import exp.nb_01c first, or set TRITON_INTERPRET=1 before")
+        for name in stale: del sys.modules[name]   # import it anew (its compiled core stays)
     for var in ('NUMBA_ENABLE_CUDASIM', 'TRITON_INTERPRET'): os.environ[var] = '1'
 numba.core.config.reload_config()            # numba read its settings when it was imported: read them again
 warnings.filterwarnings('ignore', message='Please use the new API settings to control TF32')   # some PyTorch versions say it once
@@ -47,7 +51,7 @@ def _synced(f):
 # %% ../nbs/01c_gpu.ipynb #c403bf8f
 _TRITON_ERROR = None
 try: import triton, triton.language as tl
-except ImportError as e: triton,tl,_TRITON_ERROR = None,None,e   # an optional extra: pip install -e '.[gpu]'
+except Exception as e: triton,tl,_TRITON_ERROR = None,None,e     # an optional extra (pip install -e '.[gpu]'), or one that fails: need_triton says which
 DEVICE = 'cpu' if SIMULATED else 'cuda'      # where the kernels' tensors live
 
 # %% ../nbs/01c_gpu.ipynb #550ee6c4
@@ -202,7 +206,7 @@ def _triton_kernel():
     return kernel
 
 # %% ../nbs/01c_gpu.ipynb #a1307986
-from .measure import _check_count, _check_flag   # 00b's checks of a whole number and a flag
+from .measure import _check_count, _check_flag, _check_ladder_sizes   # 00b's checks of a whole number, a flag, a ladder's sizes
 _FOR_TF32 = [(128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
              (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
              (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4)]      # (BM, BN, BK, num_warps, num_stages)
@@ -231,20 +235,29 @@ def k_contiguous(a, b):
     return (a if a.stride(1) == 1 else a.contiguous()),(b if b.stride(0) == 1 else b.t().contiguous().t())
 
 def matmul_triton(a, b, tf32=False, config=None):
-    "`a @ b` with our Triton kernel; TF32 products if `tf32` (after `k_contiguous`, the copy included); block sizes from `config`, else those `tune_triton` chose for this shape, else the first config (in FP32, the first that does not spill)."
+    "`a @ b` with our Triton kernel; TF32 products if `tf32` (after `k_contiguous`, the copy included; in Triton's interpreter, without a GPU, they are full float32 products); block sizes from `config` (a dict like those of `TRITON_CONFIGS`), else those `tune_triton` chose for this shape, else the first config (in FP32, the first that does not spill)."
     need_triton()
     _check_kernel_args(a, b); _check_flag('tf32', tf32)
+    if config is not None: _check_config(config)
     (m,k),n = a.shape,b.shape[1]
     if tf32: a,b = k_contiguous(a, b)
-    return _run_triton(a, b, tf32, config or _TUNED.get((m, k, n, tf32), TRITON_CONFIGS[0 if tf32 else len(_FOR_TF32)]))
+    return _run_triton(a, b, tf32, config if config is not None else _TUNED.get((m, k, n, tf32), TRITON_CONFIGS[0 if tf32 else len(_FOR_TF32)]))
+
+def _check_config(config):
+    "`ValueError` unless `config` is a dict of block sizes and launch settings like those of `TRITON_CONFIGS`."
+    if not (isinstance(config, dict) and set(TRITON_CONFIGS[0]) <= set(config)):
+        raise ValueError(f"a Triton config is a dict with the keys {', '.join(TRITON_CONFIGS[0])}, such as {TRITON_CONFIGS[0]}; got {describe(config)}")
 
 def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
     "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`; a config that fails (on a smaller GPU, more shared memory than it has) or multiplies wrong is left out with a warning that says why."
     need_triton()
     m,k,n = (_check_count(f'tune_triton: {name}', v, 1) for name,v in zip('mkn', (m, k, n)))
-    configs = TRITON_CONFIGS if configs is None else configs
+    _check_flag('tf32', tf32); _check_count('tune_triton: repeats', repeats, 1)
+    configs = list(TRITON_CONFIGS if configs is None else configs)   # a generator would be used up by the first pass
     if not configs: raise ValueError("tune_triton: configs is empty: there is nothing to tune over")
-    a,b = torch.randn(m, k, device=DEVICE),torch.randn(k, n, device=DEVICE)
+    for cfg in configs: _check_config(cfg)
+    g = torch.Generator().manual_seed(0)                             # its own random numbers: the caller's stream is left alone
+    a,b = torch.randn(m, k, generator=g).to(DEVICE),torch.randn(k, n, generator=g).to(DEVICE)
     ref,times,failed = a @ b,{},{}
     for i,cfg in enumerate(configs):
         try:
@@ -272,10 +285,16 @@ def matmul_precision(precision):
     "Run the block with PyTorch's float32 matmul precision set to 'highest' (FP32) or 'high' (TF32 allowed); restore it after."
     if precision not in ('highest', 'high', 'medium'):
         raise ValueError(f"matmul_precision takes 'highest' (FP32), 'high' (TF32 allowed) or 'medium', not {precision!r}")
-    before = torch.get_float32_matmul_precision()
+    backends = [m for m in (torch.backends.cuda.matmul, getattr(torch.backends.mkldnn, 'matmul', None)) if hasattr(m, 'fp32_precision')]
+    saved = [(m, m.fp32_precision) for m in backends]              # PyTorch's newer settings, one per backend ('none': the global one)
+    try: before = torch.get_float32_matmul_precision()
+    except RuntimeError: before = None                             # the backends' settings differ: they alone are put back
     torch.set_float32_matmul_precision(precision)
     try: yield
-    finally: torch.set_float32_matmul_precision(before)
+    finally:
+        if before is not None: torch.set_float32_matmul_precision(before)
+        for m,p in saved: m.fp32_precision = p                     # as they were: the older call would pin them to 'ieee'
+
 
 def matmul_tf32(a, b):
     "`a @ b` by PyTorch with TF32 allowed (tensor cores on a GPU that has them; a CPU ignores it)."
@@ -343,9 +362,10 @@ def gpu_rungs():
 
 def gpu_ladder(rungs, sizes, repeats=5, min_time=0.05, max_call=2.0, progress=None, configs=None):
     "`measure_ladder` for GPU `rungs`: the Triton rungs tuned first (over `configs`, default all) for each size not tuned yet (so no timing includes the tuning), then ratios to 'cuda naive' and 'torch cuda' and % of the GPU's FP32 and TF32 peaks."
+    sizes = _check_ladder_sizes(sizes)            # before any tuning
     for size in sizes:
         for tf32,rung in ((False, 'triton'), (True, 'triton tf32')):
-            if rung in rungs and (*size, tf32) not in _TUNED: tune_triton(*size, tf32, configs=configs)
+            if rung in rungs and 0 not in size and (*size, tf32) not in _TUNED: tune_triton(*size, tf32, configs=configs)
     rows = measure_ladder(rungs, sizes, repeats=repeats, min_time=min_time, max_call=max_call, progress=progress)
     fp32,tf32 = gpu_peak(),gpu_peak(tf32=True)
     return add_ratios(rows, base='cuda naive', ref='torch cuda', peaks={'cuda': fp32 and fp32.gflops, 'cuda tf32': tf32 and tf32.gflops})

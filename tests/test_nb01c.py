@@ -178,12 +178,20 @@ def test_round_to_tf32():
 
 @simulated
 def test_matmul_precision_restores_the_setting():
-    before = torch.get_float32_matmul_precision()
+    before,mm = torch.get_float32_matmul_precision(),torch.backends.cuda.matmul
+    was,glob = getattr(mm, 'fp32_precision', None),getattr(torch.backends, 'fp32_precision', None)   # before any call
     with pytest.raises(KeyError):
         with matmul_precision('high'):
             assert torch.get_float32_matmul_precision() == 'high'
             raise KeyError
     assert torch.get_float32_matmul_precision() == before
+    if was is not None:                                  # PyTorch's newer settings: each backend left following the global one
+        try:
+            assert mm.fp32_precision == was
+            if was == 'none':
+                torch.backends.fp32_precision = 'tf32'     # set afterwards, the newer way: still reaches the matmuls
+                assert mm.fp32_precision == 'tf32'
+        finally: torch.backends.fp32_precision = glob
     a,b = operands(5, 6, 7)
     torch.testing.assert_close(matmul_tf32(a, b), a @ b)              # a CPU ignores TF32
 
@@ -319,6 +327,41 @@ def test_compiler_options_go_to_a_gpu_only(monkeypatch):
     assert nb_01c._gpu_options(max_registers=128) == ({} if sim else {'max_registers': 128})
     monkeypatch.setattr(numba.core.config, 'ENABLE_CUDASIM', not sim)
     assert nb_01c._gpu_options(max_registers=128) == ({'max_registers': 128} if sim else {})
+
+
+@needs_triton
+@simulated
+def test_a_triton_that_fails_to_import_with_any_error_leaves_the_rest_of_the_module(tmp_path):
+    "A Triton written for an older numpy raises AttributeError on import: the numba.cuda kernels still load, and need_triton names the error."
+    import subprocess, sys
+    (tmp_path/'triton').mkdir()
+    (tmp_path/'triton'/'__init__.py').write_text("raise AttributeError(\"module 'numpy' has no attribute 'float_'\")\n")
+    code = ("import torch\nfrom exp.nb_01c import matmul_cuda_naive, need_triton\n"
+            "a, b = torch.randn(3, 4), torch.randn(4, 2); torch.testing.assert_close(matmul_cuda_naive(a, b), a @ b)\n"
+            "try: need_triton()\nexcept ImportError as e: print(e)")
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))])}
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0 and "AttributeError: module 'numpy' has no attribute 'float_'" in res.stdout, res.stderr[-2000:]
+    assert 'an older numpy may fix it' in res.stdout
+
+
+@needs_triton
+def test_tuning_checks_its_arguments_before_timing_and_leaves_the_random_stream_alone():
+    small = TRITON_CONFIGS[-1:]
+    with pytest.raises(ValueError, match='tf32 must be'): tune_triton(8, 8, 8, tf32='no', configs=small)
+    with pytest.raises(ValueError, match='repeats must be'): tune_triton(8, 8, 8, configs=small, repeats=0)
+    with pytest.raises(ValueError, match='a Triton config is a dict with the keys BM'): tune_triton(8, 8, 8, configs=small[0])
+    a,b = operands(8, 8, 8)
+    for bad in ((64, 64, 32, 4, 3), {}):
+        with pytest.raises(ValueError, match='a Triton config is a dict'): matmul_triton(a, b, config=bad)
+    torch.manual_seed(0); ref = torch.randn(3)
+    torch.manual_seed(0); best,times = tune_triton(8, 8, 8, configs=(c for c in small), repeats=1)   # a generator: used once
+    assert torch.equal(torch.randn(3), ref) and best == small[0] and set(times) == {0}
+
+
+@needs_triton
+def test_gpu_ladder_checks_its_sizes_before_tuning():
+    with pytest.raises(ValueError, match=r'sizes must be a list of \(m, k, n\) products'): gpu_ladder({'triton': matmul_triton}, (8, 8, 8), repeats=1)
 
 
 @needs_triton
