@@ -154,8 +154,20 @@ def machine_info(dtype=torch.float32, threads=None):
                 gpu_tf32_peak=repr(tf32) if tf32 else None, gpu_tf32_peak_gflops=tf32.gflops if tf32 else None)
 
 # %% ../nbs/99_bench.ipynb #bede50cd
+_STOPS = []   # the Ctrl-C and SIGTERM signals that came during the run (see `_stop_on`)
+
+def _stop_on(signum, frame):
+    "The handler of Ctrl-C and SIGTERM: note the signal, then stop (`KeyboardInterrupt`, or `_Terminated`). Noted, since numba compiles in a callback that drops an exception raised there, and the run would go on."
+    _STOPS.append(signum)
+    raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+def _stop_if_asked():
+    "Stop now if a Ctrl-C or SIGTERM came and its exception was lost (or turned into a section's failure)."
+    if _STOPS: raise _Terminated if _STOPS[-1] == signal.SIGTERM else KeyboardInterrupt
+
 def _progress(i, total, row):
-    "Print one line per measurement as the benchmark goes."
+    "Print one line per measurement as the benchmark goes; stop there if a Ctrl-C came and was lost (`_stop_if_asked`)."
+    _stop_if_asked()
     done = f"{fmt_time(row.median)}, {row.gflops:.2f} GFLOP/s" if row.measured else f"skipped ({row.skipped})"
     print(f"  [{i:>3}/{total}] {'x'.join(map(str, row.size)):>16} {row.rung:<12} {done}", flush=True)
 
@@ -292,6 +304,12 @@ def _plain(x):
     if isinstance(x, (list, tuple)): return [_plain(v) for v in x]
     return x
 
+def _cores_said(results):
+    "The cores the CPU rungs ran on, in words: `2 cores`, or with `--threads`, `1 of 2 cores (--threads 1)`."
+    used,threads = results['machine']['cores'],results['options'].get('threads')
+    said = f"{used} core{'s' if used > 1 else ''}"
+    return said if not threads or used >= (all_ := cpu_cores()) else f"{used} of {all_} cores (--threads {threads})"
+
 def write_results(results, out):
     "Write `results` into the folder `out`: results.json, and matmul.csv and matmul.png when the matmul section ran."
     out = Path(out)
@@ -304,7 +322,7 @@ def write_results(results, out):
             w.writeheader(); w.writerows(asdict(r) for r in mm['rows'])
         peaks = {'CPU theoretical peak': results['machine']['theoretical_peak_gflops'], 'torch @ peak': mm['practical_peak_gflops'],
                  'GPU theoretical peak': results['machine']['gpu_peak_gflops'], 'GPU TF32 peak': results['machine']['gpu_tf32_peak_gflops']}
-        ax = plot_ladder(mm['rows'], peaks, title=f"GFLOP/s, {results['machine']['cpu']}")
+        ax = plot_ladder(mm['rows'], peaks, title=f"GFLOP/s of {results['options']['dtype']}, {results['machine']['cpu']}, {_cores_said(results)}")
         ax.figure.tight_layout(); ax.figure.savefig(out/'matmul.png', dpi=120); plt.close(ax.figure)
         files += [out/'matmul.csv', out/'matmul.png']
     return files
@@ -353,6 +371,18 @@ def _why_skipped(section, args):
         return f"--quick leaves it out (run without --quick, or with --only {','.join(args.only + [section])})"
     return f"not in --only {','.join(args.only)}"
 
+def _clock_said(machine):
+    "Which clock the theoretical peak counts (`cpu_peak`: the faster of the OS's and one core's measured), in words."
+    said = [f"{g:.2f} GHz {how}" for g,how in ((machine.get('os_ghz'), "from the OS"), (machine.get('measured_ghz'), "measured on one core")) if g]
+    return "clock " + (" or ".join(said) + (", the faster" if len(said) == 2 else "") if said else "unknown")
+
+def _busy_said(results):
+    "A warning when other programs kept every CPU busy as the run started (the 1-minute load average), else ''."
+    load,cpus = (results.get('run') or {}).get('load_at_start'),results['machine'].get('logical_cpus')
+    if not (load and cpus and load[0] >= cpus): return ''
+    return (f"the machine was busy as the run started (load {load[0]:.1f} on {cpus} CPUs): other programs slow every figure here, "
+            "and a clock measured below the OS's is a sign of it")
+
 def _report(results):
     "The end-of-run summary: the matmul table and legend, the targets, the other sections' figures, the sections skipped or failed."
     lines = []
@@ -361,7 +391,7 @@ def _report(results):
         lines += ['', ladder_table(cpu)] + (['', 'on the GPU:', ladder_table(gpu, base='cuda naive', ref='torch cuda', legend=False),
                                                    *ladder_legend('cuda naive', 'torch cuda').splitlines()[1:3]] if gpu else [])   # its own two columns
         lines += ['', f"practical peak: {mm['practical_peak_gflops'] or 0:,.1f} GFLOP/s "
-                  f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']}"
+                  f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']} ({_clock_said(results['machine'])})"
                   + (f"; FMA ceiling (measured, {results['machine']['numba_threads']} thread(s) at once, {results['machine']['numba_vector_bits']}-bit vectors of {results['options']['dtype']}): "
                      f"{results['machine']['fma_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('fma_ceiling_gflops') else '')
                   + (f"; rung 12's micro-kernel alone (data in L1, the same threads): {results['machine']['tile_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('tile_ceiling_gflops') else '')
@@ -370,7 +400,8 @@ def _report(results):
             ob = mm.get('outer_blocks')
             lines.append(f"rung 12's block of b (depth x width): {mm['outer_block']}, "
                          + (f"the fastest of {len(ob)} timed at 2048^3" if ob else "not tuned in this run (make bench tunes it when --sizes has a product of 1024^3 or more)"))
-        lines += ['', 'targets:'] + [str(t) for t in mm['targets'].values()]
+        lines += ['', "targets (the CPU ratios timed again, each target's two rungs side by side, by their fastest runs: "
+                  "the table's come from medians timed one rung after another, and may differ):"] + [str(t) for t in mm['targets'].values()]
         lines += [f"{k}: not measured: " + ("it needs a compiled rung at a second, larger size" if k == 'large' else "no compiled rung ran")
                   for k in ('small', 'loops', 'large') if k not in mm['targets']]
         lines += [f"{k}: not measured: its rungs or cuBLAS's did not run on the GPU ({mm['gpu']})"
@@ -384,6 +415,7 @@ def _report(results):
                       f"train, {where}: " + TARGETS['train_seconds'].report(t['seconds'])]
     lines += [f"{name}: skipped, {why}" for name,why in results.get('skipped', {}).items()]
     lines += [f"{name}: FAILED, {why}" for name,why in results.get('failed', {}).items()]
+    if busy := _busy_said(results): lines += ['', busy]
     return '\n'.join(lines)
 
 def wide_vector_env():
@@ -434,11 +466,12 @@ def main(argv=None):
 def _run(args, staging):
     "Run the benchmark's sections, print the report, write the files into `staging` and move them to `args.out`."
     start = time.perf_counter()
+    _STOPS.clear()
     results = dict(run=run_info(), machine=machine_info(getattr(torch, args.dtype), args.threads),
                    options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={}, failed={},
                    targets={k: asdict(t) for k,t in TARGETS.items()})
     bits = results['machine']['numba_vector_bits']
-    print(f"benchmark on {results['machine']['cpu']} ({results['machine']['cores']} core{'s' if results['machine']['cores'] > 1 else ''}, "
+    print(f"benchmark on {results['machine']['cpu']} ({_cores_said(results)}, "
           f"torch {torch.__version__}, numba {numba.__version__} with {bits}-bit vectors)", flush=True)
     if bits < 512 and (os.environ.get('NUMBA_CPU_FEATURES') or '').endswith('-prefer-256-bit'):   # --wide-vectors did not take
         print(f"--wide-vectors: numba's code still uses {bits}-bit vectors here, so the compiled rungs can reach about "
@@ -452,9 +485,11 @@ def _run(args, staging):
         print(f"[{name}]", flush=True)
         try: results[name] = run(args)
         except Exception as e:     # the other sections still run, and what they measured is written
+            _stop_if_asked()       # unless it failed because a stop came while numba compiled
             traceback.print_exc()
             results['failed'][name] = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"   # the traceback above has it all
             print(f"[{name}] failed: {results['failed'][name]}", flush=True)
+        _stop_if_asked()
     if results['failed'] and set(results['failed']) == set(args.only):   # nothing measured: keep the earlier run's files
         raise SystemExit(f"benchmark: {', '.join(results['failed'])} failed (see above): nothing written")
     results['seconds'] = time.perf_counter() - start
@@ -473,8 +508,6 @@ def _in_notebook():
     ip = sys.modules.get('IPython')
     return ip is not None and ip.get_ipython() is not None
 
-def _terminate(signum, frame): raise _Terminated
-
 def _stopped(e, out):
     "The line and exit status for the stop `e` (a KeyboardInterrupt: Ctrl-C, `_Terminated` or `_StoppedAfterWriting`) of a run into the folder `out`."
     written = isinstance(e, _StoppedAfterWriting)
@@ -485,7 +518,7 @@ def _stopped(e, out):
     return f"\nbenchmark {'terminated' if sig == signal.SIGTERM else 'interrupted'}: {said}",128 + sig
 
 if __name__ == '__main__' and not _in_notebook():
-    signal.signal(signal.SIGTERM, _terminate)
+    for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, _stop_on)
     try: main()
     except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM: a line, not a traceback (the files are written only at the end of a run)
         line,status = _stopped(e, parse_args().out)

@@ -173,7 +173,7 @@ def test_main_writes_files_and_prints_table(tmp_path, capsys):
     res = bench.main(TINY + ['--out', str(tmp_path)])
     out = capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ['matmul.csv', 'matmul.png', 'results.json']
-    assert '[  8/8]' in out and 'GFLOP/s' in out and 'targets:' in out and 'wrote' in out   # progress, table, targets
+    assert '[  8/8]' in out and 'GFLOP/s' in out and 'targets (the CPU ratios timed again' in out and 'wrote' in out   # progress, table, targets
     data = json.loads((tmp_path/'results.json').read_text())
     assert data['machine']['cores'] >= 1 and data['options']['sizes'] == [[3, 5, 4], [9, 7, 6]]
     assert {r['rung'] for r in data['matmul']['rows']} >= {'loops', 'torch', 'fastmath', 'micro'}
@@ -234,7 +234,7 @@ def test_command_line(tmp_path):
     res = subprocess.run([sys.executable, '-m', 'exp.bench', *TINY, '--out', str(tmp_path)],
                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
     assert res.returncode == 0, res.stderr
-    assert 'targets:' in res.stdout and (tmp_path/'results.json').exists()
+    assert 'targets (the CPU ratios timed again' in res.stdout and (tmp_path/'results.json').exists()
     help_ = subprocess.run([sys.executable, '-m', 'exp.bench', '--help'], capture_output=True, text=True, timeout=120)
     assert help_.returncode == 0 and '--quick' in help_.stdout and '--only' in help_.stdout
 
@@ -304,6 +304,25 @@ def test_an_interrupted_run_leaves_the_earlier_one_as_it_was(tmp_path, monkeypat
     assert not (tmp_path/'new').exists()                                         # no empty folder left where there was none
 
 
+@pytest.mark.parametrize('then', ['goes on', 'fails'])
+def test_a_stop_whose_exception_numba_dropped_still_stops_the_run(tmp_path, monkeypatch, then):
+    "A Ctrl-C while numba compiles raises inside a callback that drops the exception: the run went on (or the section 'failed') and wrote its files."
+    import signal
+    bench.main(TINY + ['--out', str(tmp_path)])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    def stopped_in_a_callback(args):
+        try: bench._stop_on(signal.SIGINT, None)
+        except KeyboardInterrupt: pass                       # what the callback does with it
+        if then == 'fails': raise RuntimeError("no compiled object yet for <Library '_outer_task'>")
+        return real(args)
+    real = bench.run_backward
+    monkeypatch.setattr(bench, 'run_backward', stopped_in_a_callback)
+    with pytest.raises(KeyboardInterrupt): bench.main(TINY[:1] + ['matmul,backward'] + TINY[2:] + ['--out', str(tmp_path)])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before      # nothing written
+    monkeypatch.setattr(bench, 'run_backward', real)
+    bench.main(['--only', 'backward', '--rows', '64', '--repeats', '1', '--out', str(tmp_path/'next')])   # the next run starts afresh
+
+
 def test_a_failing_section_costs_not_the_others(tmp_path, monkeypatch, capsys):
     "An error in one section: the others still run and are written, the report and results.json name the failure, the exit status is 1."
     def broken(args): raise ValueError('a broken section')
@@ -370,6 +389,23 @@ def test_a_stop_says_whether_the_files_were_written():
 def test_triton_configs_is_refused_where_no_triton_rung_runs():
     with pytest.raises(SystemExit): bench.parse_args(['--only', 'matmul', '--rungs', 'torch', '--triton-configs', '2'])
     assert bench.parse_args(['--only', 'matmul', '--rungs', 'torch,triton tf32', '--triton-configs', '2']).triton_configs == 2
+
+
+def test_the_report_names_the_peaks_clock_and_a_busy_start():
+    "The theoretical peak read 166 GFLOP/s in one run and 234 in the next: a busy machine measured its clock below the OS's, and the OS's won."
+    assert bench._clock_said(dict(os_ghz=2.6, measured_ghz=1.63)) == "clock 2.60 GHz from the OS or 1.63 GHz measured on one core, the faster"
+    assert bench._clock_said(dict(os_ghz=None, measured_ghz=3.5)) == "clock 3.50 GHz measured on one core"
+    assert bench._clock_said(dict(os_ghz=None, measured_ghz=None)) == "clock unknown"
+    busy = dict(run=dict(load_at_start=(2.66, 1.0, 0.5)), machine=dict(logical_cpus=2, theoretical_peak='?'))
+    assert 'the machine was busy as the run started (load 2.7 on 2 CPUs)' in bench._report(busy)
+    assert 'busy' not in bench._report(dict(busy, run=dict(load_at_start=(0.4, 1.0, 0.5))))
+
+
+def test_a_run_on_fewer_threads_names_the_cores_it_used_and_the_machines():
+    res = lambda used, threads: dict(machine=dict(cores=used), options=dict(threads=threads))
+    all_ = bench.cpu_cores()
+    assert bench._cores_said(res(all_, 0)) == f"{all_} core{'s' if all_ > 1 else ''}"
+    if all_ > 1: assert bench._cores_said(res(1, 1)) == f"1 of {all_} cores (--threads 1)"
 
 
 def test_the_report_names_each_gpu_target_that_did_not_run():
