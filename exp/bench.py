@@ -468,7 +468,8 @@ def _run(args, staging):
     start = time.perf_counter()
     _STOPS.clear()
     results = dict(run=run_info(), machine=machine_info(getattr(torch, args.dtype), args.threads),
-                   options={k: v for k,v in vars(args).items() if k != 'out'}, skipped={}, failed={},
+                   options={k: v for k,v in vars(args).items() if k != 'out' and set(OPTION_SECTIONS.get(k, args.only)) & set(args.only)},   # those of the sections run
+                   skipped={}, failed={},
                    targets={k: asdict(t) for k,t in TARGETS.items()})
     bits = results['machine']['numba_vector_bits']
     print(f"benchmark on {results['machine']['cpu']} ({_cores_said(results)}, "

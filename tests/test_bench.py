@@ -408,6 +408,12 @@ def test_a_run_on_fewer_threads_names_the_cores_it_used_and_the_machines():
     if all_ > 1: assert bench._cores_said(res(1, 1)) == f"1 of {all_} cores (--threads 1)"
 
 
+def test_results_record_the_options_of_the_sections_that_ran(tmp_path):
+    bench.main(['--only', 'backward', '--rows', '64', '--repeats', '1', '--out', str(tmp_path)])
+    opts = json.loads((tmp_path/'results.json').read_text())['options']
+    assert opts['rows'] == 64 and opts['only'] == ['backward'] and not {'sizes', 'peak_sizes', 'triton_configs', 'dtype'} & set(opts), opts
+
+
 def test_the_report_names_each_gpu_target_that_did_not_run():
     "With a GPU seen, a target whose rungs failed or were left out vanished from the list, which could read as all met."
     mm = dict(rows=[], practical_peak_gflops=None, practical_peak_size=None, gpu='GPU rungs: triton failed its check',
