@@ -479,6 +479,7 @@ def _run(args, staging):
               f"{min(bits, fma_bits(512)) / fma_bits(512):.0%} of the theoretical peak", flush=True)
     for name,run in [('matmul', lambda a: run_matmul(a, results['machine'])), ('backward', run_backward), ('autograd', run_autograd),
                     ('train', run_train)]:
+        _stop_if_asked()           # a stop lost while numba compiled (the ceilings above, or the last section)
         if name not in args.only:
             results['skipped'][name] = _why_skipped(name, args)
             print(f"[{name}] skipped: {results['skipped'][name]}", flush=True)

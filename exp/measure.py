@@ -27,11 +27,17 @@ def _unit(seconds):
     "The largest unit in which `seconds` is at least 1 (ns for anything smaller)."
     return next(((u,s) for u,s in _UNITS if abs(seconds) >= s), _UNITS[-1])
 
+def _one_number(x):
+    "`x` as a plain number if it is a tensor or NumPy array of one number; else `x` as it is."
+    if isinstance(x, torch.Tensor) and x.numel() == 1: return x.item()
+    if isinstance(x, np.ndarray) and x.size == 1: return x.item()
+    return x
+
 def fmt_time(seconds, unit=None):
     "`seconds` as a short string in ns, µs, ms or s, e.g. `'1.23 ms'` (in `unit` if given)."
     if isinstance(seconds, (str, bytes)): raise TypeError(f"fmt_time takes a number of seconds, not the text {seconds!r}")
     if hasattr(seconds, 'times'): raise TypeError("fmt_time takes a number of seconds: give it timing.median or timing.min, or print the Timing itself")   # a Timing (defined below)
-    if isinstance(seconds, torch.Tensor) and seconds.numel() == 1: seconds = seconds.item()   # a tensor of one number
+    seconds = _one_number(seconds)               # a tensor or array of one number
     if not _is_number(seconds): raise TypeError(f"fmt_time takes a number of seconds; got {describe(seconds)}")
     if unit == 'us': unit = 'µs'                 # as it is typed without a µ key
     if unit is not None and unit not in dict(_UNITS): raise ValueError(f"unit must be one of {', '.join(dict(_UNITS))}; got {unit!r}")
@@ -237,6 +243,7 @@ def matmul_flops(m, k, n):
 def gflops(m, k, n, seconds):
     "Speed of an `(m, k) @ (k, n)` product that took `seconds`, in billions of FLOPs per second."
     if isinstance(seconds, Timing): raise TypeError("gflops needs seconds, a number: give it timing.min or timing.median")
+    seconds = _one_number(seconds)
     if not (_is_number(seconds) and seconds > 0): raise ValueError(f"gflops needs the time a product took, a positive number of seconds; got {seconds!r}")
     return matmul_flops(m, k, n) / seconds / 1e9
 
@@ -485,7 +492,7 @@ def _speeds_vs(rows, rung):
     return [by[r.size].median / r.median if r.measured and r.size in by else None for r in rows]
 
 def add_ratios(rows, base='loops', ref='torch', peaks=None):
-    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[f'{row.device} {row.dtype}']` where given, such as `'cpu float64'` or `'cuda tf32'`, else of `peaks[row.device]`, the float32 peak as `cpu_peak()` gives it; GFLOP/s or a `Peak`; none where that peak is None, and for a TF32 row without its own), replacing what an earlier call filled in."
+    "Fill each measured row's `x_base` (speed-up over rung `base`), `vs_ref` (speed relative to rung `ref`) and `pct_peak` (% of `peaks[f'{row.device} {row.dtype}']` where given, such as `'cpu float64'` or `'cuda tf32'`, else of `peaks[row.device]` (`cpu_peak()` gives float32's: give `cpu_peak(dtype)` for another dtype); GFLOP/s or a `Peak`; none where that peak is None, and for a TF32 row without its own), replacing what an earlier call filled in."
     peaks = {k: p.gflops if isinstance(p, Peak) else p for k,p in (peaks or {}).items()}
     for r,x,v in zip(rows, _speeds_vs(rows, base), _speeds_vs(rows, ref)):
         r.x_base,r.vs_ref,r.pct_peak = x,v,None

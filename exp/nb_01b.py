@@ -663,7 +663,7 @@ def _check_ceiling(name, threads, dtype, seconds, repeats):
     return threads
 
 def _steps_for(once, seconds):
-    "How many steps a run needs to last about `seconds`, from `once(steps)`, one run's seconds: grown 4 times at a time until a run lasts `seconds / 4` and over twice the run before (so the work, not waking the threads, is most of it: on a busy machine the wake-up alone can take longer than `seconds / 4`)."
+    "How many steps a run needs to last about `seconds`, from `once(steps)`, one run's seconds: grown 4 times at a time until a run lasts `seconds / 4` and over twice the run before (so the work, not waking the threads, is most of it: on a busy machine the wake-up alone can take longer than `seconds / 4`); never fewer steps than that run had, so a run can last a few times `seconds` there."
     steps,before,t = 100,None,once(100)
     for _ in range(12):
         if t >= seconds / 4 and before is not None and t > 2 * before: break

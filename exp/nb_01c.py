@@ -207,6 +207,7 @@ def _triton_kernel():
 
 # %% ../nbs/01c_gpu.ipynb #a1307986
 from .measure import _check_count, _check_flag, _check_ladder_sizes   # 00b's checks of a whole number, a flag, a ladder's sizes
+from .nb_00 import _is_whole                                          # an int or a NumPy integer
 _FOR_TF32 = [(128, 128, 32, 8, 3), (128, 256, 32, 8, 3), (256, 128, 32, 8, 3), (128, 128, 64, 8, 3), (128, 128, 16, 8, 4),
              (64, 128, 32, 4, 4), (128, 64, 32, 4, 4), (64, 256, 32, 4, 3), (128, 128, 32, 4, 4), (64, 64, 32, 4, 5),
              (128, 128, 16, 4, 4), (256, 128, 16, 8, 3), (128, 256, 32, 8, 4)]      # (BM, BN, BK, num_warps, num_stages)
@@ -245,14 +246,16 @@ def matmul_triton(a, b, tf32=False, config=None):
 
 def _check_config(config):
     "`ValueError` unless `config` is a dict of block sizes and launch settings like those of `TRITON_CONFIGS`."
-    if not (isinstance(config, dict) and set(TRITON_CONFIGS[0]) <= set(config)):
-        raise ValueError(f"a Triton config is a dict with the keys {', '.join(TRITON_CONFIGS[0])}, such as {TRITON_CONFIGS[0]}; got {describe(config)}")
+    if not (isinstance(config, dict) and set(TRITON_CONFIGS[0]) <= set(config) and all(_is_whole(config[k]) and config[k] >= 1 for k in TRITON_CONFIGS[0])):
+        raise ValueError(f"a Triton config is a dict with the keys {', '.join(TRITON_CONFIGS[0])}, each a whole number of at least 1, "
+                         f"such as {TRITON_CONFIGS[0]}; got {describe(config)}")
 
 def tune_triton(m, k, n, tf32=False, configs=None, repeats=3):
     "Autotuning: time our Triton kernel with each config on random `(m, k) @ (k, n)` products, remember the fastest: `(config, {i: seconds})`; a config that fails (on a smaller GPU, more shared memory than it has) or multiplies wrong is left out with a warning that says why."
     need_triton()
     m,k,n = (_check_count(f'tune_triton: {name}', v, 1) for name,v in zip('mkn', (m, k, n)))
     _check_flag('tf32', tf32); _check_count('tune_triton: repeats', repeats, 1)
+    if isinstance(configs, dict): raise ValueError(f"tune_triton: configs is a list of configs; got one config, {configs}: give [config]")
     configs = list(TRITON_CONFIGS if configs is None else configs)   # a generator would be used up by the first pass
     if not configs: raise ValueError("tune_triton: configs is empty: there is nothing to tune over")
     for cfg in configs: _check_config(cfg)
@@ -286,7 +289,8 @@ def matmul_precision(precision):
     if precision not in ('highest', 'high', 'medium'):
         raise ValueError(f"matmul_precision takes 'highest' (FP32), 'high' (TF32 allowed) or 'medium', not {precision!r}")
     backends = [m for m in (torch.backends.cuda.matmul, getattr(torch.backends.mkldnn, 'matmul', None)) if hasattr(m, 'fp32_precision')]
-    saved = [(m, m.fp32_precision) for m in backends]              # PyTorch's newer settings, one per backend ('none': the global one)
+    glob = getattr(torch.backends, 'fp32_precision', None)
+    saved = [(m, 'none' if m.fp32_precision == glob else m.fp32_precision) for m in backends]   # PyTorch's newer settings, one per backend: one that reads as the global one follows it ('none')
     try: before = torch.get_float32_matmul_precision()
     except RuntimeError: before = None                             # the backends' settings differ: they alone are put back
     torch.set_float32_matmul_precision(precision)

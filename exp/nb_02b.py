@@ -198,10 +198,11 @@ def mlp_mse(x, y, w1, b1, w2, b2):
     if len(x.shape) != 2: raise ValueError(f"mlp_mse needs x of shape (N, inputs), one row per example; got shape {tuple(x.shape)}")
     if tuple(y.shape) != tuple(x.shape[:1]):      # (N, 1) targets would broadcast against (N,) outputs to (N, N)
         raise ValueError(f"mlp_mse needs one target per row of x, shape ({x.shape[0]},); got shape {tuple(y.shape)}")
+    h = w1.shape[-1]                               # hidden units
+    if tuple(w2.shape) not in ((h, 1), (h,)) or math.prod(b2.shape) != 1:   # more outputs, or one bias per row, would go unnoticed
+        raise ValueError(f"mlp_mse's network has one output: w2 of shape ({h}, 1) and b2 of one number; got w2 of shape "
+                         f"{tuple(w2.shape)} and b2 of shape {tuple(b2.shape)}")
     out = (x @ w1 + b1).relu() @ w2 + b2
-    if tuple(out.shape) not in ((x.shape[0], 1), (x.shape[0],)):   # more outputs (from w2 or b2) would be averaged against one target each
-        raise ValueError(f"mlp_mse's network has one output per row: w2 of shape (hidden, 1) and b2 of shape (1,); got outputs of "
-                         f"shape {tuple(out.shape)}, from w2 of shape {tuple(w2.shape)} and b2 of shape {tuple(b2.shape)}")
     return ((out.reshape(-1) - y) ** 2).mean()
 
 # %% ../nbs/02b_autograd.ipynb #ee18d851

@@ -145,6 +145,8 @@ class Dataset:
     def __repr__(self): return f"Dataset({len(self)} items)"
 
 # %% ../nbs/03_minibatch_training.ipynb #11ee7e57
+import operator
+
 class Sampler:
     "Indices `0..n-1`, in order or shuffled (a new order each pass), cut into batches of `bs`."
     def __init__(self, n, bs, shuffle=False):
@@ -178,7 +180,7 @@ class DataLoader:
         self.sampler = Sampler(len(ds), bs, shuffle)
         self.bs = self.sampler.bs
     def __iter__(self):
-        for idxs in self.sampler: yield self.collate_fn([self.ds[int(i)] for i in idxs])   # ints, as PyTorch's loader gives: a dataset may use them as keys
+        for idxs in self.sampler: yield self.collate_fn([self.ds[operator.index(i)] for i in idxs])   # ints, as PyTorch's loader gives (a dataset may use them as keys); a float index refused
     def __len__(self): return len(self.sampler)
     def __repr__(self): return f"DataLoader({len(self.ds)} items, bs={self.bs}, shuffle={self.sampler.shuffle}, {len(self)} batches)"
 

@@ -305,7 +305,7 @@ def test_an_interrupted_run_leaves_the_earlier_one_as_it_was(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize('then', ['goes on', 'fails'])
-def test_a_stop_whose_exception_numba_dropped_still_stops_the_run(tmp_path, monkeypatch, then):
+def test_a_stop_whose_exception_numba_dropped_still_stops_the_run(tmp_path, monkeypatch, capsys, then):
     "A Ctrl-C while numba compiles raises inside a callback that drops the exception: the run went on (or the section 'failed') and wrote its files."
     import signal
     bench.main(TINY + ['--out', str(tmp_path)])
@@ -317,10 +317,24 @@ def test_a_stop_whose_exception_numba_dropped_still_stops_the_run(tmp_path, monk
         return real(args)
     real = bench.run_backward
     monkeypatch.setattr(bench, 'run_backward', stopped_in_a_callback)
+    capsys.readouterr()
     with pytest.raises(KeyboardInterrupt): bench.main(TINY[:1] + ['matmul,backward'] + TINY[2:] + ['--out', str(tmp_path)])
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before      # nothing written
+    assert '[backward] failed' not in capsys.readouterr().out                   # a stop, not a failure
     monkeypatch.setattr(bench, 'run_backward', real)
     bench.main(['--only', 'backward', '--rows', '64', '--repeats', '1', '--out', str(tmp_path/'next')])   # the next run starts afresh
+
+
+def test_a_lost_stop_ends_the_run_at_the_next_row():
+    "A stop lost in the ladder's first rung ends the ladder at its next progress line, not when the section is over."
+    import signal
+    row = bench.LadderRow.timed('torch', (4, 4, 4), bench.Timing([1e-6]))
+    bench._STOPS.clear()
+    bench._progress(1, 2, row)                                   # no stop: a line
+    bench._STOPS.append(signal.SIGTERM)
+    try:
+        with pytest.raises(bench._Terminated): bench._progress(2, 2, row)
+    finally: bench._STOPS.clear()
 
 
 def test_a_failing_section_costs_not_the_others(tmp_path, monkeypatch, capsys):

@@ -162,7 +162,8 @@ def test_the_helpers_name_a_missing_number_or_a_list_of_rungs():
     "A skipped row's median is None; a list of functions is not a dict of rungs."
     with pytest.raises(ValueError, match='positive number of seconds; got None'): ms.gflops(8, 8, 8, None)
     with pytest.raises(TypeError, match='a number of seconds; got None'): ms.fmt_time(None)
-    assert ms.fmt_time(torch.tensor(2e-3)) == '2 ms'
+    assert ms.fmt_time(torch.tensor(2e-3)) == ms.fmt_time(np.array(2e-3)) == '2 ms'             # one number, in a tensor or an array
+    assert ms.gflops(8, 8, 8, torch.tensor(1e-6)) == pytest.approx(ms.gflops(8, 8, 8, 1e-6))
     with pytest.raises(ValueError, match=r'rungs must be a dict \{name: function of a, b\}'): ms.measure_ladder([torch.matmul], [(8, 8, 8)])
 
 

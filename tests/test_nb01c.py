@@ -192,6 +192,12 @@ def test_matmul_precision_restores_the_setting():
                 torch.backends.fp32_precision = 'tf32'     # set afterwards, the newer way: still reaches the matmuls
                 assert mm.fp32_precision == 'tf32'
         finally: torch.backends.fp32_precision = glob
+        try:                                             # the global one set first: the backends still follow it after
+            torch.backends.fp32_precision = 'tf32'
+            with matmul_precision('highest'): pass
+            torch.backends.fp32_precision = 'ieee'
+            assert mm.fp32_precision == 'ieee'
+        finally: torch.backends.fp32_precision = glob
     a,b = operands(5, 6, 7)
     torch.testing.assert_close(matmul_tf32(a, b), a @ b)              # a CPU ignores TF32
 
@@ -350,7 +356,8 @@ def test_tuning_checks_its_arguments_before_timing_and_leaves_the_random_stream_
     small = TRITON_CONFIGS[-1:]
     with pytest.raises(ValueError, match='tf32 must be'): tune_triton(8, 8, 8, tf32='no', configs=small)
     with pytest.raises(ValueError, match='repeats must be'): tune_triton(8, 8, 8, configs=small, repeats=0)
-    with pytest.raises(ValueError, match='a Triton config is a dict with the keys BM'): tune_triton(8, 8, 8, configs=small[0])
+    with pytest.raises(ValueError, match='configs is a list of configs; got one config'): tune_triton(8, 8, 8, configs=small[0])
+    with pytest.raises(ValueError, match='a Triton config is a dict with the keys BM'): tune_triton(8, 8, 8, configs=[dict(small[0], BM=0)])
     a,b = operands(8, 8, 8)
     for bad in ((64, 64, 32, 4, 3), {}):
         with pytest.raises(ValueError, match='a Triton config is a dict'): matmul_triton(a, b, config=bad)
@@ -360,8 +367,10 @@ def test_tuning_checks_its_arguments_before_timing_and_leaves_the_random_stream_
 
 
 @needs_triton
-def test_gpu_ladder_checks_its_sizes_before_tuning():
-    with pytest.raises(ValueError, match=r'sizes must be a list of \(m, k, n\) products'): gpu_ladder({'triton': matmul_triton}, (8, 8, 8), repeats=1)
+def test_gpu_ladder_checks_its_sizes_before_tuning(monkeypatch):
+    monkeypatch.setattr(nb_01c, 'tune_triton', lambda *a, **kw: pytest.fail("tuned before the sizes were checked"))
+    with pytest.raises(ValueError, match=r"sizes must be a list of \(m, k, n\) products.*got \(8, 8, 'x'\)"):
+        gpu_ladder({'triton': matmul_triton}, [(8, 8, 8), (8, 8, 'x')], repeats=1)
 
 
 @needs_triton

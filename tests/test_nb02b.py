@@ -1,5 +1,5 @@
 "Notebook 02b's engine as a library: every operation's gradient against autograd (hypothesis over broadcast shapes), backward's rules, the errors."
-import operator
+import operator, re
 
 import numpy as np
 
@@ -145,12 +145,14 @@ def test_no_grad_stops_torch_autograd_too_since_import_star_gives_it_torchs_name
     assert not y.requires_grad and torch.is_grad_enabled() and (w * 2).requires_grad   # and restored after
 
 
-@pytest.mark.parametrize('w2,b2', [(torch.randn(4, 2), torch.zeros(2)), (torch.randn(4, 1), torch.zeros(3))])
-def test_mlp_mse_refuses_a_network_with_more_than_one_output(w2, b2):
-    x,y = torch.randn(1, 3),torch.randn(1)                     # at N = 1 the outputs were averaged against the one target
-    with pytest.raises(ValueError, match=r'one output per row.*got outputs of shape \(1, [23]\)'):
+@pytest.mark.parametrize('n,w2,b2', [(1, torch.randn(4, 2), torch.zeros(2)), (1, torch.randn(4, 1), torch.zeros(3)),
+                                      (3, torch.randn(4), torch.zeros(3)), (3, torch.randn(4, 1), torch.zeros(3, 1))])
+def test_mlp_mse_refuses_a_network_with_more_than_one_output(n, w2, b2):
+    "At N = 1 the outputs were averaged against the one target; a bias per row (N of them) gave outputs of the right shape."
+    x,y = torch.randn(n, 3),torch.randn(n)
+    with pytest.raises(ValueError, match=rf'one output: w2 of shape \(4, 1\) and b2 of one number; got w2 of shape {re.escape(str(tuple(w2.shape)))}'):
         mlp_mse(x, y, torch.randn(3, 4), torch.zeros(4), w2, b2)
-    with pytest.raises(ValueError, match='one output per row'): mlp_mse(Tensor(x), y, *map(Tensor, (torch.randn(3, 4), torch.zeros(4), w2, b2)))
+    with pytest.raises(ValueError, match='one output'): mlp_mse(Tensor(x), y, *map(Tensor, (torch.randn(3, 4), torch.zeros(4), w2, b2)))
 
 
 def test_mlp_mse_takes_a_w2_of_one_dimension():

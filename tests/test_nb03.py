@@ -245,6 +245,8 @@ def test_dataloader_gives_the_dataset_python_ints_as_pytorchs_loader_does():
     dl = DataLoader(Keyed(), 2)
     dl.sampler = [[4, 0], [2]]                                  # a sampler of lists, as exercise 3's check accepts
     assert [yb.tolist() for _, yb in dl] == [[4, 0], [2]]
+    dl.sampler = [torch.tensor([0.0, 2.7])]                     # a float index: refused, not truncated to item 2
+    with pytest.raises(TypeError): list(dl)
 
 
 def test_optimizer_of_another_model_says_so():
