@@ -137,9 +137,9 @@ def speedups(timings, base=None):
     base = _base(timings, base)
     return {name: timings[base].median / t.median for name,t in timings.items()}
 
-def _fmt_ratio(r):
+def _fmt_ratio(r, unit='x'):
     "A ratio for a table: whole numbers from 10 up, else two significant digits (a 1,297x slowdown is 0.00077x, not 0.0x)."
-    return f"{r:,.0f}x" if r >= 10 else f"{r:.2g}x"
+    return (f"{r:,.0f}" if r >= 10 else f"{r:.2g}") + unit
 
 def speedup_table(timings, base=None):
     "A text table of the dict `{name: Timing}`: median time, spread (IQR) and speed-up over `base` (default: the first)."
@@ -417,9 +417,8 @@ def _probe(f, a, b, budget):
     while True:
         sa,sb = a[:r],b[:, :c]
         f(sa, sb)                                             # the first call at a new shape may compile a kernel: not timed
-        start = time.perf_counter(); f(sa, sb); t = time.perf_counter() - start
-        if t >= budget:                                       # timed again, the faster kept: a call that another program delayed would be scaled up by (m*n)/(r*c)
-            start = time.perf_counter(); f(sa, sb); t = min(t, time.perf_counter() - start)
+        t = _run_time(f, (sa, sb), {}, 1)
+        if t >= budget: t = min(t, _run_time(f, (sa, sb), {}, 1))   # timed again, the faster kept: a call that another program delayed would be scaled up by (m*n)/(r*c)
         if t >= budget or (r, c) == (m, n): return t * (m * n) / max(1, r * c)
         if r < m: r = min(m, 4 * r)
         else: c = min(n, 4 * c)
@@ -520,7 +519,7 @@ def ladder_table(rows, base='loops', ref='torch', legend=True):
         size = 'x'.join(map(str, r.size))
         if not r.measured: lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  skipped: {r.skipped}"); continue
         lines.append(f"{size:>16}  {r.rung:{w}}  {r.device:6}  {fmt_time(r.median):>10}  {fmt_time(r.iqr):>10}  "
-                     f"{fmt(x_base, ',.0f' if x_base is None or x_base >= 10 else '.2g'):>12}  {fmt(vs_ref, '.2f' if vs_ref is None or vs_ref >= 0.01 else '.1g'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
+                     f"{'' if x_base is None else _fmt_ratio(x_base, ''):>12}  {fmt(vs_ref, '.2f' if vs_ref is None or vs_ref >= 0.01 else '.1g'):>9}  {r.gflops:9.2f}  {fmt(r.pct_peak, '.1f'):>6}")
     return '\n'.join(lines + (['', ladder_legend(base, ref)] if legend else []))
 
 # %% ../nbs/00b_measure.ipynb #4ca1c8a4

@@ -166,11 +166,16 @@ def matmul_parallel(a, b):
     return torch.from_numpy((_fastmath_kernel if _small(a, b) else _parallel_kernel)(a, b))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #478b5731
+def _check_threads(n, name="the number of numba's threads"):
+    "`n` as an int, if numba can run that many threads (at least 1, at most NUMBA_NUM_THREADS); else `ValueError` naming `name`."
+    n = _check_count(name, n, 1)
+    if n > numba.config.NUMBA_NUM_THREADS: raise ValueError(f"numba runs at most {numba.config.NUMBA_NUM_THREADS} threads here (NUMBA_NUM_THREADS), not {n}")
+    return n
+
 @contextmanager
 def numba_threads(n):
     "Run the `with` block with numba's parallel loops (`prange`) on `n` threads, then restore the previous number."
-    _check_count("the number of numba's threads", n, 1)
-    if n > numba.config.NUMBA_NUM_THREADS: raise ValueError(f"numba runs at most {numba.config.NUMBA_NUM_THREADS} threads here (NUMBA_NUM_THREADS), not {n}")
+    n = _check_threads(n)
     old = numba.get_num_threads()
     numba.set_num_threads(n)
     try: yield
@@ -546,9 +551,10 @@ def _task_plan(m, threads):
 @njit(cache=True)
 def _task_rows(x, m, rows, split):
     "Rows `i0:i1` of `c` in task `x`, for `m` rows: tasks of `rows` rows up to row `split`, then tasks of one tile (6 rows)."
-    big = split // rows                              # tasks of `rows` rows
-    i0 = x * rows if x < big else split + 6 * (x - big)
-    return i0,min(i0 + (rows if x < big else 6), m)
+    big = split // rows                              # tasks of `rows` rows, all before `split`
+    if x < big: return x * rows,(x + 1) * rows
+    i0 = split + 6 * (x - big)                       # then one tile each
+    return i0,min(i0 + 6, m)
 
 @njit(cache=True, parallel=True)
 def _outer_blocks_parallel(c, a, b, bp, threads):
@@ -655,8 +661,7 @@ def _fma_chains(out, parts, steps, counter):
 
 def _check_ceiling(name, threads, dtype, seconds, repeats):
     "The checks `fma_ceiling` and `tile_ceiling` share; returns the thread count (default: numba's current number)."
-    threads = numba.get_num_threads() if threads is None else _check_count(f"{name}'s threads", threads, 1)
-    if threads > numba.config.NUMBA_NUM_THREADS: raise ValueError(f"numba runs at most {numba.config.NUMBA_NUM_THREADS} threads here (NUMBA_NUM_THREADS), not {threads}")
+    threads = numba.get_num_threads() if threads is None else _check_threads(threads, f"{name}'s threads")   # before any buffer is made
     _check_count('repeats', repeats, 1)
     if dtype not in (torch.float32, torch.float64): raise ValueError(f"{name} measures float32 or float64 arithmetic, not {dtype!r}")
     if not (_is_number(seconds) and seconds > 0 and np.isfinite(seconds)): raise ValueError(f"{name}'s seconds must be a positive number; got {seconds!r}")
