@@ -149,6 +149,7 @@ def machine_info(dtype=torch.float32, threads=None):
                 fma_ceiling_gflops=fma_ceiling(dtype=dtype),    # on numba's threads, as the run set them
                 tile_ceiling_gflops=tile_ceiling(dtype=dtype),  # rung 12's micro-kernel alone, on data in L1, on the same threads
                 numba_cpu_features=os.environ.get('NUMBA_CPU_FEATURES'), numba_vector_bits=numba_vector_bits(),
+                vector_registers=vector_registers(), tile_rows=TILE_ROWS,   # rung 12's tile: 12 rows where numba's code has 32 vector registers, else 6
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                 gpu_peak=repr(gpu) if gpu else None, gpu_peak_gflops=gpu.gflops if gpu else None,
                 gpu_tf32_peak=repr(tf32) if tf32 else None, gpu_tf32_peak_gflops=tf32.gflops if tf32 else None)
@@ -394,7 +395,7 @@ def _report(results):
                   f"(torch @ on {mm['practical_peak_size']}); theoretical: {results['machine']['theoretical_peak']} ({_clock_said(results['machine'])})"
                   + (f"; FMA ceiling (measured, {results['machine']['numba_threads']} thread(s) at once, {results['machine']['numba_vector_bits']}-bit vectors of {results['options']['dtype']}): "
                      f"{results['machine']['fma_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('fma_ceiling_gflops') else '')
-                  + (f"; rung 12's micro-kernel alone (data in L1, the same threads): {results['machine']['tile_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('tile_ceiling_gflops') else '')
+                  + (f"; rung 12's micro-kernel alone (tiles of {results['machine'].get('tile_rows', 6)} rows, data in L1, the same threads): {results['machine']['tile_ceiling_gflops']:,.0f} GFLOP/s" if results['machine'].get('tile_ceiling_gflops') else '')
                   + (f"; GPU: {results['machine']['gpu_peak']}" if results['machine'].get('gpu_peak') else '')]
         if 'outer' in {r.rung for r in cpu}:
             ob = mm.get('outer_blocks')

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['ARM', 'ASM_PATTERNS', 'ROW_BLOCK', 'PARALLEL_MIN_WORK', 'PANEL_BYTES', 'MICRO_ROWS', 'DEPTH_BYTES', 'PACK_COLS',
-           'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'OUTER_BLOCKS', 'COMPILED_RUNGS', 'LADDER', 'zeros_on_a_line',
-           'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits', 'numba_vector_bits',
-           'matmul_parallel', 'numba_threads', 'matmul_tiled', 'matmul_micro', 'simd_bits', 'Vector', 'lanes', 'vload',
-           'vstore', 'vsplat', 'vfma', 'matmul_outer', 'tune_outer', 'fma_ceiling', 'tile_ceiling']
+           'OUTER_DEPTH', 'OUTER_WIDTH', 'OUTER_TASK', 'TILE_ROWS', 'OUTER_BLOCKS', 'COMPILED_RUNGS', 'LADDER',
+           'zeros_on_a_line', 'matmul_jit', 'matmul_ikj', 'matmul_fastmath', 'asm_text', 'asm_counts', 'vector_bits',
+           'numba_vector_bits', 'matmul_parallel', 'numba_threads', 'matmul_tiled', 'matmul_micro', 'simd_bits',
+           'Vector', 'lanes', 'vload', 'vstore', 'vsplat', 'vfma', 'vector_registers', 'matmul_outer', 'tune_outer',
+           'fma_ceiling', 'tile_ceiling']
 
 # %% ../nbs/01b_inside_the_operator.ipynb #a71946c2
 from .nb_01 import *
@@ -453,9 +454,9 @@ def _vsplat_compiled(x): return lambda x: _vsplat(x)
 def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
-OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's 6 packed rows of `a` are 18 KB of float32 (36 KB of float64)
+OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's packed rows of `a` are 18 KB of float32 for 6 rows (36 KB for 12)
 OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB (12 MB of float64), meant to stay in L3
-OUTER_TASK = 24      # rows of `a` per task (at most; the last tasks of a block on many threads are one tile): 4 tiles of 6 rows, which the task packs for itself (72 KB of float32)
+OUTER_TASK = 24      # rows of `a` per task (at most; the last tasks of a block on many threads are one tile): 4 tiles of 6 rows or 2 of 12, which the task packs for itself (72 KB of float32)
 
 @njit(cache=True, fastmath=True)
 def _tile_6x2(c, i, j, ap, bp, kd):
@@ -490,12 +491,58 @@ def _pack_panel(dst, b, k0, kd, j0):
         for j in range(src.shape[1], w): dst[k*w + j] = 0
 
 @njit(cache=True)
-def _pack_rows(dst, a, i0, k0, kd):
-    "Rows `i0:i0+6` of `a`, terms `k0:k0+kd`, into `dst` column after column: `dst[6*k + i] = a[i0+i, k0+k]`; zeros past `a`'s last row."
-    src = a[i0:i0 + 6, k0:k0 + kd]           # a view indexed from 0
+def _pack_rows(dst, a, i0, k0, kd, rows):
+    "Rows `i0:i0+rows` of `a` (a tile's), terms `k0:k0+kd`, into `dst` column after column: `dst[rows*k + i] = a[i0+i, k0+k]`; zeros past `a`'s last row."
+    src = a[i0:i0 + rows, k0:k0 + kd]        # a view indexed from 0
     for k in range(kd):
-        for i in range(len(src)): dst[6*k + i] = src[i,k]
-        for i in range(len(src), 6): dst[6*k + i] = 0
+        for i in range(len(src)): dst[rows*k + i] = src[i,k]
+        for i in range(len(src), rows): dst[rows*k + i] = 0
+
+# %% ../nbs/01b_inside_the_operator.ipynb #f43eddbd
+from numba.core.codegen import get_host_cpu_features
+
+def vector_registers():
+    "How many vector registers numba's code has on this CPU: 32 on 64-bit ARM and on x86 with AVX-512 (for numba's 256-bit code too), else 16 (x86 with AVX2 or less)."
+    if ARM: return 32
+    features = numba.config.CPU_FEATURES                  # what numba compiles for: NUMBA_CPU_FEATURES (`make bench --wide-vectors` sets it; '' for NUMBA_CPU_NAME=generic) ...
+    if features is None: features = get_host_cpu_features()   # ... else this CPU's, as numba reads them
+    return 32 if '+avx512f' in features.split(',') else 16
+
+TILE_ROWS = 12 if vector_registers() >= 32 else 6   # rows of `c` per tile of rung 12: 24 vectors of sums where there are 32 registers, else 12
+
+@njit(cache=True, fastmath=True)
+def _tile_12x2(c, i, j, ap, bp, kd):
+    "`_tile_6x2` twice as tall: `ap` holds 12 rows of `a`, packed; 24 vectors of sums stay in registers (`s0a` is row 0's first vector, `s0b` its second), and for each k the same 2 vector loads of `b` feed 24 FMAs."
+    v = lanes(bp)                 # numbers per vector
+    r0,r1,r2,r3,r4,r5,r6,r7,r8,r9,r10,r11 = c[i],c[i+1],c[i+2],c[i+3],c[i+4],c[i+5],c[i+6],c[i+7],c[i+8],c[i+9],c[i+10],c[i+11]
+    s0a,s0b,s1a,s1b,s2a,s2b = vload(r0, j),vload(r0, j+v),vload(r1, j),vload(r1, j+v),vload(r2, j),vload(r2, j+v)
+    s3a,s3b,s4a,s4b,s5a,s5b = vload(r3, j),vload(r3, j+v),vload(r4, j),vload(r4, j+v),vload(r5, j),vload(r5, j+v)
+    s6a,s6b,s7a,s7b,s8a,s8b = vload(r6, j),vload(r6, j+v),vload(r7, j),vload(r7, j+v),vload(r8, j),vload(r8, j+v)
+    s9a,s9b,s10a,s10b,s11a,s11b = vload(r9, j),vload(r9, j+v),vload(r10, j),vload(r10, j+v),vload(r11, j),vload(r11, j+v)
+    for k in range(kd):
+        b0,b1 = vload(bp, 2*v*k),vload(bp, 2*v*k + v)
+        x = vsplat(ap[12*k]);    s0a = vfma(x, b0, s0a); s0b = vfma(x, b1, s0b)
+        x = vsplat(ap[12*k+1]);  s1a = vfma(x, b0, s1a); s1b = vfma(x, b1, s1b)
+        x = vsplat(ap[12*k+2]);  s2a = vfma(x, b0, s2a); s2b = vfma(x, b1, s2b)
+        x = vsplat(ap[12*k+3]);  s3a = vfma(x, b0, s3a); s3b = vfma(x, b1, s3b)
+        x = vsplat(ap[12*k+4]);  s4a = vfma(x, b0, s4a); s4b = vfma(x, b1, s4b)
+        x = vsplat(ap[12*k+5]);  s5a = vfma(x, b0, s5a); s5b = vfma(x, b1, s5b)
+        x = vsplat(ap[12*k+6]);  s6a = vfma(x, b0, s6a); s6b = vfma(x, b1, s6b)
+        x = vsplat(ap[12*k+7]);  s7a = vfma(x, b0, s7a); s7b = vfma(x, b1, s7b)
+        x = vsplat(ap[12*k+8]);  s8a = vfma(x, b0, s8a); s8b = vfma(x, b1, s8b)
+        x = vsplat(ap[12*k+9]);  s9a = vfma(x, b0, s9a); s9b = vfma(x, b1, s9b)
+        x = vsplat(ap[12*k+10]); s10a = vfma(x, b0, s10a); s10b = vfma(x, b1, s10b)
+        x = vsplat(ap[12*k+11]); s11a = vfma(x, b0, s11a); s11b = vfma(x, b1, s11b)
+    vstore(r0, j, s0a); vstore(r0, j+v, s0b); vstore(r1, j, s1a); vstore(r1, j+v, s1b); vstore(r2, j, s2a); vstore(r2, j+v, s2b)
+    vstore(r3, j, s3a); vstore(r3, j+v, s3b); vstore(r4, j, s4a); vstore(r4, j+v, s4b); vstore(r5, j, s5a); vstore(r5, j+v, s5b)
+    vstore(r6, j, s6a); vstore(r6, j+v, s6b); vstore(r7, j, s7a); vstore(r7, j+v, s7b); vstore(r8, j, s8a); vstore(r8, j+v, s8b)
+    vstore(r9, j, s9a); vstore(r9, j+v, s9b); vstore(r10, j, s10a); vstore(r10, j+v, s10b); vstore(r11, j, s11a); vstore(r11, j+v, s11b)
+
+@njit(cache=True)
+def _tile(c, i, j, ap, bp, kd, tile_rows):
+    "The tile of `tile_rows` rows, 6 or 12: `_tile_6x2` or `_tile_12x2`, with the same arguments."
+    if tile_rows == 12: _tile_12x2(c, i, j, ap, bp, kd)
+    else: _tile_6x2(c, i, j, ap, bp, kd)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #6a124aab
 @intrinsic
@@ -512,26 +559,26 @@ def _next_task(typingctx, counter):
 
 # %% ../nbs/01b_inside_the_operator.ipynb #c08793f1
 @njit(cache=True, fastmath=True)
-def _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd):
-    "Add one block's product, terms `k0:k0+kd` by the `nq` panels of `b` packed in `bp` (from column `j0`), into rows `i0:i1` of `c`: pack those rows of `a`, then each tile of 6 rows against every panel in turn; a tile that sticks out of `c` is done in `edge` and copied."
-    w = 2 * lanes(bp[0])
-    ap = np.empty(((i1 - i0 + 5) // 6, 6 * kd), a.dtype)
-    for p in range(len(ap)): _pack_rows(ap[p], a, i0 + 6 * p, k0, kd)
-    edge = np.empty((6, w), c.dtype)
+def _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd, tile_rows):
+    "Add one block's product, terms `k0:k0+kd` by the `nq` panels of `b` packed in `bp` (from column `j0`), into rows `i0:i1` of `c`, in tiles of `tile_rows` rows (6 or 12): pack those rows of `a`, then each tile against every panel in turn; a tile that sticks out of `c` is done in `edge` and copied."
+    h,w = tile_rows,2 * lanes(bp[0])
+    ap = np.empty(((i1 - i0 + h - 1) // h, h * kd), a.dtype)
+    for p in range(len(ap)): _pack_rows(ap[p], a, i0 + h * p, k0, kd, h)
+    edge = np.empty((h, w), c.dtype)
     for p in range(len(ap)):                 # a tile of rows of `a` ...
         for q in range(nq):                  # ... against each panel of `b`, in the order they lie in memory
-            i,j = i0 + 6 * p,j0 + q * w
-            if i + 6 <= i1 and j + w <= c.shape[1]: _tile_6x2(c, i, j, ap[p], bp[q], kd)
+            i,j = i0 + h * p,j0 + q * w
+            if i + h <= i1 and j + w <= c.shape[1]: _tile(c, i, j, ap[p], bp[q], kd, h)
             else:
-                h,v = min(6, i1 - i),min(w, c.shape[1] - j)
+                r,v = min(h, i1 - i),min(w, c.shape[1] - j)
                 edge[:] = 0
-                edge[:h, :v] = c[i:i+h, j:j+v]
-                _tile_6x2(edge, 0, 0, ap[p], bp[q], kd)
-                c[i:i+h, j:j+v] = edge[:h, :v]
+                edge[:r, :v] = c[i:i+r, j:j+v]
+                _tile(edge, 0, 0, ap[p], bp[q], kd, h)
+                c[i:i+r, j:j+v] = edge[:r, :v]
 
 @njit(cache=True)
-def _outer_blocks(c, a, b, bp):
-    "Add `a @ b` into `c` on one core, packing `b` into `bp`: for each block of depth and of columns (as many as `bp` has room for), pack its panels of `b`, then do the rows of `c`, `OUTER_TASK` at a time."
+def _outer_blocks(c, a, b, bp, tile_rows):
+    "Add `a @ b` into `c` on one core, packing `b` into `bp`: for each block of depth and of columns (as many as `bp` has room for), pack its panels of `b`, then do the rows of `c`, `OUTER_TASK` at a time, in tiles of `tile_rows` rows."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w       # the block that bp holds: never more than it has room for
     for k0 in range(0, k, depth):
@@ -539,29 +586,30 @@ def _outer_blocks(c, a, b, bp):
         for j0 in range(0, n, width):
             nq = (min(width, n - j0) + w - 1) // w
             for q in range(nq): _pack_panel(bp[q], b, k0, kd, j0 + q * w)
-            for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, k0, kd)
+            for i0 in range(0, m, OUTER_TASK): _outer_task(c, a, bp, nq, i0, min(i0 + OUTER_TASK, m), j0, k0, kd, tile_rows)
 
 @njit(cache=True)
-def _task_plan(m, threads):
-    "How `_outer_blocks_parallel` cuts `m` rows of `c` into tasks for `threads` threads: `(rows, split, tasks)`, tasks of `rows` rows (at most `OUTER_TASK`, fewer so that each thread has 4 or more) up to row `split`, then the last rows, a task's worth for each thread, one tile (6 rows) each; `tasks` in all."
-    rows = 6 * max(1, min(OUTER_TASK // 6, (m + 5) // 6 // (4 * threads)))
+def _task_plan(m, threads, tile_rows):
+    "How `_outer_blocks_parallel` cuts `m` rows of `c` into tasks for `threads` threads: `(rows, split, tasks)`, tasks of `rows` rows (whole tiles of `tile_rows` rows, at most `OUTER_TASK`, fewer so that each thread has 4 or more) up to row `split`, then the last rows, a task's worth for each thread, one tile each; `tasks` in all."
+    h = tile_rows
+    rows = h * max(1, min(OUTER_TASK // h, (m + h - 1) // h // (4 * threads)))
     split = max(0, m - threads * rows) // rows * rows
-    return rows,split,split // rows + (m - split + 5) // 6
+    return rows,split,split // rows + (m - split + h - 1) // h
 
 @njit(cache=True)
-def _task_rows(x, m, rows, split):
-    "Rows `i0:i1` of `c` in task `x`, for `m` rows: tasks of `rows` rows up to row `split`, then tasks of one tile (6 rows)."
+def _task_rows(x, m, rows, split, tile_rows):
+    "Rows `i0:i1` of `c` in task `x`, for `m` rows: tasks of `rows` rows up to row `split`, then tasks of one tile (`tile_rows` rows)."
     big = split // rows                              # tasks of `rows` rows, all before `split`
     if x < big: return x * rows,(x + 1) * rows
-    i0 = split + 6 * (x - big)                       # then one tile each
-    return i0,min(i0 + 6, m)
+    i0 = split + tile_rows * (x - big)               # then one tile each
+    return i0,min(i0 + tile_rows, m)
 
 @njit(cache=True, parallel=True)
-def _outer_blocks_parallel(c, a, b, bp, threads):
+def _outer_blocks_parallel(c, a, b, bp, threads, tile_rows):
     "`_outer_blocks` on all cores: the same loops, with the packing shared out between threads, and tasks of rows (`_task_plan`: `OUTER_TASK`, or fewer so that each of the `threads` threads has 4 or more; the last rows, a task's worth per thread, one tile each) taken one at a time from a shared counter, so that a thread slowed by other work does fewer and the threads finish together."
     (m,k),n,w = a.shape,b.shape[1],2 * lanes(b)
     depth,width = bp.shape[1] // w,len(bp) * w
-    rows,split,tasks = _task_plan(m, threads)
+    rows,split,tasks = _task_plan(m, threads, tile_rows)
     counter = np.zeros(1, np.int64)
     for k0 in range(0, k, depth):
         kd = min(depth, k - k0)
@@ -573,8 +621,8 @@ def _outer_blocks_parallel(c, a, b, bp, threads):
                 while True:
                     x = _next_task(counter)         # a task no other thread has taken
                     if x >= tasks: break
-                    i0,i1 = _task_rows(x, m, rows, split)
-                    _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd)
+                    i0,i1 = _task_rows(x, m, rows, split, tile_rows)
+                    _outer_task(c, a, bp, nq, i0, i1, j0, k0, kd, tile_rows)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #bb96f23d
 def _tile_width(dtype):
@@ -588,22 +636,30 @@ def _outer_buffers(a, b, block=None):
     bp = _empty_on_a_line.py_func(1, (max(1, min(b.shape[1], width)) + w - 1) // w, depth * w, b)[0]   # run by NumPy, not compiled
     return np.zeros((len(a), b.shape[1]), a.dtype),bp
 
-def _outer_kernel(a, b):
-    "`a @ b` on one core, on NumPy arrays: `_outer_blocks` into new buffers."
+def _check_tile_rows(tile_rows):
+    "`tile_rows`, or `TILE_ROWS` for None; `ValueError` unless it is 6 or 12, the two tiles rung 12 has."
+    if tile_rows is None: return TILE_ROWS
+    if not (_is_whole(tile_rows) and tile_rows in (6, 12)): raise ValueError(f"rung 12's tiles are 6 or 12 rows tall, not {tile_rows!r}")
+    return int(tile_rows)
+
+def _outer_kernel(a, b, tile_rows=None):
+    "`a @ b` on one core, on NumPy arrays: `_outer_blocks` into new buffers, in tiles of `tile_rows` rows (default `TILE_ROWS`)."
+    tile_rows = _check_tile_rows(tile_rows)
     c,bp = _outer_buffers(a, b)
-    _outer_blocks(c, a, b, bp)
+    _outer_blocks(c, a, b, bp, tile_rows)
     return c
 
-def _outer_kernel_parallel(a, b, block=None):
-    "`a @ b` on all cores (numba's threads), on NumPy arrays: `_outer_blocks_parallel` into new buffers (for blocks of `b` of `block` = (depth, width), by default `OUTER_DEPTH` x `OUTER_WIDTH`)."
+def _outer_kernel_parallel(a, b, block=None, tile_rows=None):
+    "`a @ b` on all cores (numba's threads), on NumPy arrays: `_outer_blocks_parallel` into new buffers (for blocks of `b` of `block` = (depth, width), by default `OUTER_DEPTH` x `OUTER_WIDTH`; tiles of `tile_rows` rows, by default `TILE_ROWS`)."
+    tile_rows = _check_tile_rows(tile_rows)
     c,bp = _outer_buffers(a, b, block)
-    _outer_blocks_parallel(c, a, b, bp, numba.get_num_threads())
+    _outer_blocks_parallel(c, a, b, bp, numba.get_num_threads(), tile_rows)
     return c
 
 def matmul_outer(a, b):
-    "Matrix product with `a` and `b` packed and a micro-kernel of 6 x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products); a product with fewer rows or columns than a tile, which would be mostly zeros, goes to rung 11's kernels (`_micro`)."
+    "Matrix product with `a` and `b` packed and a micro-kernel of `TILE_ROWS` x 2-vector outer products written with explicit SIMD vectors, on all cores (one for small products); a product with fewer rows or columns than a tile, which would be mostly zeros, goes to rung 11's kernels (`_micro`)."
     x,y = _as_arrays(a, b)
-    narrow = len(x) < 6 or y.shape[1] < _tile_width(y.dtype)
+    narrow = len(x) < TILE_ROWS or y.shape[1] < _tile_width(y.dtype)
     return torch.from_numpy((_micro if narrow else _outer_kernel if _small(x, y) else _outer_kernel_parallel)(x, y))
 
 # %% ../nbs/01b_inside_the_operator.ipynb #fdf334b2
@@ -696,23 +752,23 @@ def fma_ceiling(threads=None, dtype=torch.float32, seconds=0.05, repeats=5):
 # %% ../nbs/01b_inside_the_operator.ipynb #6327228d
 @njit(cache=True, parallel=True, fastmath=True)
 def _tile_repeats(c, ap, bp, kd, parts, steps, counter):
-    "On each of `len(c)` threads at once: take parts from `counter` until `parts` are taken, each `steps` calls of `_tile_6x2`, `kd` terms deep, on the thread's own block of `c` (`c[t]`, 6 rows), packed rows of `a` (`ap[t]`) and panel of `b` (`bp[t]`)."
+    "On each of `len(c)` threads at once: take parts from `counter` until `parts` are taken, each `steps` calls of `_tile`, `kd` terms deep, on the thread's own block of `c` (`c[t]`, a tile's rows), packed rows of `a` (`ap[t]`) and panel of `b` (`bp[t]`)."
     for t in prange(len(c)):
         ct,at,bt = c[t],ap[t],bp[t]          # views taken once, before the loop: each view made adds 1 to its array's reference count, shared by every thread
         while _next_task(counter) < parts:
-            for _ in range(steps): _tile_6x2(ct, 0, 0, at, bt, kd)
+            for _ in range(steps): _tile(ct, 0, 0, at, bt, kd, len(ct))
 
-def _tile_buffers(threads, dtype, depth):
-    "For each of `threads` threads, its block of `c` (6 x 2 vectors, zeroed), rows of `a` and panel of `b` (`depth` terms, filled with 1): NumPy arrays `(c, ap, bp)`, each thread's part starting on a 64-byte cache line of its own (rows padded to whole lines)."
+def _tile_buffers(threads, dtype, depth, tile_rows):
+    "For each of `threads` threads, its block of `c` (`tile_rows` x 2 vectors, zeroed), rows of `a` and panel of `b` (`depth` terms, filled with 1): NumPy arrays `(c, ap, bp)`, each thread's part starting on a 64-byte cache line of its own (rows padded to whole lines)."
     w,like,line = _tile_width(dtype),np.empty(0, dtype),64 // np.dtype(dtype).itemsize
-    c,ap,bp = (_empty_on_a_line.py_func(1, threads, (size + line - 1) // line * line, like)[0] for size in (6 * w, 6 * depth, w * depth))
+    c,ap,bp = (_empty_on_a_line.py_func(1, threads, (size + line - 1) // line * line, like)[0] for size in (tile_rows * w, tile_rows * depth, w * depth))
     c[:] = 0; ap[:] = 1; bp[:] = 1
-    return c[:, :6 * w].reshape(threads, 6, w),ap,bp
+    return c[:, :tile_rows * w].reshape(threads, tile_rows, w),ap,bp
 
-def tile_ceiling(threads=None, dtype=torch.float32, depth=128, seconds=0.05, repeats=5):
-    "The GFLOP/s of `dtype` (float32 or float64) that `threads` threads (default: numba's current number) finish all at once running rung 12's micro-kernel, `_tile_6x2`, `depth` terms deep on data that stay in L1 (at 128: 20 KB a thread of float32 with 512-bit vectors), by the fastest of `repeats` runs of about `seconds` each: how fast rung 12 could go if memory never held it up."
+def tile_ceiling(threads=None, dtype=torch.float32, depth=128, seconds=0.05, repeats=5, tile_rows=None):
+    "The GFLOP/s of `dtype` (float32 or float64) that `threads` threads (default: numba's current number) finish all at once running rung 12's micro-kernel, `_tile` of `tile_rows` rows (default `TILE_ROWS`), `depth` terms deep on data that stay in L1 (at 128 and 12 rows: 22 KB a thread of float32 with 512-bit vectors), by the fastest of `repeats` runs of about `seconds` each: how fast rung 12 could go if memory never held it up."
     threads = _check_ceiling('tile_ceiling', threads, dtype, seconds, repeats)
-    depth = _check_count("tile_ceiling's depth", depth, 1)
-    c,ap,bp = _tile_buffers(threads, np.float32 if dtype == torch.float32 else np.float64, depth)
+    depth,tile_rows = _check_count("tile_ceiling's depth", depth, 1),_check_tile_rows(tile_rows)
+    c,ap,bp = _tile_buffers(threads, np.float32 if dtype == torch.float32 else np.float64, depth, tile_rows)
     run = lambda parts, steps: _tile_repeats(c, ap, bp, depth, parts, steps, np.zeros(1, np.int64))
-    return _ceiling(run, threads, 2 * 6 * c.shape[2] * depth, seconds, repeats)
+    return _ceiling(run, threads, 2 * tile_rows * c.shape[2] * depth, seconds, repeats)

@@ -258,6 +258,7 @@ def test_a_cpu_without_avx_or_fma_gets_128_bit_vectors_and_no_library_calls(tmp_
         import numpy as np, re, torch
         from exp import nb_01b as nb
         assert nb.numba_vector_bits() == 128, nb.asm_counts(nb._fastmath_kernel, np.ones((4, 4), np.float32), np.ones((4, 4), np.float32))
+        assert (nb.vector_registers(), nb.TILE_ROWS) == (16, 6)   # the baseline x86-64 CPU has 16 vector registers: the 6-row tile
         kd,w = 5,2 * nb.simd_bits() // 32
         asm = nb.asm_text(nb._tile_6x2, np.zeros((6, w), np.float32), 0, 0, np.ones(6 * kd, np.float32), np.ones(w * kd, np.float32), kd)
         assert not re.search(r'\\bfmaf\\b', asm) and len(re.findall(r'\\bmulps', asm)) >= 12, asm   # multiplies, no calls of fmaf
@@ -307,15 +308,31 @@ def test_vector_intrinsics_decline_what_they_cannot_load():
                  (np.float32(1), x, np.ones(32), x)]:
         with pytest.raises(numba.core.errors.TypingError, match='vload|vfma|vstore'): _vector_ops(*args)
 
+@pytest.mark.parametrize('rows', [6, 12])
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
-def test_outer_tile_adds_its_outer_products_into_c(dtype):
+def test_outer_tile_adds_its_outer_products_into_c(dtype, rows):
+    "Each tile, through `_tile`: its rows x 2 vectors of c gain the product of its packed rows of a and panel of b, and nothing around them changes."
     rng = np.random.default_rng(1)
     w,kd = 2 * nb.simd_bits() // (8 * np.dtype(dtype).itemsize),37
-    ap,bp = rng.random(6 * kd).astype(dtype),rng.random(w * kd).astype(dtype)
-    c = rng.random((9, w + 3)).astype(dtype)
-    want = c.copy(); want[2:8, 1:w + 1] += ap.reshape(kd, 6).T @ bp.reshape(kd, w)
-    nb._tile_6x2(c, 2, 1, ap, bp, kd)
+    ap,bp = rng.random(rows * kd).astype(dtype),rng.random(w * kd).astype(dtype)
+    c = rng.random((rows + 3, w + 3)).astype(dtype)
+    want = c.copy(); want[2:rows + 2, 1:w + 1] += ap.reshape(kd, rows).T @ bp.reshape(kd, w)
+    nb._tile(c, 2, 1, ap, bp, kd, rows)
     np.testing.assert_allclose(c, want, rtol=1e-5)
+
+def test_tile_rows_follow_the_vector_registers():
+    "12 rows (24 vectors of sums) only where numba's code has 32 vector registers; 16 on x86 without AVX-512."
+    assert nb.TILE_ROWS == (12 if nb.vector_registers() == 32 else 6)
+    flags = open('/proc/cpuinfo').read().split() if os.path.exists('/proc/cpuinfo') else []
+    if not nb.ARM and flags and numba.config.CPU_FEATURES is None:
+        assert nb.vector_registers() == (32 if 'avx512f' in flags else 16)
+
+@pytest.mark.parametrize('bad', [0, 8, 6.5, '6', True])
+def test_outer_refuses_a_tile_it_does_not_have(bad):
+    a = np.ones((20, 20), np.float32)
+    for f in (lambda: nb._outer_kernel(a, a, tile_rows=bad), lambda: nb._outer_kernel_parallel(a, a, tile_rows=bad),
+              lambda: nb.tile_ceiling(1, tile_rows=bad, seconds=0.01, repeats=1)):
+        with pytest.raises(ValueError, match='6 or 12 rows'): f()
 
 def test_outer_packs_zeros_past_the_edges():
     "Panels and row blocks that stick out of b and a are filled with zeros, so tiles at the edges add nothing wrong."
@@ -325,16 +342,18 @@ def test_outer_packs_zeros_past_the_edges():
     nb._pack_panel(dst, b, 1, 4, 0)
     np.testing.assert_array_equal(dst[:4 * w].reshape(4, w)[:, :3], b[1:5])
     assert (dst[:4 * w].reshape(4, w)[:, 3:] == 0).all() and np.isnan(dst[4 * w:]).all()   # only kd rows written
-    rows = np.full(6 * 2, np.nan, np.float32)
-    nb._pack_rows(rows, a, 2, 3, 2)
-    np.testing.assert_array_equal(rows.reshape(2, 6), np.concatenate([a[2:4, 3:5].T, np.zeros((2, 4), np.float32)], axis=1))
+    for h in (6, 12):                                    # a tile's rows: 2 of a's, then zeros
+        rows = np.full(h * 2, np.nan, np.float32)
+        nb._pack_rows(rows, a, 2, 3, 2, h)
+        np.testing.assert_array_equal(rows.reshape(2, h), np.concatenate([a[2:4, 3:5].T, np.zeros((2, h - 2), np.float32)], axis=1))
 
+@pytest.mark.parametrize('rows', [6, 12])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
-def test_outer_on_several_blocks_of_depth_and_tasks(dtype):
+def test_outer_on_several_blocks_of_depth_and_tasks(dtype, rows):
     torch.manual_seed(0)
     a,b = torch.randn(nb.OUTER_TASK * 2 + 7, nb.OUTER_DEPTH * 2 + 5, dtype=dtype),torch.randn(nb.OUTER_DEPTH * 2 + 5, 45, dtype=dtype)
     for kernel in (nb._outer_kernel, nb._outer_kernel_parallel):
-        assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy())), a, b)
+        assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy(), tile_rows=rows)), a, b)
 
 def test_outer_buffers_start_panels_on_a_cache_line_and_fit_the_product():
     w = 2 * nb.simd_bits() // 32
@@ -364,33 +383,35 @@ def test_outer_blocks_take_their_size_from_the_buffer(dtype):
     a,b = rng.standard_normal((13, 100)).astype(dtype),rng.standard_normal((100, 5 * w + 3)).astype(dtype)
     room = np.full(3 * 32 * w, np.nan, dtype)
     bp = room[:2 * 32 * w].reshape(2, 32 * w)              # 2 panels of 32 terms; the third stays NaN if nothing writes past
-    for blocks in (nb._outer_blocks, lambda *args: nb._outer_blocks_parallel(*args, 3)):
+    for blocks in (lambda *args: nb._outer_blocks(*args, nb.TILE_ROWS), lambda *args: nb._outer_blocks_parallel(*args, 3, nb.TILE_ROWS)):
         c = np.zeros((13, b.shape[1]), dtype)
         blocks(c, a, b, bp)
         assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
         assert np.isnan(room[2 * 32 * w:]).all()
 
+@pytest.mark.parametrize('rows', [6, 12])
 @pytest.mark.parametrize('threads', [1, 2, 5, 40])
 @pytest.mark.parametrize('m', [nb.OUTER_TASK * 3 + 5, nb.OUTER_TASK * 16 + 11])
-def test_outer_tasks_come_out_right_on_any_number_of_threads(threads, m):
+def test_outer_tasks_come_out_right_on_any_number_of_threads(threads, m, rows):
     "Tasks taken from the counter by any number of threads, more than there are tasks too (those find none left); tasks of one tile up to OUTER_TASK rows (the larger m on one thread), the last ones a tile each; on several blocks, so the counter starts again at 0 for each."
     rng = np.random.default_rng(4)
     a,b = rng.standard_normal((m, 70)).astype(np.float32),rng.standard_normal((70, 70)).astype(np.float32)
     c,bp = nb._outer_buffers(a, b, (32, 32))
-    nb._outer_blocks_parallel(c, a, b, bp, threads)
+    nb._outer_blocks_parallel(c, a, b, bp, threads, rows)
     assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
 
+@pytest.mark.parametrize('h', [6, 12])
 @pytest.mark.parametrize('m', [1, 5, 6, 100, 395, 4096, 4099])
 @pytest.mark.parametrize('threads', [1, 2, 16])
-def test_task_rows_cover_every_row_once_the_last_ones_a_tile_at_a_time(m, threads):
-    "As _task_plan and _task_rows cut them for _outer_blocks_parallel: tasks of `rows` rows up to `split`, then of 6 rows (the last may be fewer), in order and without a gap; past `split`, a task's worth of rows a thread."
-    rows,split,tasks = nb._task_plan(m, threads)
-    assert rows % 6 == 0 and 6 <= rows <= nb.OUTER_TASK and split % rows == 0
-    assert rows == 6 or (m + 5) // 6 // (rows // 6) >= 4 * threads      # tasks of more than a tile only where each thread gets 4 or more
-    spans = [nb._task_rows(x, m, rows, split) for x in range(tasks)]
+def test_task_rows_cover_every_row_once_the_last_ones_a_tile_at_a_time(m, threads, h):
+    "As _task_plan and _task_rows cut them for _outer_blocks_parallel, for tiles of `h` rows: tasks of `rows` rows up to `split`, then of one tile (the last may be fewer), in order and without a gap; past `split`, a task's worth of rows a thread."
+    rows,split,tasks = nb._task_plan(m, threads, h)
+    assert rows % h == 0 and h <= rows <= nb.OUTER_TASK and split % rows == 0
+    assert rows == h or (m + h - 1) // h // (rows // h) >= 4 * threads      # tasks of more than a tile only where each thread gets 4 or more
+    spans = [nb._task_rows(x, m, rows, split, h) for x in range(tasks)]
     assert spans[0][0] == 0 and spans[-1][1] == m and all(s[1] == t[0] for s,t in zip(spans, spans[1:]))
     sizes = [i1 - i0 for i0,i1 in spans]
-    assert all(x == rows for x in sizes[:split // rows]) and all(1 <= x <= 6 for x in sizes[split // rows:])
+    assert all(x == rows for x in sizes[:split // rows]) and all(1 <= x <= h for x in sizes[split // rows:])
     assert m - split <= max(threads * rows, rows) + rows and (m <= threads * rows or m - split >= threads * rows)
 
 @numba.njit
@@ -426,14 +447,15 @@ def test_fma_chains_do_every_part_once(threads, dtype):
     assert (out[:, :lanes] == out[:, :1]).all()                        # every lane alike: one vector stored a row
     assert out[:, 0].sum() == 12 * 7 * 100
 
+@pytest.mark.parametrize('rows', [6, 12])
 @pytest.mark.parametrize('threads', [1, 3])
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 @pytest.mark.parametrize('depth', [16, 5])
-def test_tile_repeats_calls_the_tile_once_a_step(threads, dtype, depth):
+def test_tile_repeats_calls_the_tile_once_a_step(threads, dtype, depth, rows):
     "With every number of a and b 1, each call of the tile adds `depth` to every number of its thread's block of c: across the threads the blocks add up to parts x steps x depth, and each thread wrote only its own block; each thread's arrays start on a line of their own, at an odd depth too."
-    c,ap,bp = nb._tile_buffers(threads, dtype, depth)
+    c,ap,bp = nb._tile_buffers(threads, dtype, depth, rows)
     w = nb._tile_width(dtype)
-    assert c.shape == (threads, 6, w) and ap.shape[0] == bp.shape[0] == threads and ap.shape[1] >= 6 * depth and bp.shape[1] >= w * depth
+    assert c.shape == (threads, rows, w) and ap.shape[0] == bp.shape[0] == threads and ap.shape[1] >= rows * depth and bp.shape[1] >= w * depth
     assert all(x[t].ctypes.data % 64 == 0 for x in (c, ap, bp) for t in range(threads))   # no two threads share a line
     counter = np.zeros(1, np.int64)
     nb._tile_repeats(c, ap, bp, depth, 7, 5, counter)
@@ -484,16 +506,16 @@ def test_outer_packs_a_whole_panel_as_the_general_loop_does():
     assert (part.reshape(4, w)[:, -1] == 0).all()
 
 def test_outer_hands_products_narrower_than_a_tile_to_the_micro_kernel(monkeypatch):
-    "Fewer columns than a tile's 2 vectors, or fewer than 6 rows: most of each tile would be zeros."
+    "Fewer columns than a tile's 2 vectors, or fewer rows than a tile (`TILE_ROWS`): most of each tile would be zeros."
     calls = []
     real = nb._micro
     monkeypatch.setattr(nb, '_micro', lambda a, b: calls.append((a.shape, b.shape)) or real(a, b))
-    w = 2 * nb.simd_bits() // 32
+    w,h = 2 * nb.simd_bits() // 32,nb.TILE_ROWS
     torch.manual_seed(0)
-    for (m,k,n) in [(5, 784, 10), (50, 30, w - 1), (5, 30, w), (6, 30, w)]:
+    for (m,k,n) in [(5, 784, 10), (50, 30, w - 1), (h - 1, 30, w), (h, 30, w)]:
         a,b = torch.randn(m, k),torch.randn(k, n)
         assert_matmul_close(nb.matmul_outer(a, b), a, b)
-    assert calls == [((5, 784), (784, 10)), ((50, 30), (30, w - 1)), ((5, 30), (30, w))]
+    assert calls == [((5, 784), (784, 10)), ((50, 30), (30, w - 1)), ((h - 1, 30), (30, w))]
     with pytest.raises(ValueError, match='float32 or float64'): nb.matmul_outer(torch.ones(8, 3, dtype=torch.int32), torch.ones(3, 40, dtype=torch.int32))
 
 def test_vector_ops_refuse_to_run_in_python_and_to_store_into_read_only_arrays():

@@ -5,7 +5,7 @@ behind `OUTER_DEPTH` and `OUTER_WIDTH` on this machine.
 
 Each block is DEPTH terms of the sum by WIDTH columns of `b`, packed once and shared by every thread (default: the
 blocks `tune_outer` chooses from, `OUTER_BLOCKS`, the course's default first). The one packed block is read from the
-cache that holds it once for each tile of 6 rows of `a`, so the smaller blocks ask less of the shared L3 and more of
+cache that holds it once for each tile of rows of `a`, so the smaller blocks ask less of the shared L3 and more of
 each core's L2. `tune_outer` (which `make bench` runs) times the same kernel and keeps the fastest at 2048^3; this
 tool also checks each block's product and counts its page faults, at any size and number of threads.
 """
