@@ -604,14 +604,20 @@ def test_a_second_process_killed_by_a_signal_ends_this_one_with_the_shells_statu
 def test_outer_blocks_tool_times_each_block_after_checking_its_product():
     "tools/outer_blocks.py (in tools/gpu_run.sh --scaling): every block, odd ones included, gives the right product, then a line of figures."
     tool = Path(__file__).parents[1]/'tools'/'outer_blocks.py'
-    res = subprocess.run([sys.executable, str(tool), '--size', '50', '--threads', '1', '--repeats', '1', '6x32', '40x7'],
+    res = subprocess.run([sys.executable, str(tool), '--size', '50', '--threads', '1', '--repeats', '1', '--tile-rows', '6', '6x32', '40x7'],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert 'rung 12 at 50^3 on 1 thread' in lines[0] and len(lines) == 3, res.stdout
     assert [l.split(':')[0].strip() for l in lines[1:]] == ['6x32', '40x7'] and all('GFLOP/s' in l for l in lines[1:])
+    both = subprocess.run([sys.executable, str(tool), '--size', '50', '--threads', '1', '--repeats', '1', '--tile-rows', '6,12', '40x7'],
+                          capture_output=True, text=True, timeout=300)   # each height's product checked too, on 50 rows: edge tiles of 12
+    assert both.returncode == 0, both.stderr
+    assert [l.split(':')[0].strip() for l in both.stdout.splitlines()[1:]] == ['40x7, 6 rows', '40x7, 12 rows']
     bad = subprocess.run([sys.executable, str(tool), '768x0'], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "two positive whole numbers" in bad.stderr and "'768x0'" in bad.stderr
+    bad = subprocess.run([sys.executable, str(tool), '--tile-rows', '6,8'], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "tile heights are 6, 12 or 6,12; got '6,8'" in bad.stderr
 
 
 @pytest.mark.parametrize('argv', [['--scalling'], ['--help'], ['--notebook', '--again']])
