@@ -502,13 +502,13 @@ def _pack_rows(dst, a, i0, k0, kd, rows):
 from numba.core.codegen import get_host_cpu_features
 
 def vector_registers():
-    "How many vector registers numba's code has on this CPU: 32 on 64-bit ARM and on x86 with AVX-512 (for numba's 256-bit code too), else 16 (x86 with AVX2 or less)."
+    "How many vector registers numba's code has on this CPU: 32 on 64-bit ARM and on x86 with AVX-512VL (every AVX-512 CPU since 2017's Skylake-X; its 256-bit code may use all 32 too), else 16 (x86 with AVX2 or less)."
     if ARM: return 32
     features = numba.config.CPU_FEATURES                  # what numba compiles for: NUMBA_CPU_FEATURES (`make bench --wide-vectors` sets it; '' for NUMBA_CPU_NAME=generic) ...
     if features is None: features = get_host_cpu_features()   # ... else this CPU's, as numba reads them
-    return 32 if '+avx512f' in features.split(',') else 16
+    return 32 if '+avx512vl' in features.split(',') else 16
 
-TILE_ROWS = 12 if vector_registers() >= 32 else 6   # rows of `c` per tile of rung 12: 24 vectors of sums where there are 32 registers, else 12
+TILE_ROWS = 12 if vector_registers() >= 32 else 6   # rows of `c` per tile of rung 12: 12 (24 vectors of sums) where there are 32 registers, else 6 (12 vectors of sums)
 
 @njit(cache=True, fastmath=True)
 def _tile_12x2(c, i, j, ap, bp, kd):
@@ -766,7 +766,7 @@ def _tile_buffers(threads, dtype, depth, tile_rows):
     return c[:, :tile_rows * w].reshape(threads, tile_rows, w),ap,bp
 
 def tile_ceiling(threads=None, dtype=torch.float32, depth=128, seconds=0.05, repeats=5, tile_rows=None):
-    "The GFLOP/s of `dtype` (float32 or float64) that `threads` threads (default: numba's current number) finish all at once running rung 12's micro-kernel, `_tile` of `tile_rows` rows (default `TILE_ROWS`), `depth` terms deep on data that stay in L1 (at 128 and 12 rows: 22 KB a thread of float32 with 512-bit vectors), by the fastest of `repeats` runs of about `seconds` each: how fast rung 12 could go if memory never held it up."
+    "The GFLOP/s of `dtype` (float32 or float64) that `threads` threads (default: numba's current number) finish all at once running rung 12's micro-kernel, `_tile` of `tile_rows` rows (default `TILE_ROWS`), `depth` terms deep on data that stay in L1 (at 128 and 12 rows: about 24 KB a thread of float32 with 512-bit vectors), by the fastest of `repeats` runs of about `seconds` each: how fast rung 12 could go if memory never held it up."
     threads = _check_ceiling('tile_ceiling', threads, dtype, seconds, repeats)
     depth,tile_rows = _check_count("tile_ceiling's depth", depth, 1),_check_tile_rows(tile_rows)
     c,ap,bp = _tile_buffers(threads, np.float32 if dtype == torch.float32 else np.float64, depth, tile_rows)

@@ -320,12 +320,18 @@ def test_outer_tile_adds_its_outer_products_into_c(dtype, rows):
     nb._tile(c, 2, 1, ap, bp, kd, rows)
     np.testing.assert_allclose(c, want, rtol=1e-5)
 
-def test_tile_rows_follow_the_vector_registers():
-    "12 rows (24 vectors of sums) only where numba's code has 32 vector registers; 16 on x86 without AVX-512."
-    assert nb.TILE_ROWS == (12 if nb.vector_registers() == 32 else 6)
+@pytest.mark.skipif(nb.ARM, reason="x86 feature strings")
+def test_vector_registers_read_the_features_numba_compiles_for(monkeypatch):
+    "NUMBA_CPU_FEATURES (set by `make bench --wide-vectors`; '' for NUMBA_CPU_NAME=generic) when numba has one, else the host's: 32 registers only with AVX-512VL, which 256-bit code needs to reach registers 16 to 31."
+    for features,registers in (('+avx,+avx2,+fma', 16), ('+avx2,+fma,+avx512f,+avx512vl', 32), ('+avx2,+avx512f,-avx512vl', 16), ('', 16)):
+        monkeypatch.setattr(numba.config, 'CPU_FEATURES', features)
+        assert nb.vector_registers() == registers, features
+    monkeypatch.setattr(numba.config, 'CPU_FEATURES', None)
     flags = open('/proc/cpuinfo').read().split() if os.path.exists('/proc/cpuinfo') else []
-    if not nb.ARM and flags and numba.config.CPU_FEATURES is None:
-        assert nb.vector_registers() == (32 if 'avx512f' in flags else 16)
+    if flags and os.environ.get('NUMBA_ENABLE_AVX', '1') != '0':   # the host's own, as Linux lists them
+        assert nb.vector_registers() == (32 if 'avx512vl' in flags else 16)
+    if not (os.environ.get('NUMBA_CPU_FEATURES') or os.environ.get('NUMBA_CPU_NAME')):   # TILE_ROWS, set at import, read the host's too
+        assert nb.TILE_ROWS == (12 if nb.vector_registers() == 32 else 6)
 
 @pytest.mark.parametrize('bad', [0, 8, 6.5, '6', True])
 def test_outer_refuses_a_tile_it_does_not_have(bad):
