@@ -504,7 +504,7 @@ from numba.core.codegen import get_host_cpu_features
 def vector_registers():
     "How many vector registers numba's code has on this CPU: 32 on 64-bit ARM and on x86 with AVX-512VL (every AVX-512 CPU since 2017's Skylake-X; its 256-bit code may use all 32 too), else 16 (x86 with AVX2 or less)."
     if ARM: return 32
-    features = numba.config.CPU_FEATURES                  # what numba compiles for: NUMBA_CPU_FEATURES (`make bench --wide-vectors` sets it; '' for NUMBA_CPU_NAME=generic) ...
+    features = numba.config.CPU_FEATURES                  # what numba compiles for: NUMBA_CPU_FEATURES (`make bench --wide-vectors` sets the full list; '' for NUMBA_CPU_NAME=generic; a list of changes only, such as '-prefer-256-bit', reads as no AVX-512 here) ...
     if features is None: features = get_host_cpu_features()   # ... else this CPU's, as numba reads them
     return 32 if '+avx512vl' in features.split(',') else 16
 
@@ -542,7 +542,8 @@ def _tile_12x2(c, i, j, ap, bp, kd):
 def _tile(c, i, j, ap, bp, kd, tile_rows):
     "The tile of `tile_rows` rows, 6 or 12: `_tile_6x2` or `_tile_12x2`, with the same arguments."
     if tile_rows == 12: _tile_12x2(c, i, j, ap, bp, kd)
-    else: _tile_6x2(c, i, j, ap, bp, kd)
+    elif tile_rows == 6: _tile_6x2(c, i, j, ap, bp, kd)
+    else: raise ValueError("rung 12's tiles are 6 or 12 rows tall")
 
 # %% ../nbs/01b_inside_the_operator.ipynb #6a124aab
 @intrinsic

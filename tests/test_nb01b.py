@@ -308,21 +308,24 @@ def test_vector_intrinsics_decline_what_they_cannot_load():
                  (np.float32(1), x, np.ones(32), x)]:
         with pytest.raises(numba.core.errors.TypingError, match='vload|vfma|vstore'): _vector_ops(*args)
 
-@pytest.mark.parametrize('rows', [6, 12])
+@pytest.mark.parametrize('tile_rows', [6, 12])
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
-def test_outer_tile_adds_its_outer_products_into_c(dtype, rows):
+def test_outer_tile_adds_its_outer_products_into_c(dtype, tile_rows):
     "Each tile, through `_tile`: its rows x 2 vectors of c gain the product of its packed rows of a and panel of b, and nothing around them changes."
     rng = np.random.default_rng(1)
     w,kd = 2 * nb.simd_bits() // (8 * np.dtype(dtype).itemsize),37
-    ap,bp = rng.random(rows * kd).astype(dtype),rng.random(w * kd).astype(dtype)
-    c = rng.random((rows + 3, w + 3)).astype(dtype)
-    want = c.copy(); want[2:rows + 2, 1:w + 1] += ap.reshape(kd, rows).T @ bp.reshape(kd, w)
-    nb._tile(c, 2, 1, ap, bp, kd, rows)
+    ap,bp = rng.random(tile_rows * kd).astype(dtype),rng.random(w * kd).astype(dtype)
+    c = rng.random((tile_rows + 3, w + 3)).astype(dtype)
+    want = c.copy(); want[2:tile_rows + 2, 1:w + 1] += ap.reshape(kd, tile_rows).T @ bp.reshape(kd, w)
+    nb._tile(c, 2, 1, ap, bp, kd, tile_rows)
     np.testing.assert_allclose(c, want, rtol=1e-5)
+    with pytest.raises(ValueError, match='6 or 12 rows'): nb._tile(c, 2, 1, ap, bp, kd, 8)   # no tile of another height, even called directly
 
-@pytest.mark.skipif(nb.ARM, reason="x86 feature strings")
 def test_vector_registers_read_the_features_numba_compiles_for(monkeypatch):
-    "NUMBA_CPU_FEATURES (set by `make bench --wide-vectors`; '' for NUMBA_CPU_NAME=generic) when numba has one, else the host's: 32 registers only with AVX-512VL, which 256-bit code needs to reach registers 16 to 31."
+    "NUMBA_CPU_FEATURES (set by `make bench --wide-vectors`; '' for NUMBA_CPU_NAME=generic) when numba has one, else the host's: 32 registers only with AVX-512VL, which 256-bit code needs to reach registers 16 to 31; 32 on 64-bit ARM, whatever the features."
+    if nb.ARM:
+        assert (nb.vector_registers(), nb.TILE_ROWS) == (32, 12)
+        return
     for features,registers in (('+avx,+avx2,+fma', 16), ('+avx2,+fma,+avx512f,+avx512vl', 32), ('+avx2,+avx512f,-avx512vl', 16), ('', 16)):
         monkeypatch.setattr(numba.config, 'CPU_FEATURES', features)
         assert nb.vector_registers() == registers, features
@@ -353,13 +356,13 @@ def test_outer_packs_zeros_past_the_edges():
         nb._pack_rows(rows, a, 2, 3, 2, h)
         np.testing.assert_array_equal(rows.reshape(2, h), np.concatenate([a[2:4, 3:5].T, np.zeros((2, h - 2), np.float32)], axis=1))
 
-@pytest.mark.parametrize('rows', [6, 12])
+@pytest.mark.parametrize('tile_rows', [6, 12])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
-def test_outer_on_several_blocks_of_depth_and_tasks(dtype, rows):
+def test_outer_on_several_blocks_of_depth_and_tasks(dtype, tile_rows):
     torch.manual_seed(0)
     a,b = torch.randn(nb.OUTER_TASK * 2 + 7, nb.OUTER_DEPTH * 2 + 5, dtype=dtype),torch.randn(nb.OUTER_DEPTH * 2 + 5, 45, dtype=dtype)
     for kernel in (nb._outer_kernel, nb._outer_kernel_parallel):
-        assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy(), tile_rows=rows)), a, b)
+        assert_matmul_close(torch.from_numpy(kernel(a.numpy(), b.numpy(), tile_rows=tile_rows)), a, b)
 
 def test_outer_buffers_start_panels_on_a_cache_line_and_fit_the_product():
     w = 2 * nb.simd_bits() // 32
@@ -395,22 +398,23 @@ def test_outer_blocks_take_their_size_from_the_buffer(dtype):
         assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
         assert np.isnan(room[2 * 32 * w:]).all()
 
-@pytest.mark.parametrize('rows', [6, 12])
+@pytest.mark.parametrize('tile_rows', [6, 12])
 @pytest.mark.parametrize('threads', [1, 2, 5, 40])
 @pytest.mark.parametrize('m', [nb.OUTER_TASK * 3 + 5, nb.OUTER_TASK * 16 + 11])
-def test_outer_tasks_come_out_right_on_any_number_of_threads(threads, m, rows):
+def test_outer_tasks_come_out_right_on_any_number_of_threads(threads, m, tile_rows):
     "Tasks taken from the counter by any number of threads, more than there are tasks too (those find none left); tasks of one tile up to OUTER_TASK rows (the larger m on one thread), the last ones a tile each; on several blocks, so the counter starts again at 0 for each."
     rng = np.random.default_rng(4)
     a,b = rng.standard_normal((m, 70)).astype(np.float32),rng.standard_normal((70, 70)).astype(np.float32)
     c,bp = nb._outer_buffers(a, b, (32, 32))
-    nb._outer_blocks_parallel(c, a, b, bp, threads, rows)
+    nb._outer_blocks_parallel(c, a, b, bp, threads, tile_rows)
     assert_matmul_close(torch.from_numpy(c), torch.from_numpy(a), torch.from_numpy(b))
 
-@pytest.mark.parametrize('h', [6, 12])
+@pytest.mark.parametrize('tile_rows', [6, 12])
 @pytest.mark.parametrize('m', [1, 5, 6, 100, 395, 4096, 4099])
 @pytest.mark.parametrize('threads', [1, 2, 16])
-def test_task_rows_cover_every_row_once_the_last_ones_a_tile_at_a_time(m, threads, h):
-    "As _task_plan and _task_rows cut them for _outer_blocks_parallel, for tiles of `h` rows: tasks of `rows` rows up to `split`, then of one tile (the last may be fewer), in order and without a gap; past `split`, a task's worth of rows a thread."
+def test_task_rows_cover_every_row_once_the_last_ones_a_tile_at_a_time(m, threads, tile_rows):
+    "As _task_plan and _task_rows cut them for _outer_blocks_parallel, for tiles of `tile_rows` (h) rows: tasks of `rows` rows up to `split`, then of one tile (the last may be fewer), in order and without a gap; past `split`, a task's worth of rows a thread."
+    h = tile_rows
     rows,split,tasks = nb._task_plan(m, threads, h)
     assert rows % h == 0 and h <= rows <= nb.OUTER_TASK and split % rows == 0
     assert rows == h or (m + h - 1) // h // (rows // h) >= 4 * threads      # tasks of more than a tile only where each thread gets 4 or more
@@ -453,15 +457,15 @@ def test_fma_chains_do_every_part_once(threads, dtype):
     assert (out[:, :lanes] == out[:, :1]).all()                        # every lane alike: one vector stored a row
     assert out[:, 0].sum() == 12 * 7 * 100
 
-@pytest.mark.parametrize('rows', [6, 12])
+@pytest.mark.parametrize('tile_rows', [6, 12])
 @pytest.mark.parametrize('threads', [1, 3])
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 @pytest.mark.parametrize('depth', [16, 5])
-def test_tile_repeats_calls_the_tile_once_a_step(threads, dtype, depth, rows):
+def test_tile_repeats_calls_the_tile_once_a_step(threads, dtype, depth, tile_rows):
     "With every number of a and b 1, each call of the tile adds `depth` to every number of its thread's block of c: across the threads the blocks add up to parts x steps x depth, and each thread wrote only its own block; each thread's arrays start on a line of their own, at an odd depth too."
-    c,ap,bp = nb._tile_buffers(threads, dtype, depth, rows)
+    c,ap,bp = nb._tile_buffers(threads, dtype, depth, tile_rows)
     w = nb._tile_width(dtype)
-    assert c.shape == (threads, rows, w) and ap.shape[0] == bp.shape[0] == threads and ap.shape[1] >= rows * depth and bp.shape[1] >= w * depth
+    assert c.shape == (threads, tile_rows, w) and ap.shape[0] == bp.shape[0] == threads and ap.shape[1] >= tile_rows * depth and bp.shape[1] >= w * depth
     assert all(x[t].ctypes.data % 64 == 0 for x in (c, ap, bp) for t in range(threads))   # no two threads share a line
     counter = np.zeros(1, np.int64)
     nb._tile_repeats(c, ap, bp, depth, 7, 5, counter)

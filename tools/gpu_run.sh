@@ -85,7 +85,7 @@ CPUS="$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')"   # all th
 if [[ "${1:-}" == --scaling ]]; then    # how the compiled rungs scale with the host's cores; 1 thread first: it compiles them
     scaling 1 130
     (( CPUS > 1 )) && scaling "$CPUS" 130
-    echo "== rung 12 at 4096^3 on all threads, other blocks of b and both heights of tile side by side (tools/outer_blocks.py)"
+    echo "== rung 12 at 4096^3 on all threads, other blocks of b side by side, with both heights of tile where TILE_ROWS is 12 (tools/outer_blocks.py)"
     within 100 python3 tools/outer_blocks.py --wide-vectors || step_failed outer_blocks "tools/outer_blocks.py exited with $?"
     (( CPUS > 8 )) && scaling 8 130     # are 16 threads faster than 8, or do the 16 CPUs share 8 cores' FMA units?
     finish

@@ -25,7 +25,7 @@ def _block(spec):
 def _heights(spec):
     "'6,12' as [6, 12]: heights of rung 12's tile, each 6 or 12."
     heights = spec.split(',')
-    if not heights or any(h.strip() not in ('6', '12') for h in heights):
+    if any(h.strip() not in ('6', '12') for h in heights):
         raise argparse.ArgumentTypeError(f"tile heights are 6, 12 or 6,12; got {spec!r}")
     return sorted({int(h) for h in heights})
 
@@ -38,9 +38,9 @@ def parse_args(argv):
     p.add_argument('--repeats', type=int, default=3, help="timed runs of each block, taking turns (default 3)")
     p.add_argument('--wide-vectors', action='store_true', help="let numba use 512-bit vectors on AVX-512 CPUs")
     p.add_argument('--tile-rows', type=_heights, metavar='ROWS',
-                   help="heights of rung 12's tile to time, 6, 12 or 6,12 (default: both where TILE_ROWS is 12, else 6)")
+                   help="heights of rung 12's tile to time, a comma list of 6 and/or 12 (default: both where TILE_ROWS is 12, else 6)")
     args = p.parse_args(argv)
-    if args.size < 6: p.error(f"--size must be at least 6 (one tile of rows); got {args.size}")
+    if args.size < 6: p.error(f"--size must be at least 6 (the smaller tile's rows); got {args.size}")
     if args.threads < 0 or args.repeats < 1: p.error("--threads must be 0 (all) or more, --repeats 1 or more")
     return args
 
@@ -75,7 +75,8 @@ def main(argv=None):
         if err > 1e-4: raise SystemExit(f"block {name}: the product is wrong (largest error {err:.1e} of the largest entry)")
     timings = time_side_by_side(fns, repeats=args.repeats, min_time=0)
     peak = cpu_peak(cores=min(threads, cpu_cores()))
-    print(f"rung 12 at {args.size}^3 on {threads} thread(s), {rung.simd_bits()}-bit vectors, {rung.vector_registers()} vector registers; {peak}")
+    print(f"rung 12 at {args.size}^3 on {threads} thread(s), {rung.simd_bits()}-bit vectors, {rung.vector_registers()} vector registers, "
+          f"tiles of {' and '.join(map(str, heights))} rows (TILE_ROWS {rung.TILE_ROWS}); {peak}")
     for name,t in timings.items():
         g = gflops(args.size, args.size, args.size, t.min)
         share = f" = {g / peak.gflops:4.0%} of the peak" if peak.gflops else ''   # None where the clock is not known
