@@ -454,9 +454,9 @@ def _vsplat_compiled(x): return lambda x: _vsplat(x)
 def _vfma_compiled(x, y, s): return lambda x, y, s: _vfma(x, y, s)
 
 # %% ../nbs/01b_inside_the_operator.ipynb #5520804a
-OUTER_DEPTH = 768    # terms of the sum per block of depth: a tile's packed rows of `a` are 18 KB of float32 for 6 rows (36 KB for 12)
-OUTER_WIDTH = 2048   # columns of `b` per packed block: 768 x 2048 float32 = 6 MB (12 MB of float64), meant to stay in L3
-OUTER_TASK = 24      # rows of `a` per task (at most; the last tasks of a block on many threads are one tile): 4 tiles of 6 rows or 2 of 12, which the task packs for itself (72 KB of float32)
+OUTER_DEPTH = 256    # terms of the sum per block of depth: a tile's packed rows of `a` are 6 KB of float32 for 6 rows (12 KB for 12)
+OUTER_WIDTH = 1024   # columns of `b` per packed block: 256 x 1024 float32 = 1 MB (2 MB of float64), meant to stay in a core's L2 (`tune_outer`, below, times others)
+OUTER_TASK = 24      # rows of `a` per task (at most; the last tasks of a block on many threads are one tile): 4 tiles of 6 rows or 2 of 12, which the task packs for itself (24 KB of float32)
 
 @njit(cache=True, fastmath=True)
 def _tile_6x2(c, i, j, ap, bp, kd):

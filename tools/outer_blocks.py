@@ -4,7 +4,7 @@ behind `OUTER_DEPTH` and `OUTER_WIDTH` on this machine.
     .venv/bin/python tools/outer_blocks.py [--size 4096] [--threads N] [--repeats 3] [--wide-vectors] [--tile-rows 6,12] [DEPTHxWIDTH ...]
 
 Each block is DEPTH terms of the sum by WIDTH columns of `b`, packed once and shared by every thread (default: the
-blocks `tune_outer` chooses from, `OUTER_BLOCKS`, the course's default first). The one packed block is read from the
+blocks `tune_outer` chooses from, `OUTER_BLOCKS`, the largest first). The one packed block is read from the
 cache that holds it once for each tile of rows of `a`, so the smaller blocks ask less of the shared L3 and more of
 each core's L2. `tune_outer` (which `make bench` runs) times the same kernel and keeps the fastest at 2048^3; this
 tool also checks each block's product and counts its page faults, at any size and number of threads, and times the
